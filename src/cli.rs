@@ -1,6 +1,345 @@
-//! The command-line interface.
+//! The command-line interface: argument parsing, wiring the steps of the data flow together,
+//! reports on the terminal, and errors mapped to exit codes (`anyhow` lives only here).
 
-/// Runs the binary.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::ingest::areas::{AreaOptions, read_areas};
+use crate::ingest::columns::Mapping;
+use crate::ingest::figures::read_figures;
+use crate::ingest::{ImportReport, Progress};
+use crate::model::Level;
+use crate::store::{Change, ImportLog, Store};
+
+/// Buurtcirkel Atlas: where can a new Buurtcirkel start?
+///
+/// Imports CBS wijk- and buurtkaart data and anonymised client locations into a GeoPackage
+/// store, and serves the result as OGC API Features and a web map.
+#[derive(Debug, Parser)]
+#[command(name = "buurtcirkel", version, about, long_about)]
+pub struct Cli {
+    /// The GeoPackage store.
+    #[arg(
+        long,
+        global = true,
+        env = "BUURTCIRKEL_STORE",
+        default_value = "data/buurtcirkel.gpkg"
+    )]
+    pub store: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and the web map. With no store yet, writes the demo data set into it first.
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, env = "BUURTCIRKEL_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Import a file into the store: print a report, exit non-zero on error. A failed import
+    /// leaves the store as it was.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Write the built-in demo data set (a fictional gemeente) as a new store.
+    Demo {
+        /// Where to write the store.
+        #[arg(long)]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// What to import.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// CBS gemeenten, wijken and/or buurten from any GDAL vector source (GeoPackage, shapefile,
+    /// GeoJSON, ...). Each level in the file replaces that level in the store; other levels stay.
+    Areas {
+        /// The file to import.
+        path: PathBuf,
+        /// TOML file mapping canonical fields to columns, for schemas the presets do not know
+        /// (see docs/columns.md).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// CRS to assume for layers without one, e.g. EPSG:4326.
+        #[arg(long)]
+        crs: Option<String>,
+    },
+    /// A CBS key-figure table ("Kerncijfers wijken en buurten", CSV or XLSX), joined to the
+    /// stored areas on the area code. Unmatched codes are listed.
+    Figures {
+        /// The file to import.
+        path: PathBuf,
+        /// TOML file mapping canonical fields to columns (see docs/columns.md).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+    },
+}
+
+/// Runs the binary: parses arguments, runs the command, maps errors to exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BUURTCIRKEL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+    // GDAL prints its own errors to stderr; ours already name the file and feature, so GDAL's
+    // go to the debug log instead of cluttering reports.
+    gdal::config::set_error_handler(|class, code, msg| {
+        tracing::debug!(?class, code, msg, "gdal");
+    });
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> Result<()> {
+    let store = Store::new(&cli.store);
+    match cli.command {
+        Command::Serve { addr } => serve(addr, store),
+        Command::Demo { out, force } => {
+            if out.exists() && !force {
+                bail!(
+                    "{} exists already; use --force to overwrite it",
+                    out.display()
+                );
+            }
+            if out.exists() {
+                std::fs::remove_file(&out)
+                    .with_context(|| format!("removing {}", out.display()))?;
+            }
+            write_demo(&Store::new(&out))?;
+            println!("demo data set written to {}", out.display());
+            Ok(())
+        }
+        Command::Import(ImportCommand::Areas { path, mapping, crs }) => {
+            let opts = AreaOptions {
+                mapping: load_mapping(mapping.as_deref())?,
+                assume_crs: crs,
+            };
+            let progress = CliProgress::new();
+            let import = read_areas(&path, &opts, &progress)?;
+            let mut levels: Vec<Level> = import.areas.iter().map(|a| a.level()).collect();
+            levels.sort();
+            levels.dedup();
+            let mut report = import.report;
+            let kept: Vec<String> = Level::ALL
+                .iter()
+                .filter(|l| !levels.contains(l))
+                .map(|l| l.collection().to_string())
+                .collect();
+            report.notes.push(format!(
+                "store {}: replaced {}{}",
+                store.path().display(),
+                levels
+                    .iter()
+                    .map(|l| l.collection())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if kept.is_empty() {
+                    String::new()
+                } else {
+                    format!("; kept {}", kept.join(", "))
+                }
+            ));
+            let log = log_entry(&report);
+            store.apply(&Change {
+                areas: Some((levels, import.areas)),
+                log: vec![log],
+                ..Default::default()
+            })?;
+            print!("{report}");
+            Ok(())
+        }
+        Command::Import(ImportCommand::Figures { path, mapping }) => {
+            let mapping = load_mapping(mapping.as_deref())?;
+            let progress = CliProgress::new();
+            let import = read_figures(&path, &mapping, &progress)?;
+            let mut data = store.load()?;
+            let mut report = import.report;
+            let mut matched = 0usize;
+            let mut levels: Vec<Level> = Vec::new();
+            let mut unmatched = Vec::new();
+            for (code, row) in &import.rows {
+                match data.areas.iter_mut().find(|a| &a.code == code) {
+                    Some(area) => {
+                        for (field, v) in row {
+                            if let Some(slot) = area.figures.field_mut(field) {
+                                *slot = *v;
+                            }
+                        }
+                        matched += 1;
+                        if !levels.contains(&code.level()) {
+                            levels.push(code.level());
+                        }
+                    }
+                    None => unmatched.push(code.to_string()),
+                }
+            }
+            if matched == 0 {
+                bail!(
+                    "{}: none of its {} area codes matches an area in the store {} (e.g. {}); import the areas first; the store is unchanged",
+                    path.display(),
+                    import.rows.len(),
+                    store.path().display(),
+                    crate::ingest::abbreviate(&unmatched, 3)
+                );
+            }
+            report.notes.push(format!(
+                "joined {matched} of {} codes to stored areas",
+                import.rows.len()
+            ));
+            if !unmatched.is_empty() {
+                report.warnings.push(format!(
+                    "{} codes match no stored area: {}",
+                    unmatched.len(),
+                    crate::ingest::abbreviate(&unmatched, 20)
+                ));
+            }
+            levels.sort();
+            let areas = data
+                .areas
+                .into_iter()
+                .filter(|a| levels.contains(&a.level()))
+                .collect();
+            let log = log_entry(&report);
+            store.apply(&Change {
+                areas: Some((levels, areas)),
+                log: vec![log],
+                ..Default::default()
+            })?;
+            print!("{report}");
+            Ok(())
+        }
+    }
+}
+
+fn load_mapping(path: Option<&Path>) -> Result<Mapping> {
+    Ok(match path {
+        Some(p) => Mapping::load(p)?,
+        None => Mapping::default(),
+    })
+}
+
+fn log_entry(report: &ImportReport) -> ImportLog {
+    ImportLog {
+        kind: report.kind.clone(),
+        source: Path::new(&report.source).file_name().map_or_else(
+            || report.source.clone(),
+            |n| n.to_string_lossy().to_string(),
+        ),
+        cbs_year: report.year,
+        imported_at: now(),
+        rows: i64::try_from(report.features()).unwrap_or(i64::MAX),
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Writes the demo data set into a store that does not exist yet.
+pub fn write_demo(store: &Store) -> Result<()> {
+    let demo = crate::demo::generate();
+    let levels = Level::ALL.to_vec();
+    store.apply(&Change {
+        log: vec![ImportLog {
+            kind: "demo".into(),
+            source: "built-in demo data set (fictional gemeente Lindenhoeve)".into(),
+            cbs_year: None,
+            imported_at: now(),
+            rows: i64::try_from(demo.areas.len() + demo.clients.len()).unwrap_or(i64::MAX),
+        }],
+        areas: Some((levels, demo.areas)),
+        clients: Some(demo.clients),
+        places: Some(demo.places),
+        circles: Some(demo.circles),
+    })?;
+    Ok(())
+}
+
+fn serve(addr: SocketAddr, store: Store) -> Result<()> {
+    if !store.exists() {
+        println!(
+            "No store at {} yet: writing the built-in demo data set (fictional gemeente Lindenhoeve).",
+            store.path().display()
+        );
+        write_demo(&store)?;
+    } else {
+        store.check_schema()?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(crate::publish::serve(addr, store))
+        .with_context(|| format!("serving on {addr}"))
+}
+
+/// A progress bar on a terminal; plain lines otherwise (CI logs, pipes).
+struct CliProgress {
+    bar: Option<indicatif::ProgressBar>,
+    current: std::cell::RefCell<Option<indicatif::ProgressBar>>,
+}
+
+impl CliProgress {
+    fn new() -> CliProgress {
+        CliProgress {
+            bar: std::io::stderr()
+                .is_terminal()
+                .then(indicatif::ProgressBar::hidden),
+            current: std::cell::RefCell::new(None),
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn start(&self, layer: &str, total: u64) {
+        if self.bar.is_some() {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")
+            {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(layer.to_string());
+            *self.current.borrow_mut() = Some(bar);
+        } else {
+            eprintln!("reading layer {layer} ({total} features)");
+        }
+    }
+    fn advance(&self, n: u64) {
+        if let Some(b) = self.current.borrow().as_ref() {
+            b.inc(n);
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = self.current.borrow_mut().take() {
+            b.finish_and_clear();
+        }
+    }
 }

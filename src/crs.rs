@@ -1,1 +1,153 @@
-//! Coordinate reference systems: RD New (EPSG:28992) inside, others at the edges, through PROJ.
+//! Coordinate reference systems: RD New (EPSG:28992, metres) inside the program, other CRSs only
+//! at the edges, converted with PROJ.
+//!
+//! Inputs: a CRS definition (an `EPSG:n` code, WKT or PROJJSON, as GDAL reports it) and geo-types
+//! geometries in that CRS, in traditional GIS axis order (easting/longitude first).
+//! Outputs: the same geometries in the target CRS, same axis order.
+
+use geo::MapCoords;
+use geo_types::{Coord, Geometry};
+use proj::Proj;
+
+/// The program's one internal CRS: Amersfoort / RD New.
+pub const RD_NEW: &str = "EPSG:28992";
+/// WGS 84 longitude/latitude (OGC CRS84 axis order).
+pub const WGS84: &str = "EPSG:4326";
+
+/// The part of the plane where RD New coordinates of the Netherlands can lie (EPSG's area of use,
+/// rounded outward): x -7,000..300,000 m, y 289,000..629,000 m.
+pub const RD_VALID_BOUNDS: (f64, f64, f64, f64) = (-7_000.0, 289_000.0, 300_000.0, 629_000.0);
+
+/// True when an RD New coordinate lies in the validity area of RD New.
+pub fn in_rd_bounds(c: Coord<f64>) -> bool {
+    let (x0, y0, x1, y1) = RD_VALID_BOUNDS;
+    c.x >= x0 && c.x <= x1 && c.y >= y0 && c.y <= y1
+}
+
+/// Why a transformation could not be made or applied.
+#[derive(Debug, thiserror::Error)]
+pub enum CrsError {
+    /// PROJ has no transformation between the two CRSs.
+    #[error("cannot transform from {from} to {to}: {reason}")]
+    NoTransformation {
+        /// Source CRS as given.
+        from: String,
+        /// Target CRS.
+        to: String,
+        /// PROJ's reason.
+        reason: String,
+    },
+    /// A coordinate could not be transformed.
+    #[error("coordinate ({x}, {y}) cannot be transformed to {to}: {reason}")]
+    Coordinate {
+        /// Easting or longitude.
+        x: f64,
+        /// Northing or latitude.
+        y: f64,
+        /// Target CRS.
+        to: String,
+        /// PROJ's reason.
+        reason: String,
+    },
+}
+
+/// A PROJ transformation between two CRSs, in GIS axis order (x/lon first) on both sides.
+pub struct Transformer {
+    proj: Proj,
+    to: String,
+}
+
+impl std::fmt::Debug for Transformer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transformer").field("to", &self.to).finish()
+    }
+}
+
+impl Transformer {
+    /// A transformation from `from` to `to` (each `EPSG:n`, WKT or PROJJSON).
+    ///
+    /// # Examples
+    /// ```
+    /// use buurtcirkel::crs::{Transformer, RD_NEW, WGS84};
+    /// let t = Transformer::new(RD_NEW, WGS84).unwrap();
+    /// let (lon, lat) = t.point(155_000.0, 463_000.0).unwrap();
+    /// assert!((lon - 5.387204).abs() < 1e-6 && (lat - 52.155172).abs() < 1e-6);
+    /// ```
+    pub fn new(from: &str, to: &str) -> Result<Transformer, CrsError> {
+        let proj = Proj::new_known_crs(from, to, None).map_err(|e| CrsError::NoTransformation {
+            from: short(from),
+            to: to.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Transformer {
+            proj,
+            to: to.to_string(),
+        })
+    }
+
+    /// Transforms one coordinate pair.
+    pub fn point(&self, x: f64, y: f64) -> Result<(f64, f64), CrsError> {
+        let (tx, ty) = self
+            .proj
+            .convert((x, y))
+            .map_err(|e| CrsError::Coordinate {
+                x,
+                y,
+                to: self.to.clone(),
+                reason: e.to_string(),
+            })?;
+        if tx.is_finite() && ty.is_finite() {
+            Ok((tx, ty))
+        } else {
+            Err(CrsError::Coordinate {
+                x,
+                y,
+                to: self.to.clone(),
+                reason: "the result is not a finite number".into(),
+            })
+        }
+    }
+
+    /// Transforms every coordinate of a geometry.
+    pub fn geometry(&self, g: &Geometry<f64>) -> Result<Geometry<f64>, CrsError> {
+        g.try_map_coords(|c| {
+            let (x, y) = self.point(c.x, c.y)?;
+            Ok(Coord { x, y })
+        })
+    }
+}
+
+/// A CRS definition shortened for messages (WKT can be kilobytes long).
+fn short(def: &str) -> String {
+    let one_line: String = def.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 80 {
+        format!("{}...", one_line.chars().take(80).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wgs84_to_rd_and_back_is_within_a_millimetre() {
+        let to_rd = Transformer::new(WGS84, RD_NEW).unwrap();
+        let to_wgs = Transformer::new(RD_NEW, WGS84).unwrap();
+        let (x, y) = to_rd.point(5.387204, 52.155172).unwrap();
+        assert!(
+            (x - 155_000.0).abs() < 0.1 && (y - 463_000.0).abs() < 0.1,
+            "{x} {y}"
+        );
+        let (lon, lat) = to_wgs.point(x, y).unwrap();
+        let (x2, y2) = to_rd.point(lon, lat).unwrap();
+        assert!((x - x2).abs() < 1e-3 && (y - y2).abs() < 1e-3);
+    }
+
+    #[test]
+    fn an_unknown_crs_is_a_clear_error() {
+        let err = Transformer::new("EPSG:999999", RD_NEW).unwrap_err();
+        assert!(err.to_string().contains("EPSG:999999"), "{err}");
+    }
+}

@@ -99,7 +99,9 @@ impl AreaCode {
     /// ```
     pub fn parse(text: &str) -> Result<AreaCode, BadAreaCode> {
         let t = text.trim();
-        let bad = || BadAreaCode { text: text.to_string() };
+        let bad = || BadAreaCode {
+            text: text.to_string(),
+        };
         if t.len() < 3 || !t.is_ascii() {
             return Err(bad());
         }
@@ -352,7 +354,15 @@ mod tests {
 
     #[test]
     fn codes_with_wrong_digit_counts_are_rejected() {
-        for bad in ["GM233", "WK0233011", "BU0233010", "XX0233", "", "GM02a3", "BU0233010é"] {
+        for bad in [
+            "GM233",
+            "WK0233011",
+            "BU0233010",
+            "XX0233",
+            "",
+            "GM02a3",
+            "BU0233010é",
+        ] {
             assert!(AreaCode::parse(bad).is_err(), "{bad}");
         }
     }

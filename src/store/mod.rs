@@ -1,1 +1,638 @@
-//! (work in progress)
+//! The store: one GeoPackage file, written and read through GDAL, that QGIS opens directly.
+//!
+//! Layers (all geometry in RD New, EPSG:28992): `gemeenten`, `wijken`, `buurten` (boundaries with
+//! key figures), `clients` (anonymised points), `places`, `circles`; attribute tables
+//! `bc_metadata` (schema version) and `bc_imports` (one row per import: kind, source file, CBS
+//! year, time, rows).
+//!
+//! Every write is write-new-then-rename: the current file is copied next to itself, the copy is
+//! changed and closed, and only then renamed over the original. A failed or interrupted write
+//! leaves the previous store intact and readable (a stale `.tmp-` file at worst).
+//! Depends on `model` and `crs` only.
+
+use std::path::{Path, PathBuf};
+
+use gdal::spatial_ref::SpatialRef;
+use gdal::vector::{
+    Feature, FieldValue, Geometry as GdalGeometry, LayerAccess, LayerOptions, OGRFieldType, ToGdal,
+};
+use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
+use geo_types::{Geometry, MultiPolygon, Point};
+
+use crate::model::{Area, AreaCode, Circle, Client, FIGURE_FIELDS, Figures, Level, Place};
+
+/// The version of the layout described above; bumped when layers or fields change.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Why the store could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file-system operation failed.
+    #[error("store {path}: {action}: {source}")]
+    Io {
+        /// The store path.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// GDAL failed.
+    #[error("store {path}: {action}: {reason}")]
+    Gdal {
+        /// The store path.
+        path: PathBuf,
+        /// What was being done.
+        action: String,
+        /// GDAL's message.
+        reason: String,
+    },
+    /// The file is not a store this program wrote, or a newer one.
+    #[error("store {path}: {problem}")]
+    Schema {
+        /// The store path.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The store does not exist yet.
+    #[error(
+        "store {path} does not exist yet; import areas first, or run `buurtcirkel demo --out {path}`"
+    )]
+    Missing {
+        /// The store path.
+        path: PathBuf,
+    },
+}
+
+/// One import, as logged in `bc_imports`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImportLog {
+    /// `areas`, `figures`, `clients`, `places`, `circles`, `demo`.
+    pub kind: String,
+    /// The source file (file name only for client files: paths can name people's folders).
+    pub source: String,
+    /// CBS year, when known.
+    pub cbs_year: Option<i32>,
+    /// RFC 3339 time of the import.
+    pub imported_at: String,
+    /// Rows or features imported.
+    pub rows: i64,
+}
+
+/// Everything the store holds, in memory.
+#[derive(Debug, Clone, Default)]
+pub struct StoreData {
+    /// Gemeenten, wijken and buurten.
+    pub areas: Vec<Area>,
+    /// Anonymised clients.
+    pub clients: Vec<Client>,
+    /// Meeting places.
+    pub places: Vec<Place>,
+    /// Existing circles.
+    pub circles: Vec<Circle>,
+    /// Import log, oldest first.
+    pub imports: Vec<ImportLog>,
+}
+
+/// What one write changes. Layers left `None` stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    /// Replace the areas of these levels with these areas (which must be of those levels).
+    pub areas: Option<(Vec<Level>, Vec<Area>)>,
+    /// Replace all clients.
+    pub clients: Option<Vec<Client>>,
+    /// Replace all places.
+    pub places: Option<Vec<Place>>,
+    /// Replace all circles.
+    pub circles: Option<Vec<Circle>>,
+    /// Log entries to append.
+    pub log: Vec<ImportLog>,
+}
+
+/// A GeoPackage store at a path.
+#[derive(Debug, Clone)]
+pub struct Store {
+    path: PathBuf,
+}
+
+const AREA_FIELDS: [&str; 5] = ["code", "naam", "gemeentecode", "wijkcode", "water"];
+
+impl Store {
+    /// A store at `path` (which need not exist yet).
+    pub fn new(path: impl Into<PathBuf>) -> Store {
+        Store { path: path.into() }
+    }
+
+    /// The store's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True when the file exists.
+    pub fn exists(&self) -> bool {
+        self.path.exists()
+    }
+
+    fn gdal_err(
+        &self,
+        action: impl Into<String>,
+    ) -> impl FnOnce(gdal::errors::GdalError) -> StoreError + '_ {
+        let action = action.into();
+        move |e| StoreError::Gdal {
+            path: self.path.clone(),
+            action,
+            reason: e.to_string(),
+        }
+    }
+
+    /// Applies `change` atomically: either all of it lands or the store stays as it was.
+    pub fn apply(&self, change: &Change) -> Result<(), StoreError> {
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            action: "creating its folder",
+            source,
+        })?;
+        let file_name = self
+            .path
+            .file_name()
+            .map_or_else(|| "store.gpkg".into(), |n| n.to_string_lossy().to_string());
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}.tmp-"))
+            .suffix(".gpkg")
+            .tempfile_in(&dir)
+            .map_err(|source| StoreError::Io {
+                path: self.path.clone(),
+                action: "creating a temporary file",
+                source,
+            })?;
+        // The temporary file is removed when `tmp` drops unless it is persisted below.
+        let tmp_path = tmp.path().to_path_buf();
+        let result = self.write_into(&tmp_path, change);
+        match result {
+            Ok(()) => {
+                std::fs::File::open(&tmp_path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|source| StoreError::Io {
+                        path: self.path.clone(),
+                        action: "flushing the new store to disk",
+                        source,
+                    })?;
+                tmp.persist(&self.path).map_err(|e| StoreError::Io {
+                    path: self.path.clone(),
+                    action: "replacing the store with the new version",
+                    source: e.error,
+                })?;
+                if let Ok(d) = std::fs::File::open(&dir) {
+                    let _ = d.sync_all();
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write_into(&self, tmp_path: &Path, change: &Change) -> Result<(), StoreError> {
+        let mut ds = if self.exists() {
+            self.check_schema()?;
+            std::fs::copy(&self.path, tmp_path).map_err(|source| StoreError::Io {
+                path: self.path.clone(),
+                action: "copying the store before changing it",
+                source,
+            })?;
+            Dataset::open_ex(
+                tmp_path,
+                DatasetOptions {
+                    open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE,
+                    allowed_drivers: Some(&["GPKG"]),
+                    ..Default::default()
+                },
+            )
+            .map_err(self.gdal_err("opening the copy for update"))?
+        } else {
+            // tempfile created an empty file; GDAL wants to create the GeoPackage itself.
+            let _ = std::fs::remove_file(tmp_path);
+            let mut ds = DriverManager::get_driver_by_name("GPKG")
+                .and_then(|d| d.create_vector_only(tmp_path))
+                .map_err(self.gdal_err("creating a GeoPackage"))?;
+            self.create_meta(&mut ds)?;
+            ds
+        };
+        let rd = SpatialRef::from_epsg(28992).map_err(self.gdal_err("loading EPSG:28992"))?;
+        let txn_err = self.gdal_err("starting a transaction");
+        let mut txn = ds.start_transaction().map_err(txn_err)?;
+        if let Some((levels, areas)) = &change.areas {
+            for level in levels {
+                let rows: Vec<&Area> = areas.iter().filter(|a| a.level() == *level).collect();
+                self.write_areas(&mut txn, *level, &rows, &rd)?;
+            }
+        }
+        if let Some(clients) = &change.clients {
+            self.write_clients(&mut txn, clients, &rd)?;
+        }
+        if let Some(places) = &change.places {
+            self.write_places(&mut txn, places, &rd)?;
+        }
+        if let Some(circles) = &change.circles {
+            self.write_circles(&mut txn, circles, &rd)?;
+        }
+        if !change.log.is_empty() {
+            let mut layer = txn
+                .layer_by_name("bc_imports")
+                .map_err(self.gdal_err("opening bc_imports"))?;
+            for entry in &change.log {
+                let defn = gdal::vector::Defn::from_layer(&layer);
+                let mut f = Feature::new(&defn).map_err(self.gdal_err("logging the import"))?;
+                let e = self.gdal_err("logging the import");
+                set_str(&mut f, 0, &entry.kind)
+                    .and_then(|()| set_str(&mut f, 1, &entry.source))
+                    .and_then(|()| match entry.cbs_year {
+                        Some(y) => f.set_field_integer(2, y),
+                        None => f.set_field_null(2),
+                    })
+                    .and_then(|()| set_str(&mut f, 3, &entry.imported_at))
+                    .and_then(|()| f.set_field_integer64(4, entry.rows))
+                    .and_then(|()| f.create(&layer))
+                    .map_err(e)?;
+                layer.reset_feature_reading();
+            }
+        }
+        txn.commit().map_err(self.gdal_err("committing"))?;
+        ds.close().map_err(self.gdal_err("closing"))?;
+        Ok(())
+    }
+
+    fn create_meta(&self, ds: &mut Dataset) -> Result<(), StoreError> {
+        let layer = ds
+            .create_layer(LayerOptions {
+                name: "bc_metadata",
+                ty: gdal::vector::OGRwkbGeometryType::wkbNone,
+                ..Default::default()
+            })
+            .map_err(self.gdal_err("creating bc_metadata"))?;
+        layer
+            .create_defn_fields(&[
+                ("key", OGRFieldType::OFTString),
+                ("value", OGRFieldType::OFTString),
+            ])
+            .map_err(self.gdal_err("creating bc_metadata"))?;
+        let defn = gdal::vector::Defn::from_layer(&layer);
+        for (k, v) in [
+            ("schema_version", SCHEMA_VERSION.to_string()),
+            ("crs", "EPSG:28992".to_string()),
+            (
+                "generator",
+                format!("buurtcirkel {}", env!("CARGO_PKG_VERSION")),
+            ),
+        ] {
+            let mut f = Feature::new(&defn).map_err(self.gdal_err("writing bc_metadata"))?;
+            set_str(&mut f, 0, k)
+                .and_then(|()| set_str(&mut f, 1, &v))
+                .and_then(|()| f.create(&layer))
+                .map_err(self.gdal_err("writing bc_metadata"))?;
+        }
+        let log = ds
+            .create_layer(LayerOptions {
+                name: "bc_imports",
+                ty: gdal::vector::OGRwkbGeometryType::wkbNone,
+                ..Default::default()
+            })
+            .map_err(self.gdal_err("creating bc_imports"))?;
+        log.create_defn_fields(&[
+            ("kind", OGRFieldType::OFTString),
+            ("source_file", OGRFieldType::OFTString),
+            ("cbs_year", OGRFieldType::OFTInteger),
+            ("imported_at", OGRFieldType::OFTString),
+            ("rows", OGRFieldType::OFTInteger64),
+        ])
+        .map_err(self.gdal_err("creating bc_imports"))?;
+        Ok(())
+    }
+
+    /// Deletes `name` if present and creates it afresh.
+    fn recreate<'d>(
+        &self,
+        ds: &'d mut Dataset,
+        name: &str,
+        ty: gdal::vector::OGRwkbGeometryType::Type,
+        rd: &SpatialRef,
+        fields: &[(&str, OGRFieldType::Type)],
+    ) -> Result<gdal::vector::Layer<'d>, StoreError> {
+        let existing = ds.layers().position(|l| l.name() == name);
+        if let Some(idx) = existing {
+            ds.delete_layer(idx)
+                .map_err(self.gdal_err(format!("deleting the old {name} layer")))?;
+        }
+        let layer = ds
+            .create_layer(LayerOptions {
+                name,
+                srs: Some(rd),
+                ty,
+                options: Some(&["GEOMETRY_NAME=geom", "FID=fid", "SPATIAL_INDEX=YES"]),
+            })
+            .map_err(self.gdal_err(format!("creating the {name} layer")))?;
+        layer
+            .create_defn_fields(fields)
+            .map_err(self.gdal_err(format!("creating the fields of {name}")))?;
+        Ok(layer)
+    }
+
+    fn write_areas(
+        &self,
+        ds: &mut Dataset,
+        level: Level,
+        areas: &[&Area],
+        rd: &SpatialRef,
+    ) -> Result<(), StoreError> {
+        let mut fields: Vec<(&str, OGRFieldType::Type)> = vec![
+            ("code", OGRFieldType::OFTString),
+            ("naam", OGRFieldType::OFTString),
+            ("gemeentecode", OGRFieldType::OFTString),
+            ("wijkcode", OGRFieldType::OFTString),
+            ("water", OGRFieldType::OFTInteger),
+        ];
+        fields.extend(FIGURE_FIELDS.iter().map(|f| (*f, OGRFieldType::OFTReal)));
+        let name = level.collection();
+        let layer = self.recreate(
+            ds,
+            name,
+            gdal::vector::OGRwkbGeometryType::wkbMultiPolygon,
+            rd,
+            &fields,
+        )?;
+        let defn = gdal::vector::Defn::from_layer(&layer);
+        for a in areas {
+            let err = self.gdal_err(format!("writing {} to {name}", a.code));
+            let geom = a
+                .geometry_rd
+                .to_gdal()
+                .map_err(self.gdal_err(format!("converting {}", a.code)))?;
+            let mut f = Feature::new(&defn).map_err(self.gdal_err("creating a feature"))?;
+            let r = (|| {
+                set_str(&mut f, 0, a.code.as_str())?;
+                set_str(&mut f, 1, &a.name)?;
+                set_str(&mut f, 2, a.code.gemeente().as_str())?;
+                match a.code.wijk() {
+                    Some(w) if level != Level::Wijk => set_str(&mut f, 3, w.as_str())?,
+                    Some(w) => set_str(&mut f, 3, w.as_str())?,
+                    None => f.set_field_null(3)?,
+                }
+                f.set_field_integer(4, i32::from(a.water))?;
+                for (i, v) in a.figures.values().iter().enumerate() {
+                    match v {
+                        Some(v) => f.set_field_double(AREA_FIELDS.len() + i, *v)?,
+                        None => f.set_field_null(AREA_FIELDS.len() + i)?,
+                    }
+                }
+                f.set_geometry(geom)?;
+                f.create(&layer)
+            })();
+            r.map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn write_clients(
+        &self,
+        ds: &mut Dataset,
+        clients: &[Client],
+        rd: &SpatialRef,
+    ) -> Result<(), StoreError> {
+        let layer = self.recreate(
+            ds,
+            "clients",
+            gdal::vector::OGRwkbGeometryType::wkbPoint,
+            rd,
+            &[("doelgroep", OGRFieldType::OFTString)],
+        )?;
+        let defn = gdal::vector::Defn::from_layer(&layer);
+        for c in clients {
+            let r = (|| {
+                let mut f = Feature::new(&defn)?;
+                match &c.doelgroep {
+                    Some(d) => set_str(&mut f, 0, d)?,
+                    None => f.set_field_null(0)?,
+                }
+                f.set_geometry(c.position_rd.to_gdal()?)?;
+                f.create(&layer)
+            })();
+            r.map_err(self.gdal_err("writing clients"))?;
+        }
+        Ok(())
+    }
+
+    fn write_places(
+        &self,
+        ds: &mut Dataset,
+        places: &[Place],
+        rd: &SpatialRef,
+    ) -> Result<(), StoreError> {
+        let layer = self.recreate(
+            ds,
+            "places",
+            gdal::vector::OGRwkbGeometryType::wkbPoint,
+            rd,
+            &[
+                ("naam", OGRFieldType::OFTString),
+                ("soort", OGRFieldType::OFTString),
+            ],
+        )?;
+        let defn = gdal::vector::Defn::from_layer(&layer);
+        for p in places {
+            let r = (|| {
+                let mut f = Feature::new(&defn)?;
+                set_str(&mut f, 0, &p.name)?;
+                set_str(&mut f, 1, &p.kind)?;
+                f.set_geometry(p.position_rd.to_gdal()?)?;
+                f.create(&layer)
+            })();
+            r.map_err(self.gdal_err("writing places"))?;
+        }
+        Ok(())
+    }
+
+    fn write_circles(
+        &self,
+        ds: &mut Dataset,
+        circles: &[Circle],
+        rd: &SpatialRef,
+    ) -> Result<(), StoreError> {
+        let layer = self.recreate(
+            ds,
+            "circles",
+            gdal::vector::OGRwkbGeometryType::wkbUnknown,
+            rd,
+            &[("naam", OGRFieldType::OFTString)],
+        )?;
+        let defn = gdal::vector::Defn::from_layer(&layer);
+        for c in circles {
+            let r = (|| {
+                let mut f = Feature::new(&defn)?;
+                set_str(&mut f, 0, &c.name)?;
+                f.set_geometry(c.geometry_rd.to_gdal()?)?;
+                f.create(&layer)
+            })();
+            r.map_err(self.gdal_err("writing circles"))?;
+        }
+        Ok(())
+    }
+
+    fn open_read(&self) -> Result<Dataset, StoreError> {
+        if !self.exists() {
+            return Err(StoreError::Missing {
+                path: self.path.clone(),
+            });
+        }
+        Dataset::open_ex(
+            &self.path,
+            DatasetOptions {
+                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+                allowed_drivers: Some(&["GPKG"]),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| StoreError::Schema {
+            path: self.path.clone(),
+            problem: format!("not a GeoPackage GDAL can open ({e})"),
+        })
+    }
+
+    /// Checks that the file is a store of a schema version this program understands.
+    pub fn check_schema(&self) -> Result<(), StoreError> {
+        let ds = self.open_read()?;
+        let version = ds
+            .layer_by_name("bc_metadata")
+            .ok()
+            .and_then(|mut l| {
+                l.features().find_map(|f| {
+                    let key = f.field_as_string(0).ok().flatten()?;
+                    (key == "schema_version")
+                        .then(|| f.field_as_string(1).ok().flatten())
+                        .flatten()
+                })
+            })
+            .and_then(|v| v.parse::<i64>().ok());
+        match version {
+            Some(v) if v == SCHEMA_VERSION => Ok(()),
+            Some(v) => Err(StoreError::Schema {
+                path: self.path.clone(),
+                problem: format!(
+                    "schema version {v}, but this program reads version {SCHEMA_VERSION}; use a matching buurtcirkel or start a new store"
+                ),
+            }),
+            None => Err(StoreError::Schema {
+                path: self.path.clone(),
+                problem: "a GeoPackage without a bc_metadata table: not a Buurtcirkel Atlas store (refusing to change it)".into(),
+            }),
+        }
+    }
+
+    /// Reads everything.
+    pub fn load(&self) -> Result<StoreData, StoreError> {
+        self.check_schema()?;
+        let ds = self.open_read()?;
+        let mut data = StoreData::default();
+        for level in Level::ALL {
+            if let Ok(mut layer) = ds.layer_by_name(level.collection()) {
+                for f in layer.features() {
+                    data.areas.push(self.read_area(&f, level)?);
+                }
+            }
+        }
+        if let Ok(mut layer) = ds.layer_by_name("clients") {
+            for f in layer.features() {
+                let Some(Geometry::Point(p)) = f.geometry().and_then(|g| g.to_geo().ok()) else {
+                    continue;
+                };
+                data.clients.push(Client {
+                    position_rd: p,
+                    doelgroep: f.field_as_string(0).ok().flatten(),
+                });
+            }
+        }
+        if let Ok(mut layer) = ds.layer_by_name("places") {
+            for f in layer.features() {
+                let Some(Geometry::Point(p)) = f.geometry().and_then(|g| g.to_geo().ok()) else {
+                    continue;
+                };
+                data.places.push(Place {
+                    id: f.fid().and_then(|i| i64::try_from(i).ok()).unwrap_or(0),
+                    name: f.field_as_string(0).ok().flatten().unwrap_or_default(),
+                    kind: f.field_as_string(1).ok().flatten().unwrap_or_default(),
+                    position_rd: p,
+                });
+            }
+        }
+        if let Ok(mut layer) = ds.layer_by_name("circles") {
+            for f in layer.features() {
+                let Some(g) = f.geometry().and_then(|g| g.to_geo().ok()) else {
+                    continue;
+                };
+                data.circles.push(Circle {
+                    id: f.fid().and_then(|i| i64::try_from(i).ok()).unwrap_or(0),
+                    name: f.field_as_string(0).ok().flatten().unwrap_or_default(),
+                    geometry_rd: g,
+                });
+            }
+        }
+        if let Ok(mut layer) = ds.layer_by_name("bc_imports") {
+            for f in layer.features() {
+                data.imports.push(ImportLog {
+                    kind: f.field_as_string(0).ok().flatten().unwrap_or_default(),
+                    source: f.field_as_string(1).ok().flatten().unwrap_or_default(),
+                    cbs_year: f.field_as_integer(2).ok().flatten(),
+                    imported_at: f.field_as_string(3).ok().flatten().unwrap_or_default(),
+                    rows: f.field_as_integer64(4).ok().flatten().unwrap_or(0),
+                });
+            }
+        }
+        Ok(data)
+    }
+
+    fn read_area(&self, f: &Feature<'_>, level: Level) -> Result<Area, StoreError> {
+        let bad = |problem: String| StoreError::Schema {
+            path: self.path.clone(),
+            problem: format!(
+                "layer {}, feature {:?}: {problem}",
+                level.collection(),
+                f.fid()
+            ),
+        };
+        let code_text = f.field_as_string(0).ok().flatten().unwrap_or_default();
+        let code = AreaCode::parse(&code_text).map_err(|e| bad(e.to_string()))?;
+        let mut figures = Figures::default();
+        for (i, name) in FIGURE_FIELDS.iter().enumerate() {
+            let v = match f.field(AREA_FIELDS.len() + i) {
+                Ok(Some(FieldValue::RealValue(v))) => Some(v),
+                _ => None,
+            };
+            if let Some(slot) = figures.field_mut(name) {
+                *slot = v;
+            }
+        }
+        let geometry_rd = match f.geometry().map(GdalGeometry::to_geo) {
+            Some(Ok(Geometry::MultiPolygon(mp))) => mp,
+            Some(Ok(Geometry::Polygon(p))) => MultiPolygon::new(vec![p]),
+            _ => return Err(bad("missing or non-polygon geometry".into())),
+        };
+        Ok(Area {
+            code,
+            name: f.field_as_string(1).ok().flatten().unwrap_or_default(),
+            water: f.field_as_integer(4).ok().flatten().unwrap_or(0) != 0,
+            figures,
+            geometry_rd,
+        })
+    }
+}
+
+fn set_str(f: &mut Feature<'_>, idx: usize, v: &str) -> gdal::errors::Result<()> {
+    f.set_field_string(idx, v)
+}
+
+/// Silences an unused-import lint for `Point` in some cfgs.
+#[allow(dead_code)]
+fn _point(_: Point<f64>) {}

@@ -1,0 +1,186 @@
+//! `import figures`: the CBS key-figure table ("Kerncijfers wijken en buurten", CSV or XLSX)
+//! joined to areas on their code.
+//!
+//! Inputs: a table with a code column (`gwb_code_10`, ...) and CBS short names (`a_inw`,
+//! `a_65_oo`, `a_1p_hh`, `a_hh`, `bev_dich`, `p_ink_li`, `ste_oad`, ...), read through GDAL.
+//! Outputs: figures per code (only the fields the table has) and a report. Percentages are
+//! derived where the table has only counts (65+ = `a_65_oo / a_inw`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use gdal::vector::LayerAccess;
+
+use super::columns::{Mapping, resolve};
+use super::value::{Cell, from_field, text_of};
+use super::{ImportReport, IngestError, LayerReport, Progress, open_vector};
+use crate::model::{AreaCode, FIGURE_FIELDS};
+
+/// Figures for one code: only the fields the table provides (`None` inside = missing there).
+pub type FigureRow = BTreeMap<&'static str, Option<f64>>;
+
+/// The result of reading a key-figure table.
+#[derive(Debug, Clone)]
+pub struct FigureImport {
+    /// Figures per area code.
+    pub rows: BTreeMap<AreaCode, FigureRow>,
+    /// What was read.
+    pub report: ImportReport,
+}
+
+/// Reads the first layer of `path` that has an area-code column.
+pub fn read_figures(
+    path: &Path,
+    mapping: &Mapping,
+    progress: &dyn Progress,
+) -> Result<FigureImport, IngestError> {
+    let ds = open_vector(path, "a CBS key-figure table (CSV or XLSX)")?;
+    let mut report = ImportReport {
+        kind: "figures".into(),
+        source: path.display().to_string(),
+        year: super::areas::year_from_name(path),
+        ..Default::default()
+    };
+    let mut looked_at = Vec::new();
+    for mut layer in ds.layers() {
+        let name = layer.name();
+        let columns: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
+        let resolved = resolve(&columns, mapping).map_err(|problem| IngestError::Mapping {
+            path: path.to_path_buf(),
+            problem: format!("layer {name}: {problem}"),
+        })?;
+        let Some(code_col) = resolved.code.clone() else {
+            looked_at.push(format!("layer {name} (no area-code column)"));
+            continue;
+        };
+        if resolved.figures.is_empty() && resolved.derived.is_empty() {
+            looked_at.push(format!(
+                "layer {name} (a code column {code_col} but no known key-figure column)"
+            ));
+            continue;
+        }
+        let idx = |c: &str| columns.iter().position(|x| x == c);
+        let code_idx = idx(&code_col);
+        let mut lr = LayerReport {
+            name: name.clone(),
+            columns_mapped: resolved.mapped(),
+            columns_ignored: resolved.ignored(&columns),
+            ..Default::default()
+        };
+        for f in resolved.figures.keys().chain(resolved.derived.keys()) {
+            lr.missing.insert((*f).to_string(), 0);
+        }
+        let mut rows = BTreeMap::new();
+        let mut other_codes = Vec::new();
+        progress.start(&name, layer.feature_count());
+        for (row_no, feature) in layer.features().enumerate() {
+            progress.advance(1);
+            // Row 1 is the header line of a CSV; data starts at line 2.
+            let line = row_no + 2;
+            let text = code_idx
+                .and_then(|i| feature.field(i).ok().flatten())
+                .and_then(|v| text_of(Some(v)))
+                .unwrap_or_default();
+            let Ok(code) = AreaCode::parse(&text) else {
+                // The tables also hold a row for the whole country (NL00) and notes.
+                other_codes.push(if text.is_empty() {
+                    format!("line {line} (empty)")
+                } else {
+                    text
+                });
+                continue;
+            };
+            let mut row = FigureRow::new();
+            let mut cell = |col: &str, field: &'static str, lr: &mut LayerReport| match from_field(
+                idx(col).and_then(|i| feature.field(i).ok().flatten()),
+            ) {
+                Cell::Number(n) => Some(n),
+                Cell::Missing => {
+                    *lr.missing.entry(field.to_string()).or_default() += 1;
+                    None
+                }
+                Cell::NotANumber(t) => {
+                    *lr.missing.entry(field.to_string()).or_default() += 1;
+                    report.warnings.push(format!(
+                            "line {line} ({code}): {col} value {t:?} is not a number; treated as missing"
+                        ));
+                    None
+                }
+            };
+            for (field, col) in &resolved.figures {
+                let v = cell(col, field, &mut lr);
+                row.insert(*field, v);
+            }
+            for (field, (col, denom)) in &resolved.derived {
+                let count = cell(col, field, &mut lr);
+                let d = row.get(denom).copied().flatten();
+                let v = match (count, d) {
+                    (Some(c), Some(d)) if d > 0.0 => Some((1000.0 * c / d).round() / 10.0),
+                    (Some(_), _) => {
+                        *lr.missing.entry((*field).to_string()).or_default() += 1;
+                        None
+                    }
+                    _ => None,
+                };
+                row.insert(*field, v);
+            }
+            *lr.levels.entry(code.level().to_string()).or_default() += 1;
+            lr.features += 1;
+            if rows.insert(code.clone(), row).is_some() {
+                return Err(IngestError::DuplicateCode {
+                    path: path.to_path_buf(),
+                    layer: name,
+                    code: code.to_string(),
+                    first: "an earlier row".into(),
+                    second: format!("line {line}"),
+                });
+            }
+        }
+        progress.finish();
+        if !other_codes.is_empty() {
+            report.notes.push(format!(
+                "{} rows without a GM/WK/BU code skipped: {}",
+                other_codes.len(),
+                super::abbreviate(&other_codes, 5)
+            ));
+        }
+        // A column that is empty in every row (an early-release table, where CBS fills in
+        // `.` until the figures are final) says nothing: keep what the store has.
+        let fields: std::collections::BTreeSet<&'static str> =
+            rows.values().flat_map(|r| r.keys().copied()).collect();
+        for field in fields {
+            if rows
+                .values()
+                .all(|r| r.get(field).is_none_or(Option::is_none))
+            {
+                for r in rows.values_mut() {
+                    r.remove(field);
+                }
+                report.notes.push(format!(
+                    "{field}: no values in this table (CBS '.' everywhere); stored values kept"
+                ));
+            }
+        }
+        report.layers.push(lr);
+        if report.warnings.len() > 20 {
+            let more = report.warnings.len() - 20;
+            report.warnings.truncate(20);
+            report
+                .warnings
+                .push(format!("... and {more} more like these"));
+        }
+        debug_assert!(
+            rows.values()
+                .all(|r| r.keys().all(|k| FIGURE_FIELDS.contains(k)))
+        );
+        return Ok(FigureImport { rows, report });
+    }
+    Err(IngestError::NoAreaLayer {
+        path: path.to_path_buf(),
+        looked_at: if looked_at.is_empty() {
+            "no layers".into()
+        } else {
+            looked_at.join("; ")
+        },
+    })
+}
