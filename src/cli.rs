@@ -85,6 +85,66 @@ pub enum ImportCommand {
         #[arg(long)]
         mapping: Option<PathBuf>,
     },
+    /// Anonymised client locations (CSV, GeoJSON or any GDAL point layer). Only the location,
+    /// snapped to a 25 m grid, and the target group (ggz, lvb, ouderen, nieuwkomers, else
+    /// overig) are stored; every other column is dropped and listed. Replaces the previous
+    /// client set. One bad row fails the import unless --skip-invalid is given.
+    Clients {
+        /// The file to import.
+        path: PathBuf,
+        /// Coordinate columns, CRS and bad-row handling.
+        #[command(flatten)]
+        points: PointArgs,
+        /// Column with the target group (default: doelgroep, target_group or groep).
+        #[arg(long)]
+        group_column: Option<String>,
+    },
+    /// Meeting places (wijkcentrum, bibliotheek, kerk, ...) with a name (naam) and a kind
+    /// (soort). Replaces the previous set.
+    Places {
+        /// The file to import.
+        path: PathBuf,
+        /// Coordinate columns, CRS and bad-row handling.
+        #[command(flatten)]
+        points: PointArgs,
+    },
+    /// Existing Buurtcirkels, as points (their meeting place) or areas (the streets they
+    /// serve), with a name (naam). Replaces the previous set.
+    Circles {
+        /// The file to import.
+        path: PathBuf,
+        /// Coordinate columns, CRS and bad-row handling.
+        #[command(flatten)]
+        points: PointArgs,
+    },
+}
+
+/// Where point tables keep their coordinates.
+#[derive(Debug, clap::Args)]
+pub struct PointArgs {
+    /// Column with the easting or longitude (default: x, then lon/lng/longitude).
+    #[arg(long)]
+    x_column: Option<String>,
+    /// Column with the northing or latitude (default: y, then lat/latitude).
+    #[arg(long)]
+    y_column: Option<String>,
+    /// CRS of the coordinates (default: EPSG:28992 for x/y, EPSG:4326 for lon/lat, else the
+    /// layer's own).
+    #[arg(long)]
+    crs: Option<String>,
+    /// Import the good rows and report the bad ones, instead of importing nothing.
+    #[arg(long)]
+    skip_invalid: bool,
+}
+
+impl PointArgs {
+    fn coords(&self) -> crate::ingest::points::CoordOptions {
+        crate::ingest::points::CoordOptions {
+            x_column: self.x_column.clone(),
+            y_column: self.y_column.clone(),
+            crs: self.crs.clone(),
+        }
+    }
 }
 
 /// Runs the binary: parses arguments, runs the command, maps errors to exit code 1.
@@ -170,6 +230,48 @@ pub fn run(cli: Cli) -> Result<()> {
             store.apply(&Change {
                 areas: Some((levels, import.areas)),
                 log: vec![log],
+                ..Default::default()
+            })?;
+            print!("{report}");
+            Ok(())
+        }
+        Command::Import(ImportCommand::Clients {
+            path,
+            points,
+            group_column,
+        }) => {
+            let opts = crate::ingest::clients::ClientOptions {
+                coords: points.coords(),
+                group_column,
+                skip_invalid: points.skip_invalid,
+            };
+            let import = crate::ingest::clients::read_clients(&path, &opts)?;
+            let log = log_entry(&import.report);
+            store.apply(&Change {
+                clients: Some(import.clients),
+                log: vec![log],
+                ..Default::default()
+            })?;
+            print!("{}", import.report);
+            Ok(())
+        }
+        Command::Import(ImportCommand::Places { path, points }) => {
+            let (places, report) =
+                crate::ingest::clients::read_places(&path, &points.coords(), points.skip_invalid)?;
+            store.apply(&Change {
+                places: Some(places),
+                log: vec![log_entry(&report)],
+                ..Default::default()
+            })?;
+            print!("{report}");
+            Ok(())
+        }
+        Command::Import(ImportCommand::Circles { path, points }) => {
+            let (circles, report) =
+                crate::ingest::clients::read_circles(&path, &points.coords(), points.skip_invalid)?;
+            store.apply(&Change {
+                circles: Some(circles),
+                log: vec![log_entry(&report)],
                 ..Default::default()
             })?;
             print!("{report}");

@@ -6,8 +6,10 @@
 //! Depends on `model` and `crs`; never on `store`, `analysis` or `publish`. Nothing here writes.
 
 pub mod areas;
+pub mod clients;
 pub mod columns;
 pub mod figures;
+pub mod points;
 mod source;
 pub mod value;
 
