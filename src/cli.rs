@@ -49,6 +49,40 @@ pub enum Command {
     /// leaves the store as it was.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Run the analysis: walking-distance clusters, candidate circle sites and suitability
+    /// scores. Prints the ranked areas and writes the results to the store (layers
+    /// resultaat_gemeenten, resultaat_wijken, resultaat_buurten, resultaat_clusters,
+    /// resultaat_sites), which QGIS can open.
+    Analyse {
+        /// Analysis parameters and weights.
+        #[command(flatten)]
+        params: AnalysisArgs,
+        /// Which level to list (default: buurten when the store has them, else wijken).
+        #[arg(long, value_parser = ["gemeenten", "wijken", "buurten"])]
+        level: Option<String>,
+        /// How many areas to list (0 = all).
+        #[arg(long, default_value_t = 25)]
+        top: usize,
+        /// Output format.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+    /// Export a published layer through GDAL: .gpkg, .geojson/.json (CRS84), .csv (WKT
+    /// geometry) or a PG: connection string for PostGIS. Exactly what the API publishes:
+    /// client locations are never exported.
+    Export {
+        /// gemeenten, wijken, buurten, clusters, sites, places or circles.
+        layer: String,
+        /// Output file or PG:"dbname=... host=..." connection string.
+        #[arg(long)]
+        out: String,
+        /// CRS of the output (default EPSG:28992; GeoJSON is always CRS84).
+        #[arg(long)]
+        crs: Option<String>,
+        /// Analysis parameters and weights.
+        #[command(flatten)]
+        params: AnalysisArgs,
+    },
     /// Write the built-in demo data set (a fictional gemeente) as a new store.
     Demo {
         /// Where to write the store.
@@ -117,6 +151,41 @@ pub enum ImportCommand {
         #[command(flatten)]
         points: PointArgs,
     },
+}
+
+/// The parameters results depend on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AnalysisArgs {
+    /// Walking distance in metres (about 10 minutes on foot at 800).
+    #[arg(long, default_value_t = crate::analysis::run::DEFAULT_WALK_M)]
+    walk_m: f64,
+    /// Minimum participants for a cluster and a candidate site (a circle starts at 5).
+    #[arg(long, default_value_t = crate::analysis::run::DEFAULT_MIN_PARTICIPANTS)]
+    min_participants: usize,
+    /// Weights file (TOML, as config/weights.toml); default: the documented defaults.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+}
+
+impl AnalysisArgs {
+    fn params(&self) -> crate::analysis::run::Params {
+        crate::analysis::run::Params {
+            walk_m: self.walk_m,
+            min_participants: self.min_participants,
+        }
+    }
+
+    fn weights(&self) -> Result<crate::analysis::weights::Weights> {
+        match &self.weights {
+            None => Ok(crate::analysis::weights::Weights::default()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading weights file {}", p.display()))?;
+                crate::analysis::weights::Weights::from_toml_str(&text)
+                    .with_context(|| format!("weights file {}", p.display()))
+            }
+        }
+    }
 }
 
 /// Where point tables keep their coordinates.
@@ -194,6 +263,36 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             write_demo(&Store::new(&out))?;
             println!("demo data set written to {}", out.display());
+            Ok(())
+        }
+        Command::Analyse {
+            params,
+            level,
+            top,
+            format,
+        } => analyse(&store, &params, level.as_deref(), top, &format),
+        Command::Export {
+            layer,
+            out,
+            crs,
+            params,
+        } => {
+            if layer == "clients" {
+                bail!(
+                    "client locations are never exported (privacy rule 1); export clusters or sites, which are generalised"
+                );
+            }
+            let data = store.load()?;
+            let (analysis, scores) = run_analysis(&data, &params)?;
+            let table = crate::publish::layers::build(&layer, &data, &analysis, &scores)
+                .with_context(|| {
+                    format!(
+                        "unknown layer '{layer}'; expected one of {}",
+                        crate::publish::layers::COLLECTIONS.join(", ")
+                    )
+                })?;
+            let n = crate::publish::export::export(&table, &out, crs.as_deref())?;
+            println!("exported {n} features of {layer} to {out}");
             Ok(())
         }
         Command::Import(ImportCommand::Areas { path, mapping, crs }) => {
@@ -338,6 +437,169 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Loads nothing, runs the analysis on `data` and scores it with the weights of `args`.
+fn run_analysis(
+    data: &crate::store::StoreData,
+    args: &AnalysisArgs,
+) -> Result<(
+    crate::analysis::run::Analysis,
+    Vec<crate::analysis::score::AreaScore>,
+)> {
+    let weights = args.weights()?;
+    let inputs = crate::analysis::run::Inputs {
+        areas: &data.areas,
+        clients: &data.clients,
+        places: &data.places,
+        circles: &data.circles,
+    };
+    let analysis = crate::analysis::run::analyse(
+        &crate::analysis::metric::StraightLine,
+        inputs,
+        args.params(),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let scores = analysis.prepared.score(&weights);
+    Ok((analysis, scores))
+}
+
+fn analyse(
+    store: &Store,
+    args: &AnalysisArgs,
+    level: Option<&str>,
+    top: usize,
+    format: &str,
+) -> Result<()> {
+    let data = store.load()?;
+    if data.areas.is_empty() {
+        bail!("the store {} has no areas; import areas first", store.path().display());
+    }
+    let t = std::time::Instant::now();
+    let (analysis, scores) = run_analysis(&data, args)?;
+    let elapsed = t.elapsed();
+    let level = match level {
+        Some(l) => Level::from_collection(l).unwrap_or(Level::Buurt),
+        None if data.areas.iter().any(|a| a.level() == Level::Buurt) => Level::Buurt,
+        None => Level::Wijk,
+    };
+    let mut results = Vec::new();
+    for name in crate::publish::layers::COLLECTIONS {
+        if matches!(name, "places" | "circles") {
+            continue;
+        }
+        if let Some(t) = crate::publish::layers::build(name, &data, &analysis, &scores) {
+            results.push(t);
+        }
+    }
+    let s = &analysis.summary;
+    store.apply(&Change {
+        results: Some(results),
+        log: vec![ImportLog {
+            kind: "analysis".into(),
+            source: format!(
+                "walk_m={} min_participants={} weights={} metric={}",
+                args.walk_m,
+                args.min_participants,
+                args.weights
+                    .as_ref()
+                    .map_or_else(|| "default".into(), |p| p.display().to_string()),
+                s.metric
+            ),
+            cbs_year: None,
+            imported_at: now(),
+            rows: i64::try_from(scores.len()).unwrap_or(i64::MAX),
+        }],
+        ..Default::default()
+    })?;
+
+    let mut ranked: Vec<(usize, &crate::analysis::score::AreaScore)> = scores
+        .iter()
+        .enumerate()
+        .filter(|(_, sc)| sc.level == level && sc.score.is_some())
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.1.score
+            .partial_cmp(&a.1.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.1.code.cmp(&b.1.code))
+    });
+    if top > 0 {
+        ranked.truncate(top);
+    }
+    let area_of = |k: usize| &data.areas[analysis.area_order[k]];
+    if format == "json" {
+        let rows: Vec<serde_json::Value> = ranked
+            .iter()
+            .map(|(k, sc)| {
+                serde_json::json!({
+                    "code": sc.code.as_str(),
+                    "naam": area_of(*k).name,
+                    "score": sc.score,
+                    "categorie": sc.category.map(|c| c.label()),
+                    "rang": sc.rank,
+                    "rang_van": sc.rank_of,
+                    "deelnemers": analysis.participants[analysis.area_order[*k]].map(|b| b.label()),
+                    "toelichting": sc.explanation,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "parameters": {"walk_m": args.walk_m, "min_participants": args.min_participants},
+                "metric": s.metric,
+                "level": level.collection(),
+                "areas": rows,
+            }))?
+        );
+        return Ok(());
+    }
+    println!(
+        "analysis: {} clients, {} in {} walking-distance clusters, {} candidate sites for {} participants ({} metric, walk {} m, min {}), {} ms",
+        s.clients,
+        s.clustered,
+        s.clusters,
+        s.sites,
+        s.in_sites,
+        s.metric,
+        args.walk_m,
+        args.min_participants,
+        elapsed.as_millis()
+    );
+    println!(
+        "published: {} clusters and {} sites (generalised); results written to {}",
+        analysis.published.clusters.len(),
+        analysis.published.sites.len(),
+        store.path().display()
+    );
+    if s.clients == 0 {
+        println!("note: no client data in the store; areas are ranked on the other criteria only");
+    }
+    println!();
+    println!(
+        "{:>4}  {:<10}  {:<24} {:>5}  {:<10}  {:<5}  top reasons",
+        "rank", "code", "naam", "score", "categorie", "deeln"
+    );
+    for (k, sc) in ranked {
+        let name: String = area_of(k).name.chars().take(24).collect();
+        println!(
+            "{:>4}  {:<10}  {:<24} {:>5.1}  {:<10}  {:<5}  {}",
+            sc.rank.map_or_else(|| "-".into(), |r| r.to_string()),
+            sc.code.as_str(),
+            name,
+            sc.score.unwrap_or(0.0),
+            sc.category.map_or("-", |c| c.label()),
+            analysis.participants[analysis.area_order[k]].map_or("-", |b| b.label()),
+            sc.explanation
+                .top_reasons
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    Ok(())
 }
 
 fn load_mapping(path: Option<&Path>) -> Result<Mapping> {

@@ -375,3 +375,43 @@ mod tests {
         assert!(!AreaCode::parse("GM0299").unwrap().is_water_code());
     }
 }
+
+/// The type of a field in a published [`Table`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Text.
+    Text,
+    /// Whole number.
+    Integer,
+    /// Real number.
+    Real,
+    /// Yes/no.
+    Boolean,
+    /// A nested JSON object (stored as JSON text in files).
+    Json,
+}
+
+/// One feature of a [`Table`]: an id, RD New geometry and one value per field.
+#[derive(Debug, Clone)]
+pub struct TableFeature {
+    /// Stable id (area code or number).
+    pub id: String,
+    /// Geometry in RD New, metres.
+    pub geometry_rd: Geometry<f64>,
+    /// Values in field order.
+    pub values: Vec<serde_json::Value>,
+}
+
+/// A publishable table of features: what the API serves, exports write and the store keeps
+/// as analysis results. Built only from published (privacy-safe) structures.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Collection id (`buurten`, `clusters`, ...).
+    pub name: &'static str,
+    /// Dutch title.
+    pub title: &'static str,
+    /// Field names and types.
+    pub fields: Vec<(&'static str, FieldType)>,
+    /// Features.
+    pub features: Vec<TableFeature>,
+}

@@ -10,6 +10,8 @@
 //! leaves the previous store intact and readable (a stale `.tmp-` file at worst).
 //! Depends on `model` and `crs` only.
 
+pub mod table;
+
 use std::path::{Path, PathBuf};
 
 use gdal::spatial_ref::SpatialRef;
@@ -20,6 +22,9 @@ use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
 use geo_types::{Geometry, MultiPolygon, Point};
 
 use crate::model::{Area, AreaCode, Circle, Client, FIGURE_FIELDS, Figures, Level, Place};
+
+/// Prefix of the analysis result layers (`resultaat_buurten`, `resultaat_clusters`, ...).
+pub const RESULT_PREFIX: &str = "resultaat_";
 
 /// The version of the layout described above; bumped when layers or fields change.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -106,6 +111,8 @@ pub struct Change {
     pub places: Option<Vec<Place>>,
     /// Replace all circles.
     pub circles: Option<Vec<Circle>>,
+    /// Replace all analysis result layers (`resultaat_<name>`) with these tables.
+    pub results: Option<Vec<crate::model::Table>>,
     /// Log entries to append.
     pub log: Vec<ImportLog>,
 }
@@ -239,6 +246,9 @@ impl Store {
         }
         if let Some(circles) = &change.circles {
             self.write_circles(&mut txn, circles, &rd)?;
+        }
+        if let Some(results) = &change.results {
+            self.write_results(&mut txn, results, &rd)?;
         }
         if !change.log.is_empty() {
             let mut layer = txn
@@ -477,6 +487,40 @@ impl Store {
                 f.create(&layer)
             })();
             r.map_err(self.gdal_err("writing circles"))?;
+        }
+        Ok(())
+    }
+
+    fn write_results(
+        &self,
+        ds: &mut Dataset,
+        results: &[crate::model::Table],
+        rd: &SpatialRef,
+    ) -> Result<(), StoreError> {
+        // Results of an earlier run with other collections must not linger.
+        loop {
+            let old = ds
+                .layers()
+                .position(|l| l.name().starts_with(RESULT_PREFIX));
+            match old {
+                Some(idx) => ds
+                    .delete_layer(idx)
+                    .map_err(self.gdal_err("deleting old results"))?,
+                None => break,
+            }
+        }
+        for t in results {
+            let name = format!("{RESULT_PREFIX}{}", t.name);
+            table::create_table_layer(ds, t, &name, rd, &["GEOMETRY_NAME=geom", "FID=fid"])
+                .map_err(self.gdal_err(format!("creating {name}")))?;
+            let gl = ds
+                .layer_by_name(&name)
+                .map_err(self.gdal_err(format!("opening {name}")))?;
+            table::write_features(&gl, t, None).map_err(|(id, e)| StoreError::Gdal {
+                path: self.path.clone(),
+                action: format!("writing {id} to {name}"),
+                reason: format!("{e:?}"),
+            })?;
         }
         Ok(())
     }

@@ -1,0 +1,223 @@
+//! One analysis run: from a snapshot of the store and a parameter set to clusters, sites and
+//! the weight-independent half of the suitability model.
+//!
+//! Inputs: areas, clients, places and circles in RD New metres; walking distance and minimum
+//! participants. Outputs: an [`Analysis`] whose public part ([`Analysis::published`],
+//! [`Analysis::prepared`]) carries only generalised shapes and buckets, and whose exact counts
+//! ([`Analysis::summary`]) are for the administrator's own CLI report only.
+
+use geo::{BoundingRect, Distance, Euclidean};
+use geo_types::{Geometry, Point};
+
+use super::cluster::{ClusterError, Clustering, Dbscan};
+use super::generalise::{Published, publish};
+use super::metric::WalkingMetric;
+use super::score::{AreaInput, Prepared, prepare};
+use super::sites::{SiteParams, find_sites};
+use crate::index::{AreaIndex, PointIndex};
+use crate::model::{Area, Bucket, Circle, Client, Level, Place};
+
+/// Default walking distance: about 10 minutes on foot.
+pub const DEFAULT_WALK_M: f64 = 800.0;
+/// Default minimum participants: the minimum for a circle to start.
+pub const DEFAULT_MIN_PARTICIPANTS: usize = 5;
+/// Allowed walking distances, metres.
+pub const WALK_RANGE_M: (f64, f64) = (100.0, 5_000.0);
+/// Allowed minimum participants.
+pub const MIN_PARTICIPANTS_RANGE: (usize, usize) = (2, 12);
+
+/// The parameters clustering depends on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// Walking distance, metres.
+    pub walk_m: f64,
+    /// Minimum participants for a cluster and a site.
+    pub min_participants: usize,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            walk_m: DEFAULT_WALK_M,
+            min_participants: DEFAULT_MIN_PARTICIPANTS,
+        }
+    }
+}
+
+impl Params {
+    /// Checks the ranges, naming the parameter that is out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        let (lo, hi) = WALK_RANGE_M;
+        if !(self.walk_m.is_finite() && (lo..=hi).contains(&self.walk_m)) {
+            return Err(format!(
+                "walk_m = {} is out of range; expected metres from {lo} to {hi}",
+                self.walk_m
+            ));
+        }
+        let (lo, hi) = MIN_PARTICIPANTS_RANGE;
+        if !(lo..=hi).contains(&self.min_participants) {
+            return Err(format!(
+                "min_participants = {} is out of range; expected {lo} to {hi}",
+                self.min_participants
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the analysis read.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// Gemeenten, wijken and buurten.
+    pub areas: &'a [Area],
+    /// Anonymised clients.
+    pub clients: &'a [Client],
+    /// Meeting places.
+    pub places: &'a [Place],
+    /// Existing circles.
+    pub circles: &'a [Circle],
+}
+
+/// Exact figures for the administrator's CLI report. Never published.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Clients analysed.
+    pub clients: usize,
+    /// Clients in a walking-distance cluster.
+    pub clustered: usize,
+    /// Clusters found (before the publication threshold).
+    pub clusters: usize,
+    /// Candidate sites found.
+    pub sites: usize,
+    /// Participants assigned to a site.
+    pub in_sites: usize,
+    /// The metric used, for the report.
+    pub metric: &'static str,
+}
+
+/// The result of one run.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The parameters.
+    pub params: Params,
+    /// Area order of [`Analysis::prepared`]: index into the input areas.
+    pub area_order: Vec<usize>,
+    /// Normalised criteria per area; score it with the weights of a request.
+    pub prepared: Prepared,
+    /// Generalised clusters and sites.
+    pub published: Published,
+    /// Participant bucket per input area (`None` without client data).
+    pub participants: Vec<Option<Bucket>>,
+    /// Exact counts for the CLI report only.
+    pub summary: Summary,
+}
+
+/// Runs clustering, sites and the area criteria.
+///
+/// # Errors
+/// Parameters out of range.
+pub fn analyse<M: WalkingMetric>(
+    metric: &M,
+    inputs: Inputs<'_>,
+    params: Params,
+) -> Result<Analysis, String> {
+    params.validate()?;
+    let dbscan = Dbscan::new(params.walk_m, params.min_participants)
+        .map_err(|e: ClusterError| e.to_string())?;
+    let points: Vec<Point<f64>> = inputs.clients.iter().map(|c| c.position_rd).collect();
+    let clustering: Clustering = dbscan.cluster(metric, &points);
+    let site_params = SiteParams {
+        walk_m: params.walk_m,
+        min_participants: params.min_participants,
+        ..SiteParams::default()
+    };
+    let sites = find_sites(metric, &points, &clustering, &site_params);
+    let published = publish(&points, &clustering, &sites, params.walk_m);
+
+    // Potential participants per area: clients in the area who belong to a walking-distance
+    // cluster, i.e. who have enough others near them to form a circle together.
+    let has_clients = !inputs.clients.is_empty();
+    let mut counts = vec![0usize; inputs.areas.len()];
+    for level in Level::ALL {
+        let idx: Vec<usize> = (0..inputs.areas.len())
+            .filter(|&i| inputs.areas[i].level() == level)
+            .collect();
+        if idx.is_empty() {
+            continue;
+        }
+        let index = AreaIndex::new(
+            idx.iter()
+                .map(|&i| inputs.areas[i].geometry_rd.clone())
+                .collect(),
+        );
+        for (p, label) in points.iter().zip(clustering.labels()) {
+            if label.is_some()
+                && let Some(k) = index.locate(*p)
+            {
+                counts[idx[k]] += 1;
+            }
+        }
+    }
+    let participants: Vec<Option<Bucket>> = counts
+        .iter()
+        .map(|&n| has_clients.then(|| Bucket::of(n)))
+        .collect();
+
+    let place_points: Vec<Point<f64>> = inputs.places.iter().map(|p| p.position_rd).collect();
+    let place_index = PointIndex::new(&place_points);
+    let circle_reach = params.walk_m / 2.0;
+    let mut place_near = Vec::with_capacity(inputs.areas.len());
+    let mut circle_near = Vec::with_capacity(inputs.areas.len());
+    for a in inputs.areas {
+        // R-tree pre-filter: a circle around the area's bounding box, widened by the walk.
+        let near_place = (!inputs.places.is_empty()).then(|| {
+            a.geometry_rd.bounding_rect().is_some_and(|r| {
+                let reach = r.width().hypot(r.height()) / 2.0 + params.walk_m;
+                place_index
+                    .within_distance(r.center().into(), reach)
+                    .any(|i| Euclidean.distance(&place_points[i], &a.geometry_rd) <= params.walk_m)
+            })
+        });
+        let near_circle = (!inputs.circles.is_empty()).then(|| {
+            inputs.circles.iter().any(|c| match &c.geometry_rd {
+                Geometry::Point(p) => Euclidean.distance(p, &a.geometry_rd) <= circle_reach,
+                g => geo::Intersects::intersects(g, &a.geometry_rd),
+            })
+        });
+        place_near.push(near_place);
+        circle_near.push(near_circle);
+    }
+    let area_order: Vec<usize> = (0..inputs.areas.len()).collect();
+    let area_inputs: Vec<AreaInput<'_>> = area_order
+        .iter()
+        .map(|&i| AreaInput {
+            code: &inputs.areas[i].code,
+            water: inputs.areas[i].water,
+            figures: &inputs.areas[i].figures,
+            participants: participants[i],
+            meeting_place_within_walk: place_near[i],
+            existing_circle_nearby: circle_near[i],
+        })
+        .collect();
+    let prepared = prepare(&area_inputs);
+    let summary = Summary {
+        clients: points.len(),
+        clustered: clustering.labels().iter().filter(|l| l.is_some()).count(),
+        clusters: clustering.cluster_count(),
+        sites: sites.len(),
+        in_sites: sites.iter().map(|s| s.participants.len()).sum(),
+        metric: if metric.is_straight_line() {
+            "straight line"
+        } else {
+            "street network"
+        },
+    };
+    Ok(Analysis {
+        params,
+        area_order,
+        prepared,
+        published,
+        participants,
+        summary,
+    })
+}

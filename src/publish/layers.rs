@@ -1,0 +1,191 @@
+//! The publishable layers, built once and shared by every way out (HTTP API, tiles, exports),
+//! so the privacy rules are applied in exactly one place.
+//!
+//! Inputs: the store snapshot (RD New) and an analysis with scores. Outputs: [`Layer`]s with
+//! RD New geometry and plain JSON values. Client points are not among the inputs a layer reads:
+//! only generalised clusters and sites, and buckets (DESIGN.md privacy rules 1-4).
+
+use geo_types::Geometry;
+use serde_json::{Value, json};
+
+use crate::analysis::run::Analysis;
+use crate::analysis::score::AreaScore;
+use crate::model::{FIGURE_FIELDS, FieldType, Level, Table as Layer, TableFeature as Feature};
+use crate::store::StoreData;
+
+/// The collections, in the order the API lists them.
+pub const COLLECTIONS: [&str; 7] = [
+    "gemeenten",
+    "wijken",
+    "buurten",
+    "clusters",
+    "sites",
+    "places",
+    "circles",
+];
+
+/// Builds the layer called `name`, or `None` for an unknown name.
+pub fn build(
+    name: &str,
+    data: &StoreData,
+    analysis: &Analysis,
+    scores: &[AreaScore],
+) -> Option<Layer> {
+    if let Some(level) = Level::from_collection(name) {
+        return Some(area_layer(level, data, analysis, scores));
+    }
+    Some(match name {
+        "clusters" => Layer {
+            name: "clusters",
+            title: "Clusters van mogelijke deelnemers (gegeneraliseerd)",
+            fields: vec![("deelnemers", FieldType::Text)],
+            features: analysis
+                .published
+                .clusters
+                .iter()
+                .map(|c| Feature {
+                    id: c.id.to_string(),
+                    geometry_rd: Geometry::Polygon(c.geometry_rd.clone()),
+                    values: vec![json!(c.members.label())],
+                })
+                .collect(),
+        },
+        "sites" => Layer {
+            name: "sites",
+            title: "Kandidaat-plekken voor een Buurtcirkel",
+            fields: vec![
+                ("cluster_id", FieldType::Integer),
+                ("deelnemers", FieldType::Text),
+                ("loopafstand_m", FieldType::Real),
+                ("centrum_x_rd", FieldType::Real),
+                ("centrum_y_rd", FieldType::Real),
+            ],
+            features: analysis
+                .published
+                .sites
+                .iter()
+                .map(|s| Feature {
+                    id: s.id.to_string(),
+                    geometry_rd: Geometry::Polygon(s.geometry_rd.clone()),
+                    values: vec![
+                        json!(s.cluster_id),
+                        json!(s.participants.label()),
+                        json!(analysis.params.walk_m),
+                        json!(s.centre_rd.x()),
+                        json!(s.centre_rd.y()),
+                    ],
+                })
+                .collect(),
+        },
+        "places" => Layer {
+            name: "places",
+            title: "Ontmoetingsplekken",
+            fields: vec![("naam", FieldType::Text), ("soort", FieldType::Text)],
+            features: data
+                .places
+                .iter()
+                .map(|p| Feature {
+                    id: p.id.to_string(),
+                    geometry_rd: Geometry::Point(p.position_rd),
+                    values: vec![json!(p.name), json!(p.kind)],
+                })
+                .collect(),
+        },
+        "circles" => Layer {
+            name: "circles",
+            title: "Bestaande Buurtcirkels",
+            fields: vec![("naam", FieldType::Text)],
+            features: data
+                .circles
+                .iter()
+                .map(|c| Feature {
+                    id: c.id.to_string(),
+                    geometry_rd: c.geometry_rd.clone(),
+                    values: vec![json!(c.name)],
+                })
+                .collect(),
+        },
+        _ => return None,
+    })
+}
+
+fn area_layer(level: Level, data: &StoreData, analysis: &Analysis, scores: &[AreaScore]) -> Layer {
+    let mut fields: Vec<(&'static str, FieldType)> = vec![
+        ("code", FieldType::Text),
+        ("naam", FieldType::Text),
+        ("gemeentecode", FieldType::Text),
+        ("wijkcode", FieldType::Text),
+        ("water", FieldType::Boolean),
+    ];
+    fields.extend(FIGURE_FIELDS.iter().map(|f| (*f, FieldType::Real)));
+    fields.extend([
+        ("deelnemers", FieldType::Text),
+        ("score", FieldType::Real),
+        ("categorie", FieldType::Text),
+        ("rang", FieldType::Integer),
+        ("rang_van", FieldType::Integer),
+        ("redenen", FieldType::Text),
+        ("toelichting", FieldType::Json),
+    ]);
+    let mut rows: Vec<(usize, usize)> = analysis
+        .area_order
+        .iter()
+        .enumerate()
+        .filter(|(_, &i)| data.areas[i].level() == level)
+        .map(|(k, &i)| (k, i))
+        .collect();
+    rows.sort_by(|a, b| data.areas[a.1].code.cmp(&data.areas[b.1].code));
+    let features = rows
+        .into_iter()
+        .map(|(k, i)| {
+            let a = &data.areas[i];
+            let s = scores.get(k);
+            let mut values = vec![
+                json!(a.code.as_str()),
+                json!(a.name),
+                json!(a.code.gemeente().as_str()),
+                a.code.wijk().map_or(Value::Null, |w| json!(w.as_str())),
+                json!(a.water),
+            ];
+            values.extend(a.figures.values().iter().map(|v| v.map_or(Value::Null, |v| json!(v))));
+            values.push(
+                analysis.participants[i].map_or(Value::Null, |b| json!(b.label())),
+            );
+            values.push(s.and_then(|s| s.score).map_or(Value::Null, |v| json!(v)));
+            values.push(
+                s.and_then(|s| s.category)
+                    .map_or(Value::Null, |c| json!(c.label())),
+            );
+            values.push(s.and_then(|s| s.rank).map_or(Value::Null, |v| json!(v)));
+            values.push(s.and_then(|s| s.rank_of).map_or(Value::Null, |v| json!(v)));
+            values.push(s.map_or(Value::Null, |s| {
+                json!(
+                    s.explanation
+                        .top_reasons
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            }));
+            values.push(s.map_or(Value::Null, |s| {
+                serde_json::to_value(&s.explanation).unwrap_or(Value::Null)
+            }));
+            Feature {
+                id: a.code.to_string(),
+                geometry_rd: Geometry::MultiPolygon(a.geometry_rd.clone()),
+                values,
+            }
+        })
+        .collect();
+    Layer {
+        name: level.collection(),
+        title: match level {
+            Level::Gemeente => "Gemeenten",
+            Level::Wijk => "Wijken",
+            Level::Buurt => "Buurten",
+        },
+        fields,
+        features,
+    }
+}
