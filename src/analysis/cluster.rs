@@ -197,10 +197,10 @@ impl Dbscan {
         // and saves a second query when border points are assigned.
         let mut small: Vec<(usize, Vec<usize>)> = Vec::new();
         let mut out = Vec::new();
-        for i in 0..n {
+        for (i, is_core) in core.iter_mut().enumerate() {
             near.neighbours(i, self.walk_m, &mut out);
             if out.len() >= self.min_participants {
-                core[i] = true;
+                *is_core = true;
             } else {
                 small.push((i, out.clone()));
             }
@@ -641,7 +641,9 @@ mod grid {
             let key = |p: usize| (xs[p] + 0.0, ys[p] + 0.0, g.orig[p]);
             let smallest = g.cell(c).filter(|&p| core[p]).min_by(|&a, &b| {
                 let (ka, kb) = (key(a), key(b));
-                ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1)).then(ka.2.cmp(&kb.2))
+                ka.0.total_cmp(&kb.0)
+                    .then(ka.1.total_cmp(&kb.1))
+                    .then(ka.2.cmp(&kb.2))
             });
             if let Some(p) = smallest {
                 members.push((g.orig[p] as usize, sets.find(c)));
@@ -649,7 +651,13 @@ mod grid {
         }
         let (label_of_root, cluster_count) = number_components(points, &members, cells);
         let cell_label: Vec<Option<usize>> = (0..cells)
-            .map(|c| if has_core[c] { label_of_root[sets.find(c)] } else { None })
+            .map(|c| {
+                if has_core[c] {
+                    label_of_root[sets.find(c)]
+                } else {
+                    None
+                }
+            })
             .collect();
         let mut labels = vec![None; points.len()];
         let mut core_out = vec![false; points.len()];
@@ -724,7 +732,9 @@ mod tests {
             let (dx, dy) = (a.x() - b.x(), a.y() - b.y());
             dx * dx + dy * dy <= eps * eps
         };
-        let core: Vec<bool> = (0..n).map(|i| (0..n).filter(|&j| near(i, j)).count() >= min).collect();
+        let core: Vec<bool> = (0..n)
+            .map(|i| (0..n).filter(|&j| near(i, j)).count() >= min)
+            .collect();
         let mut sets = UnionFind::new(n);
         for i in 0..n {
             for j in 0..n {
@@ -736,13 +746,20 @@ mod tests {
         let comp: Vec<Option<usize>> = (0..n).map(|i| core[i].then(|| sets.find(i))).collect();
         let reachable = (0..n)
             .map(|i| {
-                let mut r: Vec<usize> = (0..n).filter(|&j| near(i, j)).filter_map(|j| comp[j]).collect();
+                let mut r: Vec<usize> = (0..n)
+                    .filter(|&j| near(i, j))
+                    .filter_map(|j| comp[j])
+                    .collect();
                 r.sort_unstable();
                 r.dedup();
                 r
             })
             .collect();
-        Brute { core, comp, reachable }
+        Brute {
+            core,
+            comp,
+            reachable,
+        }
     }
 
     fn assert_matches_brute(points: &[Point<f64>], eps: f64, min: usize, got: &Clustering) {
@@ -751,7 +768,12 @@ mod tests {
         // Same partition of core points: label <-> component is a bijection.
         let mut pairs: Vec<(usize, usize)> = (0..points.len())
             .filter(|&i| want.core[i])
-            .map(|i| (got.labels()[i].unwrap_or(usize::MAX), want.comp[i].unwrap_or(usize::MAX)))
+            .map(|i| {
+                (
+                    got.labels()[i].unwrap_or(usize::MAX),
+                    want.comp[i].unwrap_or(usize::MAX),
+                )
+            })
             .collect();
         pairs.sort_unstable();
         pairs.dedup();
@@ -760,13 +782,26 @@ mod tests {
         comps.dedup();
         assert_eq!(pairs.len(), comps.len(), "one label per component");
         assert_eq!(pairs.len(), got.cluster_count(), "cluster count");
-        assert!(pairs.windows(2).all(|w| w[0].0 != w[1].0), "one component per label");
+        assert!(
+            pairs.windows(2).all(|w| w[0].0 != w[1].0),
+            "one component per label"
+        );
         let label_of_comp = |c: usize| pairs.iter().find(|p| p.1 == c).map(|p| p.0);
         for i in 0..points.len() {
-            let options: Vec<usize> = want.reachable[i].iter().filter_map(|&c| label_of_comp(c)).collect();
+            let options: Vec<usize> = want.reachable[i]
+                .iter()
+                .filter_map(|&c| label_of_comp(c))
+                .collect();
             match got.labels()[i] {
-                None => assert!(options.is_empty(), "point {i} is noise but reaches a cluster"),
-                Some(l) => assert_eq!(Some(l), options.iter().copied().min(), "point {i}: lowest reachable cluster"),
+                None => assert!(
+                    options.is_empty(),
+                    "point {i} is noise but reaches a cluster"
+                ),
+                Some(l) => assert_eq!(
+                    Some(l),
+                    options.iter().copied().min(),
+                    "point {i}: lowest reachable cluster"
+                ),
             }
         }
     }
@@ -777,18 +812,24 @@ mod tests {
 
     /// A group of `n` clients on a 25 m grid around `(x, y)`.
     fn group(x: f64, y: f64, n: usize) -> Vec<Point<f64>> {
-        (0..n).map(|i| Point::new(x + 25.0 * (i % 3) as f64, y + 25.0 * (i / 3) as f64)).collect()
+        (0..n)
+            .map(|i| Point::new(x + 25.0 * (i % 3) as f64, y + 25.0 * (i / 3) as f64))
+            .collect()
     }
 
     #[test]
     fn two_groups_900_m_apart_are_two_clusters_at_800_m_walking() {
         let mut points = group(155_000.0, 463_000.0, 6);
         points.extend(group(155_950.0, 463_000.0, 6)); // nearest pair: 900 m apart
-        let c = Dbscan::new(800.0, 5).unwrap().cluster(&StraightLine, &points);
+        let c = Dbscan::new(800.0, 5)
+            .unwrap()
+            .cluster(&StraightLine, &points);
         assert_eq!(c.cluster_count(), 2);
         assert!(c.labels()[..6].iter().all(|l| *l == Some(0)));
         assert!(c.labels()[6..].iter().all(|l| *l == Some(1)));
-        let c = Dbscan::new(1_000.0, 5).unwrap().cluster(&StraightLine, &points);
+        let c = Dbscan::new(1_000.0, 5)
+            .unwrap()
+            .cluster(&StraightLine, &points);
         assert_eq!(c.cluster_count(), 1);
         assert!(c.labels().iter().all(|l| *l == Some(0)));
     }
@@ -797,15 +838,23 @@ mod tests {
     fn empty_input_gives_no_clusters() {
         let c = Dbscan::default().cluster(&StraightLine, &[]);
         assert_eq!(c, Clustering::default());
-        assert_eq!(Dbscan::default().cluster(&Disguised, &[]), Clustering::default());
+        assert_eq!(
+            Dbscan::default().cluster(&Disguised, &[]),
+            Clustering::default()
+        );
     }
 
     #[test]
     fn one_point_is_noise_unless_one_participant_suffices() {
         let points = rd(&[(155_000.0, 463_000.0)]);
         let c = Dbscan::default().cluster(&StraightLine, &points);
-        assert_eq!((c.labels(), c.is_core(), c.cluster_count()), (&[None][..], &[false][..], 0));
-        let c = Dbscan::new(800.0, 1).unwrap().cluster(&StraightLine, &points);
+        assert_eq!(
+            (c.labels(), c.is_core(), c.cluster_count()),
+            (&[None][..], &[false][..], 0)
+        );
+        let c = Dbscan::new(800.0, 1)
+            .unwrap()
+            .cluster(&StraightLine, &points);
         assert_eq!((c.labels(), c.is_core()), (&[Some(0)][..], &[true][..]));
     }
 
@@ -820,7 +869,9 @@ mod tests {
 
     #[test]
     fn scattered_clients_are_all_noise() {
-        let points: Vec<Point<f64>> = (0..50).map(|i| Point::new(1_000.0 * i as f64, 0.0)).collect();
+        let points: Vec<Point<f64>> = (0..50)
+            .map(|i| Point::new(1_000.0 * i as f64, 0.0))
+            .collect();
         let c = Dbscan::default().cluster(&StraightLine, &points);
         assert_eq!(c.cluster_count(), 0);
         assert!(c.labels().iter().all(Option::is_none));
@@ -832,9 +883,21 @@ mod tests {
         // 600 m from both, but only has 3 neighbours (itself + one of each side).
         let mut points = rd(&[(600.0, 0.0)]);
         points.extend(group(-25.0, 0.0, 1)); // (-25, 0) is 625 m away: not a neighbour
-        points.extend(rd(&[(0.0, 0.0), (-300.0, 0.0), (-300.0, 25.0), (-325.0, 0.0)]));
-        points.extend(rd(&[(1_200.0, 0.0), (1_500.0, 0.0), (1_500.0, 25.0), (1_525.0, 0.0)]));
-        let c = Dbscan::new(600.0, 4).unwrap().cluster(&StraightLine, &points);
+        points.extend(rd(&[
+            (0.0, 0.0),
+            (-300.0, 0.0),
+            (-300.0, 25.0),
+            (-325.0, 0.0),
+        ]));
+        points.extend(rd(&[
+            (1_200.0, 0.0),
+            (1_500.0, 0.0),
+            (1_500.0, 25.0),
+            (1_525.0, 0.0),
+        ]));
+        let c = Dbscan::new(600.0, 4)
+            .unwrap()
+            .cluster(&StraightLine, &points);
         assert!(!c.is_core()[0]);
         assert_eq!(c.cluster_count(), 2);
         assert_eq!(c.labels()[0], Some(0));
@@ -868,15 +931,19 @@ mod tests {
     #[test]
     fn a_very_fine_grid_falls_back_to_queries_and_still_clusters() {
         let points = rd(&[(0.0, 0.0), (0.0, 1e-3), (1e9, 0.0), (1e9, 1e-3)]);
-        let c = Dbscan::new(1e-2, 2).unwrap().cluster(&StraightLine, &points);
+        let c = Dbscan::new(1e-2, 2)
+            .unwrap()
+            .cluster(&StraightLine, &points);
         assert_eq!(c.labels(), &[Some(0), Some(0), Some(1), Some(1)]);
     }
 
     fn points_strategy() -> impl Strategy<Value = Vec<Point<f64>>> {
         prop_oneof![
             // On the 25 m ingest grid: many identical points and exact-eps distances.
-            prop::collection::vec((0..120i32, 0..120i32), 0..150)
-                .prop_map(|v| v.iter().map(|&(x, y)| Point::new(25.0 * x as f64, 25.0 * y as f64)).collect()),
+            prop::collection::vec((0..120i32, 0..120i32), 0..150).prop_map(|v| v
+                .iter()
+                .map(|&(x, y)| Point::new(25.0 * x as f64, 25.0 * y as f64))
+                .collect()),
             prop::collection::vec((0.0..3_000.0f64, 0.0..3_000.0f64), 0..150)
                 .prop_map(|v| v.iter().map(|&(x, y)| Point::new(x, y)).collect()),
         ]

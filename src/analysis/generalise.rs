@@ -197,15 +197,25 @@ pub fn generalise_cluster(members: &[Point<f64>]) -> Option<Polygon<f64>> {
 ///
 /// [`find_sites`]: super::sites::find_sites
 pub fn site_circle(centre_rd: Point<f64>, walk_m: f64) -> Option<(Point<f64>, Polygon<f64>)> {
-    if !(centre_rd.x().is_finite() && centre_rd.y().is_finite() && walk_m.is_finite() && walk_m > 0.0) {
+    if !(centre_rd.x().is_finite()
+        && centre_rd.y().is_finite()
+        && walk_m.is_finite()
+        && walk_m > 0.0)
+    {
         return None;
     }
-    let c = Point::new(snap(centre_rd.x(), PUBLISH_GRID_M), snap(centre_rd.y(), PUBLISH_GRID_M));
+    let c = Point::new(
+        snap(centre_rd.x(), PUBLISH_GRID_M),
+        snap(centre_rd.y(), PUBLISH_GRID_M),
+    );
     let r = walk_m / (PI / CIRCLE_VERTICES as f64).cos();
     let ring: Vec<Coord<f64>> = (0..=CIRCLE_VERTICES)
         .map(|k| {
             let a = TAU * (k % CIRCLE_VERTICES) as f64 / CIRCLE_VERTICES as f64;
-            Coord { x: c.x() + r * a.cos(), y: c.y() + r * a.sin() }
+            Coord {
+                x: c.x() + r * a.cos(),
+                y: c.y() + r * a.sin(),
+            }
         })
         .collect();
     Some((c, Polygon::new(LineString(ring), vec![])))
@@ -222,7 +232,11 @@ mod tests {
 
     /// Distance from a member to the outside of the published polygon (0 if outside).
     fn margin(poly: &Polygon<f64>, p: Point<f64>) -> f64 {
-        if poly.contains(&p) { Euclidean.distance(&p, poly.exterior()) } else { 0.0 }
+        if poly.contains(&p) {
+            Euclidean.distance(&p, poly.exterior())
+        } else {
+            0.0
+        }
     }
 
     fn on_grid(c: &Coord<f64>) -> bool {
@@ -236,9 +250,20 @@ mod tests {
         // Even if the analysis was run with a lower minimum.
         let clustering = Dbscan::new(800.0, 2).unwrap().cluster(&StraightLine, &four);
         assert_eq!(clustering.cluster_count(), 1);
-        let sites = find_sites(&StraightLine, &four, &clustering, &SiteParams { min_participants: 2, ..SiteParams::default() });
+        let sites = find_sites(
+            &StraightLine,
+            &four,
+            &clustering,
+            &SiteParams {
+                min_participants: 2,
+                ..SiteParams::default()
+            },
+        );
         assert!(!sites.is_empty());
-        assert_eq!(publish(&four, &clustering, &sites, 800.0), Published::default());
+        assert_eq!(
+            publish(&four, &clustering, &sites, 800.0),
+            Published::default()
+        );
     }
 
     #[test]
@@ -273,7 +298,9 @@ mod tests {
     #[test]
     fn published_counts_are_buckets_only() {
         // 13 members: published as ">12", never as 13.
-        let points: Vec<Point<f64>> = (0..13).map(|i| Point::new(155_000.0 + 25.0 * i as f64, 463_000.0)).collect();
+        let points: Vec<Point<f64>> = (0..13)
+            .map(|i| Point::new(155_000.0 + 25.0 * i as f64, 463_000.0))
+            .collect();
         let clustering = Dbscan::default().cluster(&StraightLine, &points);
         let published = publish(&points, &clustering, &[], 800.0);
         assert_eq!(published.clusters[0].members.label(), ">12");

@@ -170,11 +170,17 @@ mod tests {
 
     #[test]
     fn the_straight_line_distance_is_symmetric_and_zero_on_the_diagonal() {
-        let points = [Point::new(155_000.0, 463_000.0), Point::new(155_600.0, 463_800.0)];
+        let points = [
+            Point::new(155_000.0, 463_000.0),
+            Point::new(155_600.0, 463_800.0),
+        ];
         let near = StraightLine.prepare(&points);
         assert_eq!(near.distance(0, 0), 0.0);
         assert_eq!(near.distance(0, 1), 1_000.0);
         assert_eq!(near.distance(1, 0), 1_000.0);
-        assert_eq!(near.distance_from(Point::new(155_000.0, 463_000.0), 1), 1_000.0);
+        assert_eq!(
+            near.distance_from(Point::new(155_000.0, 463_000.0), 1),
+            1_000.0
+        );
     }
 }

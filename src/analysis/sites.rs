@@ -242,12 +242,21 @@ mod tests {
     fn thirty_clients_over_one_and_a_half_km_host_two_or_three_circles() {
         // A 6 x 5 block of clients, 300 m apart: 1,500 m by 1,200 m.
         let points: Vec<Point<f64>> = (0..30)
-            .map(|i| Point::new(155_000.0 + 300.0 * (i % 6) as f64, 463_000.0 + 300.0 * (i / 6) as f64))
+            .map(|i| {
+                Point::new(
+                    155_000.0 + 300.0 * (i % 6) as f64,
+                    463_000.0 + 300.0 * (i / 6) as f64,
+                )
+            })
             .collect();
         let (clustering, sites) = sites_for(&points, &SiteParams::default());
         assert_eq!(clustering.cluster_count(), 1);
         assert!((2..=3).contains(&sites.len()), "{} sites", sites.len());
-        assert!(sites.iter().all(|s| (5..=12).contains(&s.participants.len())));
+        assert!(
+            sites
+                .iter()
+                .all(|s| (5..=12).contains(&s.participants.len()))
+        );
     }
 
     #[test]
@@ -270,9 +279,18 @@ mod tests {
         let points = vec![Point::new(0.0, 0.0); 10];
         let clustering = Dbscan::default().cluster(&StraightLine, &points);
         for params in [
-            SiteParams { walk_m: f64::NAN, ..SiteParams::default() },
-            SiteParams { grid_m: 0.0, ..SiteParams::default() },
-            SiteParams { min_participants: 13, ..SiteParams::default() },
+            SiteParams {
+                walk_m: f64::NAN,
+                ..SiteParams::default()
+            },
+            SiteParams {
+                grid_m: 0.0,
+                ..SiteParams::default()
+            },
+            SiteParams {
+                min_participants: 13,
+                ..SiteParams::default()
+            },
         ] {
             assert!(find_sites(&StraightLine, &points, &clustering, &params).is_empty());
         }

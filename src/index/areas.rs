@@ -132,10 +132,22 @@ mod tests {
     fn areas_near_a_point_are_found_by_true_distance_not_by_box() {
         let index = AreaIndex::new(vec![square(0.0, 0.0, 100.0), square(300.0, 0.0, 100.0)]);
         // (200, 50) is 100 m from both squares.
-        assert_eq!(index.within_distance(Point::new(200.0, 50.0), 100.0), vec![0, 1]);
-        assert_eq!(index.within_distance(Point::new(200.0, 50.0), 99.0), Vec::<usize>::new());
+        assert_eq!(
+            index.within_distance(Point::new(200.0, 50.0), 100.0),
+            vec![0, 1]
+        );
+        assert_eq!(
+            index.within_distance(Point::new(200.0, 50.0), 99.0),
+            Vec::<usize>::new()
+        );
         // Diagonal: the box corner query would admit (410, 110), the true distance is 14.1 m.
-        assert_eq!(index.within_distance(Point::new(410.0, 110.0), 12.0), Vec::<usize>::new());
-        assert_eq!(index.within_distance(Point::new(410.0, 110.0), 15.0), vec![1]);
+        assert_eq!(
+            index.within_distance(Point::new(410.0, 110.0), 12.0),
+            Vec::<usize>::new()
+        );
+        assert_eq!(
+            index.within_distance(Point::new(410.0, 110.0), 15.0),
+            vec![1]
+        );
     }
 }

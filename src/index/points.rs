@@ -103,7 +103,10 @@ mod tests {
     fn the_radius_is_not_mistaken_for_a_squared_radius() {
         // With the radius passed unsquared, 100 would be read as 10 m.
         let index = PointIndex::new(&[Point::new(50.0, 0.0)]);
-        assert_eq!(index.within_distance(Point::new(0.0, 0.0), 100.0).count(), 1);
+        assert_eq!(
+            index.within_distance(Point::new(0.0, 0.0), 100.0).count(),
+            1
+        );
         // And 4 m must not be read as 16 m... nor as 2 m.
         let index = PointIndex::new(&[Point::new(3.0, 0.0)]);
         assert_eq!(index.within_distance(Point::new(0.0, 0.0), 4.0).count(), 1);
@@ -116,7 +119,12 @@ mod tests {
         assert_eq!(index.len(), 1);
         let near: Vec<usize> = index.within_distance(Point::new(0.0, 0.0), 10.0).collect();
         assert_eq!(near, vec![1]);
-        assert_eq!(index.within_distance(Point::new(0.0, 0.0), f64::NAN).count(), 0);
+        assert_eq!(
+            index
+                .within_distance(Point::new(0.0, 0.0), f64::NAN)
+                .count(),
+            0
+        );
     }
 
     proptest! {
