@@ -1,1 +1,337 @@
-//! (work in progress)
+//! Candidate circle sites: where, inside each walking-distance cluster, a Buurtcirkel of 5 to
+//! 12 participants could meet, with every participant within walking distance of the centre.
+//!
+//! Input: client positions in RD New (EPSG:28992), metres, a [`Clustering`] of them and a
+//! [`WalkingMetric`]. Output: [`Site`]s, each a centre on the 100 m publication grid (RD metres)
+//! and the input positions of its participants. Exact participant lists stay in the process;
+//! `generalise` publishes a site only as its centre plus the walking radius and a count bucket.
+//!
+//! This module touches no files, GDAL, tokio or the clock, and is deterministic.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use geo_types::Point;
+
+use super::cluster::{Clustering, DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M};
+use super::metric::{Neighbourhood, WalkingMetric};
+
+/// The most participants a circle takes (DESIGN.md: a circle grows to about 12).
+pub const MAX_PARTICIPANTS: usize = 12;
+
+/// Spacing, metres, of the grid on which site centres are chosen; equal to the publication
+/// grid so a published centre is the real centre.
+pub const SITE_GRID_M: f64 = 100.0;
+
+/// Parameters of [`find_sites`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteParams {
+    /// Every participant lives within this walking distance (metres) of the site centre.
+    pub walk_m: f64,
+    /// A site needs at least this many participants.
+    pub min_participants: usize,
+    /// A site takes at most this many participants.
+    pub max_participants: usize,
+    /// Spacing of the candidate centre grid, metres.
+    pub grid_m: f64,
+}
+
+impl Default for SiteParams {
+    /// 800 m walk, 5 to 12 participants, centres on the 100 m grid.
+    fn default() -> SiteParams {
+        SiteParams {
+            walk_m: DEFAULT_WALK_M,
+            min_participants: DEFAULT_MIN_PARTICIPANTS,
+            max_participants: MAX_PARTICIPANTS,
+            grid_m: SITE_GRID_M,
+        }
+    }
+}
+
+/// A candidate circle site. Internal: never publish it as is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// The cluster the participants belong to.
+    pub cluster: usize,
+    /// The centre, a node of the candidate grid, RD metres.
+    pub centre_rd: Point<f64>,
+    /// Input positions of the participants, ascending.
+    pub participants: Vec<usize>,
+}
+
+/// Chooses candidate circle sites in every cluster, greedily by coverage.
+///
+/// # Parameters
+/// - `metric`: the walking distance (see [`WalkingMetric`]).
+/// - `points`: client positions, RD metres, the same slice that was clustered.
+/// - `clustering`: the DBSCAN result for `points`.
+/// - `params`: walking distance, participant bounds and candidate grid.
+///
+/// # Returns
+/// Sites ordered by cluster, then in the order they were chosen. Every participant is within
+/// `walk_m` of the centre under `metric`, belongs to the site's cluster and is in at most one
+/// site; every site has between `min_participants` and `max_participants` participants.
+/// Invalid parameters (non-finite or non-positive distances, `min > max`, `min == 0`) give no
+/// sites.
+///
+/// # Algorithm
+/// Per cluster (members `m`, candidates `C`):
+/// 1. Candidates are the nodes of the `grid_m` grid over the cluster's bounding box. Grid nodes
+///    rather than clients' homes, so a published centre is not a client's location; when the
+///    box would hold more than `4·m` nodes (a long, thin cluster), only the corners of the grid
+///    cells that hold a member are used.
+/// 2. Count, for every candidate, the members within `walk_m` (one neighbour query each).
+/// 3. Repeatedly take the candidate covering the most unassigned members (ties: lowest
+///    `(x, y)`), give it its up to `max_participants` nearest unassigned covered members (ties
+///    by input position), until no candidate covers `min_participants` unassigned members.
+///    Counts only go down, so a max-heap with lazy re-counting finds the best candidate
+///    without recounting all of them each round.
+///
+/// Choosing few centres that cover everyone is set cover, which is NP-hard; greedy coverage
+/// is the classic `ln n`-approximation and in practice close to optimal for disks. Cost:
+/// O(C · q) for the counts plus O(re-counts · q), where `q` is a neighbour query.
+///
+/// # Examples
+/// ```
+/// use buurtcirkel::analysis::cluster::Dbscan;
+/// use buurtcirkel::analysis::metric::StraightLine;
+/// use buurtcirkel::analysis::sites::{SiteParams, find_sites};
+/// use geo_types::Point;
+///
+/// // Fifteen clients along a 700 m street.
+/// let points: Vec<Point<f64>> = (0..15).map(|i| Point::new(155_000.0 + 50.0 * i as f64, 463_000.0)).collect();
+/// let clustering = Dbscan::default().cluster(&StraightLine, &points);
+/// let sites = find_sites(&StraightLine, &points, &clustering, &SiteParams::default());
+/// assert_eq!(sites.len(), 1); // 12 in the circle; the 3 left over cannot start a second one
+/// assert_eq!(sites[0].participants.len(), 12);
+/// assert_eq!(sites[0].centre_rd.x() % 100.0, 0.0);
+/// ```
+pub fn find_sites<M: WalkingMetric>(
+    metric: &M,
+    points: &[Point<f64>],
+    clustering: &Clustering,
+    params: &SiteParams,
+) -> Vec<Site> {
+    let valid = params.walk_m.is_finite()
+        && params.walk_m > 0.0
+        && params.grid_m.is_finite()
+        && params.grid_m > 0.0
+        && params.min_participants >= 1
+        && params.min_participants <= params.max_participants;
+    if !valid {
+        return Vec::new();
+    }
+    let mut sites = Vec::new();
+    for (cluster, members) in clustering.members().into_iter().enumerate() {
+        let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
+        let near = metric.prepare(&local);
+        for (centre_rd, chosen) in sites_in(&near, &local, params) {
+            let mut participants: Vec<usize> = chosen.into_iter().map(|k| members[k]).collect();
+            participants.sort_unstable();
+            sites.push(Site {
+                cluster,
+                centre_rd,
+                participants,
+            });
+        }
+    }
+    sites
+}
+
+/// The greedy choice within one cluster; returns centres and positions in `local`.
+fn sites_in<N: Neighbourhood>(
+    near: &N,
+    local: &[Point<f64>],
+    params: &SiteParams,
+) -> Vec<(Point<f64>, Vec<usize>)> {
+    let candidates = candidates(local, params.grid_m);
+    let mut covered = Vec::new();
+    let mut heap: BinaryHeap<(usize, Reverse<usize>)> = BinaryHeap::new();
+    for (k, &c) in candidates.iter().enumerate() {
+        near.neighbours_of(c, params.walk_m, &mut covered);
+        if covered.len() >= params.min_participants {
+            heap.push((covered.len(), Reverse(k)));
+        }
+    }
+    let mut assigned = vec![false; local.len()];
+    let mut found = Vec::new();
+    while let Some((count, Reverse(k))) = heap.pop() {
+        let centre = candidates[k];
+        near.neighbours_of(centre, params.walk_m, &mut covered);
+        covered.retain(|&j| !assigned[j]);
+        if covered.len() < params.min_participants {
+            continue; // counts never grow back
+        }
+        if covered.len() < count {
+            heap.push((covered.len(), Reverse(k)));
+            continue;
+        }
+        let mut by_distance: Vec<(f64, usize)> = covered
+            .iter()
+            .map(|&j| (near.distance_from(centre, j), j))
+            .collect();
+        by_distance.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        by_distance.truncate(params.max_participants);
+        for &(_, j) in &by_distance {
+            assigned[j] = true;
+        }
+        let left = covered.len() - by_distance.len();
+        if left >= params.min_participants {
+            heap.push((left, Reverse(k)));
+        }
+        found.push((centre, by_distance.into_iter().map(|(_, j)| j).collect()));
+    }
+    found
+}
+
+/// Candidate centres on the `grid_m` grid, sorted by `(x, y)`; see step 1 of [`find_sites`].
+fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
+    let finite: Vec<Point<f64>> = local
+        .iter()
+        .copied()
+        .filter(|p| p.x().is_finite() && p.y().is_finite())
+        .collect();
+    if finite.is_empty() {
+        return Vec::new();
+    }
+    let cell = |v: f64| (v / grid_m).floor() as i64;
+    let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+    for p in &finite {
+        x0 = x0.min(cell(p.x()));
+        y0 = y0.min(cell(p.y()));
+        x1 = x1.max(cell(p.x()) + 1);
+        y1 = y1.max(cell(p.y()) + 1);
+    }
+    let nodes = (x1 - x0 + 1).saturating_mul(y1 - y0 + 1);
+    let mut keys: Vec<(i64, i64)> = if nodes <= 4 * finite.len() as i64 + 64 {
+        (x0..=x1)
+            .flat_map(|i| (y0..=y1).map(move |j| (i, j)))
+            .collect()
+    } else {
+        finite
+            .iter()
+            .flat_map(|p| {
+                let (i, j) = (cell(p.x()), cell(p.y()));
+                [(i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1)]
+            })
+            .collect()
+    };
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter()
+        .map(|(i, j)| Point::new(i as f64 * grid_m, j as f64 * grid_m))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::cluster::Dbscan;
+    use crate::analysis::metric::{StraightLine, straight};
+    use proptest::prelude::*;
+
+    fn sites_for(points: &[Point<f64>], params: &SiteParams) -> (Clustering, Vec<Site>) {
+        let clustering = Dbscan::new(params.walk_m, params.min_participants)
+            .unwrap()
+            .cluster(&StraightLine, points);
+        let sites = find_sites(&StraightLine, points, &clustering, params);
+        (clustering, sites)
+    }
+
+    #[test]
+    fn thirty_clients_over_one_and_a_half_km_host_two_or_three_circles() {
+        // A 6 x 5 block of clients, 300 m apart: 1,500 m by 1,200 m.
+        let points: Vec<Point<f64>> = (0..30)
+            .map(|i| {
+                Point::new(
+                    155_000.0 + 300.0 * (i % 6) as f64,
+                    463_000.0 + 300.0 * (i / 6) as f64,
+                )
+            })
+            .collect();
+        let (clustering, sites) = sites_for(&points, &SiteParams::default());
+        assert_eq!(clustering.cluster_count(), 1);
+        assert!((2..=3).contains(&sites.len()), "{} sites", sites.len());
+        assert!(
+            sites
+                .iter()
+                .all(|s| (5..=12).contains(&s.participants.len()))
+        );
+    }
+
+    #[test]
+    fn four_clients_host_no_circle() {
+        let points = vec![Point::new(155_000.0, 463_000.0); 4];
+        let (_, sites) = sites_for(&points, &SiteParams::default());
+        assert!(sites.is_empty());
+    }
+
+    #[test]
+    fn twenty_five_clients_in_one_block_fill_two_circles_of_twelve() {
+        let points = vec![Point::new(155_010.0, 463_020.0); 25];
+        let (_, sites) = sites_for(&points, &SiteParams::default());
+        let sizes: Vec<usize> = sites.iter().map(|s| s.participants.len()).collect();
+        assert_eq!(sizes, vec![12, 12]); // the 25th is left: one is not a circle
+    }
+
+    #[test]
+    fn unusable_parameters_give_no_sites() {
+        let points = vec![Point::new(0.0, 0.0); 10];
+        let clustering = Dbscan::default().cluster(&StraightLine, &points);
+        for params in [
+            SiteParams {
+                walk_m: f64::NAN,
+                ..SiteParams::default()
+            },
+            SiteParams {
+                grid_m: 0.0,
+                ..SiteParams::default()
+            },
+            SiteParams {
+                min_participants: 13,
+                ..SiteParams::default()
+            },
+        ] {
+            assert!(find_sites(&StraightLine, &points, &clustering, &params).is_empty());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(100))]
+
+        #[test]
+        fn sites_respect_walking_distance_size_and_exclusivity(
+            pts in prop::collection::vec((0..80i32, 0..80i32), 0..120),
+            walk in 200.0..900.0f64,
+            min in 2usize..7,
+        ) {
+            let points: Vec<Point<f64>> =
+                pts.iter().map(|&(x, y)| Point::new(25.0 * x as f64, 25.0 * y as f64)).collect();
+            let params = SiteParams { walk_m: walk, min_participants: min, ..SiteParams::default() };
+            let (clustering, sites) = sites_for(&points, &params);
+            let mut used = vec![false; points.len()];
+            for s in &sites {
+                prop_assert!(s.participants.len() >= min && s.participants.len() <= MAX_PARTICIPANTS);
+                prop_assert_eq!(s.centre_rd.x() % 100.0, 0.0);
+                prop_assert_eq!(s.centre_rd.y() % 100.0, 0.0);
+                for &i in &s.participants {
+                    prop_assert!(straight(s.centre_rd, points[i]) <= walk);
+                    prop_assert_eq!(clustering.labels()[i], Some(s.cluster));
+                    prop_assert!(!used[i], "participant {} in two sites", i);
+                    used[i] = true;
+                }
+            }
+            // Greedy stops only when no candidate can start another circle.
+            for (cluster, members) in clustering.members().iter().enumerate() {
+                let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
+                for c in candidates(&local, 100.0) {
+                    let free = members
+                        .iter()
+                        .filter(|&&i| !used[i] && straight(c, points[i]) <= walk)
+                        .count();
+                    prop_assert!(free < min, "cluster {} could host another site at {:?}", cluster, c);
+                }
+            }
+        }
+    }
+}
