@@ -1,1 +1,1294 @@
-//! (work in progress)
+//! Suitability scores: how well can a new Buurtcirkel start in each buurt, wijk or gemeente?
+//!
+//! Inputs: one [`AreaInput`] per area (code, water flag, CBS [`Figures`], the participant
+//! [`Bucket`] within walking distance, and whether a meeting place or an existing circle lies
+//! within walking distance), and validated [`Weights`]. Output: one [`AreaScore`] per area with
+//! a score 0-100, a category, a rank within its gemeente and a Dutch explanation, ready to
+//! serialise. No coordinates are involved: the spatial questions were answered upstream.
+//!
+//! The model runs in two steps so that a weight change is cheap:
+//! 1. [`prepare`] normalises every criterion once, to a score in `0..=1` or *missing*, and
+//!    writes the weight-independent reason texts.
+//! 2. [`Prepared::score`] applies weights: a weighted mean over the criteria that are present,
+//!    the participant gate, the categories and the ranks. It is linear in the number of areas
+//!    plus one sort per gemeente.
+//!
+//! The model is documented in `docs/suitability.md`; keep the two in step.
+//!
+//! Privacy (DESIGN.md rule 3): the participant criterion sees only a [`Bucket`], never a count,
+//! so no choice of weights can reveal more than the bucket.
+//!
+//! This module is pure: no files, GDAL, tokio or clock.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::analysis::weights::{CRITERIA, Criterion, Weights};
+use crate::model::{AreaCode, Bucket, Figures, Level};
+
+/// Everything the model needs to know about one area. Built by the caller from the snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct AreaInput<'a> {
+    /// CBS code; its prefix gives the level, its digits the gemeente.
+    pub code: &'a AreaCode,
+    /// Water-only area (`water = JA`); areas with a water code (`WKgggg99`) count as water too.
+    pub water: bool,
+    /// CBS key figures; `None` fields are missing values.
+    pub figures: &'a Figures,
+    /// Potential participants within walking distance, as a bucket only; `None` when no client
+    /// data is loaded at all.
+    pub participants: Option<Bucket>,
+    /// A meeting place lies within walking distance; `None` when no places are loaded.
+    pub meeting_place_within_walk: Option<bool>,
+    /// An existing Buurtcirkel already serves (part of) the area; `None` when no circles are
+    /// loaded.
+    pub existing_circle_nearby: Option<bool>,
+}
+
+/// The raw value of a criterion as published: a CBS figure, a bucket label, or a yes/no fact.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum RawValue {
+    /// A CBS figure: a percentage (0-100) or addresses per km².
+    Number(f64),
+    /// The participant bucket (`<5`, `5-8`, `9-12`, `>12`); never a count.
+    Bucket(Bucket),
+    /// The fact the criterion names is true: a meeting place within walking distance, or no
+    /// existing circle nearby.
+    Flag(bool),
+}
+
+/// The suitability category of an area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Score at or above the `geschikt` threshold and at least 5 potential participants.
+    Geschikt,
+    /// Score at or above the `kansrijk` threshold, or `geschikt` by score but failing the gate.
+    Kansrijk,
+    /// Score below the `kansrijk` threshold.
+    Ongeschikt,
+}
+
+impl Category {
+    /// The Dutch label, as published.
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Geschikt => "geschikt",
+            Category::Kansrijk => "kansrijk",
+            Category::Ongeschikt => "ongeschikt",
+        }
+    }
+}
+
+/// One criterion in an area's explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CriterionExplanation<'p> {
+    /// Which criterion (its weights-file key, e.g. `p_65plus`).
+    pub criterion: Criterion,
+    /// Short Dutch label.
+    pub label: &'static str,
+    /// The raw value; `None` when missing. For participants only the bucket.
+    pub value: Option<RawValue>,
+    /// The normalised score in `0..=1`; `None` when missing.
+    pub normalised: Option<f64>,
+    /// The configured weight.
+    pub weight: f64,
+    /// The weight's share of this area's score after renormalising over the present criteria
+    /// (`0..=1`, 0 when missing). Shares of one area sum to 1.
+    pub share: f64,
+    /// Points this criterion adds to the 0-100 score (rounded to 0.1); contributions of one area
+    /// sum to its score up to rounding.
+    pub contribution: f64,
+    /// True when the value is unknown; the criterion then does not count at all.
+    pub missing: bool,
+    /// A short Dutch reason, e.g. "18% 65-plussers; hoger dan 70% van de buurten".
+    pub reason: &'p str,
+}
+
+/// Why an area got its score.
+///
+/// A view on the prepared area and the weights it was scored with: the per-criterion numbers
+/// are derived when asked for (or when serialised), so [`Prepared::score`] allocates nothing
+/// per area. Serialises as
+/// `{"criteria": [CriterionExplanation...], "missing": [...], "top_reasons": [...], "notes": [...]}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation<'p> {
+    area: &'p PreparedArea,
+    weights: [f64; CRITERIA],
+    /// Sum of the weights of the present criteria; 0 when nothing could be scored.
+    weight_sum: f64,
+}
+
+impl<'p> Explanation<'p> {
+    /// Every criterion in [`Criterion::ALL`] order; empty for water areas.
+    pub fn criteria(&self) -> Vec<CriterionExplanation<'p>> {
+        self.criteria_iter().collect()
+    }
+
+    /// One criterion; `None` for water areas.
+    pub fn criterion(&self, criterion: Criterion) -> Option<CriterionExplanation<'p>> {
+        self.criteria_iter().nth(criterion.index())
+    }
+
+    /// The values that were unknown, e.g. "65-plussers: onbekend (CBS geheim of onbetrouwbaar)".
+    pub fn missing(&self) -> &'p [String] {
+        &self.area.missing
+    }
+
+    /// The reasons of the (at most three) largest positive contributions, largest first; ties
+    /// in criterion order.
+    pub fn top_reasons(&self) -> Vec<&'p str> {
+        self.top_reasons_iter().collect()
+    }
+
+    /// Model notes: the participant gate, no client data loaded, water, nothing to score.
+    pub fn notes(&self) -> Vec<&'static str> {
+        self.notes_iter().collect()
+    }
+
+    fn scored(&self) -> bool {
+        self.weight_sum > 0.0
+    }
+
+    fn criteria_iter(&self) -> impl Iterator<Item = CriterionExplanation<'p>> + use<'p> {
+        let (area, w, sum) = (self.area, self.weights, self.weight_sum);
+        let n = if area.water { 0 } else { CRITERIA };
+        Criterion::ALL
+            .into_iter()
+            .zip(&area.criteria)
+            .take(n)
+            .map(move |(criterion, c)| {
+                let i = criterion.index();
+                let (share, contribution) = match c.normalised {
+                    Some(s) if sum > 0.0 => (w[i] / sum, round1(100.0 * w[i] * s / sum)),
+                    _ => (0.0, 0.0),
+                };
+                CriterionExplanation {
+                    criterion,
+                    label: criterion.label(),
+                    value: c.value,
+                    normalised: c.normalised,
+                    weight: w[i],
+                    share,
+                    contribution,
+                    missing: c.normalised.is_none(),
+                    reason: &c.reason,
+                }
+            })
+    }
+
+    fn top_reasons_iter(&self) -> impl Iterator<Item = &'p str> + use<'p> {
+        let area = self.area;
+        let weighted: [f64; CRITERIA] =
+            std::array::from_fn(|i| match area.criteria[i].normalised {
+                Some(s) if !area.water => self.weights[i] * s,
+                _ => 0.0,
+            });
+        // Stable sort, so ties keep criterion order; on 7 elements it allocates nothing.
+        let mut order: [usize; CRITERIA] = std::array::from_fn(|i| i);
+        order.sort_by(|&x, &y| weighted[y].total_cmp(&weighted[x]));
+        order
+            .into_iter()
+            .filter(move |&i| weighted[i] > 0.0)
+            .take(3)
+            .map(move |i| &*area.criteria[i].reason)
+    }
+
+    fn notes_iter(&self) -> impl Iterator<Item = &'static str> + use<'p> {
+        let nothing = !self.area.water && !self.scored();
+        self.area
+            .notes
+            .iter()
+            .copied()
+            .chain(nothing.then_some(NOTE_NOTHING))
+    }
+}
+
+impl Serialize for Explanation<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        /// Serialises an iterator as a sequence without collecting it first.
+        struct Seq<F>(F);
+        impl<F, I> Serialize for Seq<F>
+        where
+            F: Fn() -> I,
+            I: Iterator,
+            I::Item: Serialize,
+        {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq((self.0)())
+            }
+        }
+
+        let mut st = serializer.serialize_struct("Explanation", 4)?;
+        st.serialize_field("criteria", &Seq(|| self.criteria_iter()))?;
+        st.serialize_field("missing", self.missing())?;
+        st.serialize_field("top_reasons", &Seq(|| self.top_reasons_iter()))?;
+        st.serialize_field("notes", &Seq(|| self.notes_iter()))?;
+        st.end()
+    }
+}
+
+/// The suitability of one area under one set of weights.
+///
+/// It borrows its code and texts from the [`Prepared`] model it came from: the texts do not
+/// depend on the weights, and sharing them keeps re-scoring free of string copies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaScore<'p> {
+    /// CBS code.
+    pub code: &'p AreaCode,
+    /// Level of the code.
+    pub level: Level,
+    /// Water area: not scored, not ranked.
+    pub water: bool,
+    /// Score 0-100 (rounded to 0.1); `None` for water, or when no weighted criterion has data.
+    pub score: Option<f64>,
+    /// Category; `None` exactly when `score` is `None`.
+    pub category: Option<Category>,
+    /// Rank within the gemeente among areas of the same level, 1 = best; gemeenten rank among
+    /// all gemeenten. `None` for water.
+    pub rank: Option<u32>,
+    /// The number of ranked areas `rank` counts among; `None` for water.
+    pub rank_of: Option<u32>,
+    /// Explanation of the score.
+    pub explanation: Explanation<'p>,
+}
+
+/// The gate outcome: can a circle start here at all?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// At least 5 potential participants.
+    Passed,
+    /// Fewer than 5: cannot be `geschikt`.
+    TooFew,
+    /// No client data: cannot be shown to pass, so not `geschikt` either.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct PreparedCriterion {
+    value: Option<RawValue>,
+    normalised: Option<f64>,
+    reason: Cow<'static, str>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct PreparedArea {
+    code: AreaCode,
+    water: bool,
+    gate: Gate,
+    criteria: [PreparedCriterion; CRITERIA],
+    missing: Vec<String>,
+    notes: Vec<&'static str>,
+}
+
+/// All areas with every criterion normalised: the weight-independent half of the model.
+/// Build it with [`prepare`]; score it with [`Prepared::score`] as often as weights change.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    areas: Vec<PreparedArea>,
+    /// Rank groups: indices of non-water areas, sorted by code, one group per level and
+    /// gemeente (per level for gemeenten).
+    groups: Vec<Vec<usize>>,
+    has_client_data: bool,
+}
+
+/// Normalised score of each participant bucket: below 5 a circle cannot start; 5-8 can start
+/// but still has to grow; 9-12 is the target size; above 12 is at least as good.
+fn bucket_score(b: Bucket) -> f64 {
+    match b {
+        Bucket::Under5 => 0.0,
+        Bucket::From5To8 => 0.5,
+        Bucket::From9To12 | Bucket::Over12 => 1.0,
+    }
+}
+
+fn bucket_reason(b: Bucket) -> &'static str {
+    match b {
+        Bucket::Under5 => {
+            "<5 mogelijke deelnemers binnen loopafstand; te weinig om te starten (minimaal 5)"
+        }
+        Bucket::From5To8 => "5-8 mogelijke deelnemers binnen loopafstand; genoeg om te starten",
+        Bucket::From9To12 => "9-12 mogelijke deelnemers binnen loopafstand; de streefgrootte",
+        Bucket::Over12 => ">12 mogelijke deelnemers binnen loopafstand; ruimte voor meer",
+    }
+}
+
+const CBS_MISSING: &str = "onbekend (CBS geheim of onbetrouwbaar)";
+const NOTE_NO_CLIENTS: &str = "Geen cliëntgegevens geladen: gerangschikt op de overige criteria; \
+     zonder bekend aantal deelnemers hoogstens kansrijk.";
+const NOTE_TOO_FEW: &str =
+    "Minder dan 5 mogelijke deelnemers: een cirkel kan hier nog niet starten, hoogstens kansrijk.";
+const NOTE_WATER: &str = "Watergebied: niet beoordeeld.";
+const NOTE_NOTHING: &str =
+    "Geen gegevens voor de criteria met een gewicht boven 0: niet beoordeeld.";
+
+/// A CBS figure as the model accepts it: finite and not negative. Percentages and densities
+/// cannot be negative, so a negative number is a CBS sentinel (`-99997`, `-99999999`) that
+/// slipped through ingest and is treated as missing rather than as a very low value.
+fn usable(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite() && *x >= 0.0)
+}
+
+/// The CBS figure behind a need criterion.
+fn figure(c: Criterion, f: &Figures) -> Option<f64> {
+    usable(match c {
+        Criterion::P65Plus => f.p_65plus,
+        Criterion::PEenpersoonsHh => f.p_eenpersoonshh,
+        Criterion::PLaagInkomen => f.p_laag_inkomen,
+        Criterion::Adresdichtheid => f.adresdichtheid,
+        _ => None,
+    })
+}
+
+const NEED: [Criterion; 4] = [
+    Criterion::P65Plus,
+    Criterion::PEenpersoonsHh,
+    Criterion::PLaagInkomen,
+    Criterion::Adresdichtheid,
+];
+
+/// Dutch percentage with a decimal comma: `18%`, `7,5%`. Integer formatting: the float
+/// formatter's exact mode is the slowest part of [`prepare`] otherwise.
+fn fmt_pct(v: f64) -> String {
+    let tenths = (v * 10.0).round() as i64;
+    if tenths % 10 == 0 {
+        format!("{}%", tenths / 10)
+    } else {
+        format!("{},{}%", tenths / 10, tenths % 10)
+    }
+}
+
+/// Dutch whole number with a thousands point: `2.450`.
+fn fmt_int(v: f64) -> String {
+    let digits = (v.round() as i64).to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn value_text(c: Criterion, v: f64) -> String {
+    match c {
+        Criterion::P65Plus => format!("{} 65-plussers", fmt_pct(v)),
+        Criterion::PEenpersoonsHh => format!("{} eenpersoonshuishoudens", fmt_pct(v)),
+        Criterion::PLaagInkomen => format!("{} met een laag inkomen", fmt_pct(v)),
+        _ => format!("{} adressen per km²", fmt_int(v)),
+    }
+}
+
+/// Mid-rank percentile of `x` in the sorted `values` (which contain `x`), and the comparison
+/// text. The lowest value scores 0, the highest 1, ties share the mean of their ranks, so the
+/// result does not depend on input order and a single known value scores 0.5.
+fn percentile(sorted: &[f64], x: f64, level: Level) -> (f64, String) {
+    let n = sorted.len();
+    let less = sorted.partition_point(|v| *v < x);
+    let less_or_equal = sorted.partition_point(|v| *v <= x);
+    let equal = less_or_equal - less;
+    if n <= 1 {
+        return (0.5, format!("de enige {level} met een bekende waarde"));
+    }
+    let others = (n - 1) as f64;
+    let score = (less as f64 + (equal.saturating_sub(1)) as f64 / 2.0) / others;
+    let lower = (100.0 * less as f64 / others).round() as u32;
+    let higher = (100.0 * (n - less_or_equal) as f64 / others).round() as u32;
+    let text = if lower >= higher {
+        format!("hoger dan {lower}% van de {}", level.collection())
+    } else {
+        format!("lager dan {higher}% van de {}", level.collection())
+    };
+    (score, text)
+}
+
+/// Normalises every criterion of every area once: the weight-independent step of the model.
+///
+/// # Parameters
+/// - `inputs`: the areas, any mix of levels. Codes are expected to be unique.
+///
+/// # Returns
+/// A [`Prepared`] model holding, per area and criterion, the raw value, a normalised score in
+/// `0..=1` or *missing*, and the reason text.
+///
+/// # Algorithm
+/// 1. Need indicators (`p_65plus`, `p_eenpersoonshh`, `p_laag_inkomen`, `adresdichtheid`):
+///    for each level, collect the known values of the non-water areas and sort them; an area's
+///    score is its mid-rank percentile among them (lowest 0, highest 1, ties averaged). Higher
+///    need or density scores higher. Percentiles, not min-max, so one extreme buurt (a care
+///    home with 90% 65-plussers) does not squash everyone else to the bottom.
+/// 2. Participants: `<5` → 0, `5-8` → 0.5, `9-12` and `>12` → 1.
+/// 3. Meeting place within walking distance → 1, none → 0; existing circle nearby → 0,
+///    none → 1. `None` inputs are missing.
+/// 4. Group non-water areas for ranking: per level and gemeente (gemeenten: per level).
+///
+/// Complexity: O(n log n) for n areas (one sort per indicator and level).
+///
+/// # Examples
+/// ```
+/// use buurtcirkel::analysis::score::{prepare, AreaInput, Category};
+/// use buurtcirkel::analysis::weights::Weights;
+/// use buurtcirkel::model::{AreaCode, Bucket, Figures};
+///
+/// let code = AreaCode::parse("BU02330105").unwrap();
+/// let figures = Figures { p_65plus: Some(24.0), ..Figures::default() };
+/// let input = AreaInput {
+///     code: &code,
+///     water: false,
+///     figures: &figures,
+///     participants: Some(Bucket::From9To12),
+///     meeting_place_within_walk: Some(true),
+///     existing_circle_nearby: Some(false),
+/// };
+/// let prepared = prepare(&[input]);
+/// let scores = prepared.score(&Weights::default()); // borrows from `prepared`
+/// assert_eq!(scores[0].rank, Some(1));
+/// assert_eq!(scores[0].category, Some(Category::Geschikt));
+/// assert_eq!(scores[0].explanation.criteria()[0].value.unwrap(),
+///            buurtcirkel::analysis::score::RawValue::Bucket(Bucket::From9To12));
+/// ```
+pub fn prepare(inputs: &[AreaInput<'_>]) -> Prepared {
+    let is_water = |a: &AreaInput<'_>| a.water || a.code.is_water_code();
+
+    // Step 1: sorted known values per (need criterion, level), over non-water areas.
+    let mut reference: HashMap<(usize, Level), Vec<f64>> = HashMap::new();
+    for a in inputs.iter().filter(|a| !is_water(a)) {
+        for (k, c) in NEED.iter().enumerate() {
+            if let Some(v) = figure(*c, a.figures) {
+                reference.entry((k, a.code.level())).or_default().push(v);
+            }
+        }
+    }
+    for values in reference.values_mut() {
+        values.sort_unstable_by(f64::total_cmp);
+    }
+
+    let mut areas = Vec::with_capacity(inputs.len());
+    for a in inputs {
+        let water = is_water(a);
+        let level = a.code.level();
+        let mut missing = Vec::new();
+        let mut notes = Vec::new();
+
+        let participants = match a.participants {
+            Some(b) => PreparedCriterion {
+                value: Some(RawValue::Bucket(b)),
+                normalised: Some(bucket_score(b)),
+                reason: bucket_reason(b).into(),
+            },
+            None => {
+                missing
+                    .push("deelnemers binnen loopafstand: onbekend (geen cliëntgegevens)".into());
+                PreparedCriterion {
+                    value: None,
+                    normalised: None,
+                    reason: "deelnemers onbekend: geen cliëntgegevens geladen; weegt niet mee"
+                        .into(),
+                }
+            }
+        };
+        let gate = match a.participants {
+            None => Gate::Unknown,
+            Some(Bucket::Under5) => Gate::TooFew,
+            Some(_) => Gate::Passed,
+        };
+
+        let need: [PreparedCriterion; 4] = std::array::from_fn(|k| {
+            let c = NEED[k];
+            match figure(c, a.figures) {
+                Some(v) => {
+                    let text = value_text(c, v);
+                    match reference.get(&(k, level)).filter(|_| !water) {
+                        Some(sorted) => {
+                            let (score, cmp) = percentile(sorted, v, level);
+                            PreparedCriterion {
+                                value: Some(RawValue::Number(v)),
+                                normalised: Some(score),
+                                reason: format!("{text}; {cmp}").into(),
+                            }
+                        }
+                        None => PreparedCriterion {
+                            value: Some(RawValue::Number(v)),
+                            normalised: None,
+                            reason: text.into(),
+                        },
+                    }
+                }
+                None => {
+                    missing.push(format!("{}: {CBS_MISSING}", c.label()));
+                    PreparedCriterion {
+                        value: None,
+                        normalised: None,
+                        reason: format!("{} {CBS_MISSING}; weegt niet mee", c.label()).into(),
+                    }
+                }
+            }
+        });
+
+        let meeting = match a.meeting_place_within_walk {
+            Some(yes) => PreparedCriterion {
+                value: Some(RawValue::Flag(yes)),
+                normalised: Some(if yes { 1.0 } else { 0.0 }),
+                reason: if yes {
+                    "ontmoetingsplek binnen loopafstand".into()
+                } else {
+                    "geen ontmoetingsplek binnen loopafstand".into()
+                },
+            },
+            None => {
+                missing.push(
+                    "ontmoetingsplek: onbekend (geen gegevens over ontmoetingsplekken)".into(),
+                );
+                PreparedCriterion {
+                    value: None,
+                    normalised: None,
+                    reason: "ontmoetingsplek onbekend: geen gegevens geladen; weegt niet mee"
+                        .into(),
+                }
+            }
+        };
+        let circle = match a.existing_circle_nearby {
+            Some(nearby) => PreparedCriterion {
+                value: Some(RawValue::Flag(!nearby)),
+                normalised: Some(if nearby { 0.0 } else { 1.0 }),
+                reason: if nearby {
+                    "er is al een Buurtcirkel in de buurt".into()
+                } else {
+                    "nog geen Buurtcirkel in de buurt".into()
+                },
+            },
+            None => {
+                missing.push(
+                    "bestaande Buurtcirkel: onbekend (geen gegevens over bestaande cirkels)".into(),
+                );
+                PreparedCriterion {
+                    value: None,
+                    normalised: None,
+                    reason:
+                        "bestaande Buurtcirkels onbekend: geen gegevens geladen; weegt niet mee"
+                            .into(),
+                }
+            }
+        };
+
+        let [p65, p1hh, laag, oad] = need;
+        let mut criteria = [participants, p65, p1hh, laag, oad, meeting, circle];
+        if water {
+            // Water is not scored: keep the raw values but drop the scores and the missing list,
+            // which would only be noise for an area nobody lives in.
+            for c in &mut criteria {
+                c.normalised = None;
+            }
+            missing.clear();
+            notes.push(NOTE_WATER);
+        } else {
+            match gate {
+                Gate::Unknown => notes.push(NOTE_NO_CLIENTS),
+                Gate::TooFew => notes.push(NOTE_TOO_FEW),
+                Gate::Passed => {}
+            }
+        }
+        areas.push(PreparedArea {
+            code: a.code.clone(),
+            water,
+            gate,
+            criteria,
+            missing,
+            notes,
+        });
+    }
+
+    // Step 4: rank groups, members sorted by code so ties break by code.
+    let mut by_group: HashMap<(Level, Option<AreaCode>), Vec<usize>> = HashMap::new();
+    for (i, a) in areas.iter().enumerate().filter(|(_, a)| !a.water) {
+        let level = a.code.level();
+        let gemeente = (level != Level::Gemeente).then(|| a.code.gemeente());
+        by_group.entry((level, gemeente)).or_default().push(i);
+    }
+    let mut groups: Vec<Vec<usize>> = by_group
+        .into_values()
+        .map(|mut g| {
+            g.sort_by(|&x, &y| areas[x].code.cmp(&areas[y].code).then(x.cmp(&y)));
+            g
+        })
+        .collect();
+    groups.sort_unstable_by_key(|g| g.first().copied());
+
+    Prepared {
+        has_client_data: inputs.iter().any(|a| a.participants.is_some()),
+        areas,
+        groups,
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+impl Prepared {
+    /// The number of areas.
+    pub fn len(&self) -> usize {
+        self.areas.len()
+    }
+
+    /// True when there are no areas.
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+    }
+
+    /// True when at least one area has a participant bucket (client data was loaded).
+    pub fn has_client_data(&self) -> bool {
+        self.has_client_data
+    }
+
+    /// Scores every area under `weights`: the cheap, weight-dependent step of the model.
+    ///
+    /// # Returns
+    /// One [`AreaScore`] per input area, in input order.
+    ///
+    /// # Algorithm
+    /// 1. Score = 100 × Σ wᵢ·sᵢ / Σ wᵢ over the criteria *present* for the area (missing ones
+    ///    leave both sums: missing is never zero). No present criterion with weight > 0: no score.
+    /// 2. Category by the thresholds; the gate caps an area with `<5` or unknown participants
+    ///    at `kansrijk`.
+    /// 3. Rank within each group (level and gemeente) by category, then score (higher first),
+    ///    then code; unscored areas last. Water is not ranked.
+    ///
+    /// Complexity: O(n·k) for n areas and k = 7 criteria, plus O(g log g) per group of g areas.
+    pub fn score(&self, weights: &Weights) -> Vec<AreaScore<'_>> {
+        let w = weights.all();
+        let t = weights.thresholds();
+        let mut out: Vec<AreaScore> = Vec::with_capacity(self.areas.len());
+        for a in &self.areas {
+            out.push(self.score_one(a, &w, t.geschikt, t.kansrijk));
+        }
+
+        let order = |c: Option<Category>| c.map_or(3u8, |c| c as u8);
+        let mut keyed: Vec<(u8, f64, usize)> = Vec::new();
+        for group in &self.groups {
+            keyed.clear();
+            keyed.extend(group.iter().enumerate().map(|(pos, &i)| {
+                let s = &out[i];
+                (order(s.category), s.score.unwrap_or(f64::NEG_INFINITY), pos)
+            }));
+            keyed.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2))
+            });
+            let n = u32::try_from(group.len()).unwrap_or(u32::MAX);
+            for (rank, &(_, _, pos)) in keyed.iter().enumerate() {
+                let s = &mut out[group[pos]];
+                s.rank = Some(u32::try_from(rank + 1).unwrap_or(u32::MAX));
+                s.rank_of = Some(n);
+            }
+        }
+        out
+    }
+
+    fn score_one<'p>(
+        &self,
+        a: &'p PreparedArea,
+        w: &[f64; CRITERIA],
+        geschikt: f64,
+        kansrijk: f64,
+    ) -> AreaScore<'p> {
+        let mut weight_sum = 0.0;
+        let mut weighted_sum = 0.0;
+        if !a.water {
+            for (i, c) in a.criteria.iter().enumerate() {
+                if let Some(s) = c.normalised {
+                    weight_sum += w[i];
+                    weighted_sum += w[i] * s;
+                }
+            }
+        }
+        let (score, category) = if weight_sum > 0.0 {
+            let score = round1(100.0 * weighted_sum / weight_sum);
+            // kansrijk <= geschikt (validated), so an area held back by the gate is kansrijk.
+            let category = if score >= geschikt && a.gate == Gate::Passed {
+                Category::Geschikt
+            } else if score >= kansrijk {
+                Category::Kansrijk
+            } else {
+                Category::Ongeschikt
+            };
+            (Some(score), Some(category))
+        } else {
+            (None, None)
+        };
+        AreaScore {
+            code: &a.code,
+            level: a.code.level(),
+            water: a.water,
+            score,
+            category,
+            rank: None,
+            rank_of: None,
+            explanation: Explanation {
+                area: a,
+                weights: *w,
+                weight_sum,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An owned test area; [`inputs`] borrows it as [`AreaInput`].
+    #[derive(Debug, Clone)]
+    struct Area {
+        code: AreaCode,
+        water: bool,
+        figures: Figures,
+        participants: Option<Bucket>,
+        place: Option<bool>,
+        circle: Option<bool>,
+    }
+
+    fn code(s: &str) -> AreaCode {
+        AreaCode::parse(s).unwrap()
+    }
+
+    fn buurt(code_text: &str, p_65plus: Option<f64>) -> Area {
+        Area {
+            code: code(code_text),
+            water: false,
+            figures: Figures {
+                p_65plus,
+                p_eenpersoonshh: Some(35.0),
+                p_laag_inkomen: Some(40.0),
+                adresdichtheid: Some(2000.0),
+                ..Figures::default()
+            },
+            participants: Some(Bucket::From9To12),
+            place: Some(true),
+            circle: Some(false),
+        }
+    }
+
+    fn inputs(areas: &[Area]) -> Vec<AreaInput<'_>> {
+        areas
+            .iter()
+            .map(|a| AreaInput {
+                code: &a.code,
+                water: a.water,
+                figures: &a.figures,
+                participants: a.participants,
+                meeting_place_within_walk: a.place,
+                existing_circle_nearby: a.circle,
+            })
+            .collect()
+    }
+
+    /// Scores `areas`. The prepared model is leaked so that the borrowed scores can outlive
+    /// this helper; each is a few kilobytes and lives as long as the test process anyway.
+    fn run(areas: &[Area], weights: &Weights) -> Vec<AreaScore<'static>> {
+        let prepared: &'static Prepared = Box::leak(Box::new(prepare(&inputs(areas))));
+        prepared.score(weights)
+    }
+
+    fn find<'s, 'p>(scores: &'s [AreaScore<'p>], code_text: &str) -> &'s AreaScore<'p> {
+        scores
+            .iter()
+            .find(|s| s.code.as_str() == code_text)
+            .unwrap()
+    }
+
+    fn only(criteria: &[(Criterion, f64)]) -> Weights {
+        let pairs: Vec<(&str, String)> = Criterion::ALL
+            .iter()
+            .map(|c| {
+                let w = criteria
+                    .iter()
+                    .find(|(k, _)| k == c)
+                    .map_or(0.0, |(_, w)| *w);
+                (c.parameter(), w.to_string())
+            })
+            .collect();
+        Weights::default().with_overrides(&pairs).unwrap()
+    }
+
+    /// A small world in two gemeenten: 6 buurten in GM0233 (one of them water) and 3 in GM0243.
+    fn world() -> Vec<Area> {
+        let mut v = Vec::new();
+        for (i, p) in [12.0, 18.0, 25.0, 9.0, 30.0].into_iter().enumerate() {
+            v.push(buurt(&format!("BU023301{:02}", i), Some(p)));
+        }
+        let mut water = buurt("BU02339997", Some(99.0));
+        water.water = true;
+        v.push(water);
+        for (i, p) in [20.0, 21.0, 22.0].into_iter().enumerate() {
+            v.push(buurt(&format!("BU024302{:02}", i), Some(p)));
+        }
+        v
+    }
+
+    // --- strategies -------------------------------------------------------------------------
+
+    fn weight() -> impl Strategy<Value = f64> {
+        prop_oneof![Just(0.0), Just(1000.0), 0.0..1000.0f64]
+    }
+
+    fn weights() -> impl Strategy<Value = Weights> {
+        (
+            proptest::array::uniform7(weight()),
+            0.0..=100.0f64,
+            0.0..=1.0f64,
+        )
+            .prop_map(|(mut ws, geschikt, f)| {
+                if ws.iter().all(|w| *w == 0.0) {
+                    ws[1] = 1.0;
+                }
+                let mut pairs: Vec<(&str, String)> = Criterion::ALL
+                    .iter()
+                    .zip(ws)
+                    .map(|(c, w)| (c.parameter(), w.to_string()))
+                    .collect();
+                pairs.push(("t_geschikt", geschikt.to_string()));
+                pairs.push(("t_kansrijk", (geschikt * f).to_string()));
+                Weights::default().with_overrides(&pairs).unwrap()
+            })
+    }
+
+    fn figure() -> impl Strategy<Value = Option<f64>> {
+        prop::option::weighted(0.8, 0.0..100.0f64)
+    }
+
+    fn bucket() -> impl Strategy<Value = Bucket> {
+        prop_oneof![
+            Just(Bucket::Under5),
+            Just(Bucket::From5To8),
+            Just(Bucket::From9To12),
+            Just(Bucket::Over12)
+        ]
+    }
+
+    /// A random gemeente of 2-12 buurten; the first one is the buurt under test.
+    fn random_world() -> impl Strategy<Value = Vec<Area>> {
+        prop::collection::vec(
+            (
+                figure(),
+                figure(),
+                figure(),
+                prop::option::weighted(0.8, 0.0..20_000.0f64),
+                bucket(),
+                prop::option::of(any::<bool>()),
+                prop::option::of(any::<bool>()),
+            ),
+            2..12,
+        )
+        .prop_map(|rows| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, (a, b, c, d, bucket, place, circle))| Area {
+                    code: code(&format!("BU05990{:03}", i)),
+                    water: false,
+                    figures: Figures {
+                        p_65plus: a,
+                        p_eenpersoonshh: b,
+                        p_laag_inkomen: c,
+                        adresdichtheid: d,
+                        ..Figures::default()
+                    },
+                    participants: Some(bucket),
+                    place,
+                    circle,
+                })
+                .collect()
+        })
+    }
+
+    fn same_bucket_counts() -> impl Strategy<Value = (usize, usize)> {
+        (0usize..30, 0usize..30).prop_filter("counts in the same bucket", |(a, b)| {
+            Bucket::of(*a) == Bucket::of(*b)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_buurt_with_fewer_than_5_participants_is_never_geschikt_whatever_the_weights(
+            mut world in random_world(),
+            w in weights(),
+        ) {
+            world[0].participants = Some(Bucket::Under5);
+            let scores = run(&world, &w);
+            prop_assert_ne!(scores[0].category, Some(Category::Geschikt));
+        }
+
+        #[test]
+        fn an_attacker_varying_weights_learns_nothing_finer_than_the_bucket(
+            world in random_world(),
+            (count_a, count_b) in same_bucket_counts(),
+            many in prop::collection::vec(weights(), 1..8),
+        ) {
+            // Two worlds that differ only in the exact client count of buurt 0; the model only
+            // ever receives the bucket, as the API does.
+            let mut world_a = world.clone();
+            let mut world_b = world;
+            world_a[0].participants = Some(Bucket::of(count_a));
+            world_b[0].participants = Some(Bucket::of(count_b));
+            let prepared_a = prepare(&inputs(&world_a));
+            let prepared_b = prepare(&inputs(&world_b));
+            for w in &many {
+                let a = serde_json::to_string(&prepared_a.score(w)).unwrap();
+                let b = serde_json::to_string(&prepared_b.score(w)).unwrap();
+                prop_assert_eq!(a, b);
+            }
+        }
+
+        #[test]
+        fn contributions_sum_to_the_score_and_scores_stay_between_0_and_100(
+            world in random_world(),
+            w in weights(),
+        ) {
+            for s in run(&world, &w) {
+                let Some(score) = s.score else { continue };
+                prop_assert!((0.0..=100.0).contains(&score));
+                let sum: f64 = s.explanation.criteria().iter().map(|c| c.contribution).sum();
+                prop_assert!((sum - score).abs() <= 0.4, "{} vs {}", sum, score);
+                let shares: f64 = s.explanation.criteria().iter().map(|c| c.share).sum();
+                prop_assert!((shares - 1.0).abs() < 1e-9);
+            }
+        }
+
+        #[test]
+        fn ranks_are_1_to_n_and_the_same_for_any_input_order(
+            world in random_world(),
+            w in weights(),
+            rotate in 0usize..12,
+        ) {
+            let scores = run(&world, &w);
+            let mut ranks: Vec<u32> = scores.iter().filter_map(|s| s.rank).collect();
+            ranks.sort_unstable();
+            prop_assert_eq!(ranks, (1..=world.len() as u32).collect::<Vec<_>>());
+
+            let mut shuffled = world.clone();
+            shuffled.reverse();
+            shuffled.rotate_left(rotate % world.len());
+            let mut again = run(&shuffled, &w);
+            again.sort_by(|a, b| a.code.cmp(b.code));
+            let mut first = scores;
+            first.sort_by(|a, b| a.code.cmp(b.code));
+            prop_assert_eq!(first, again);
+        }
+    }
+
+    // --- scenarios --------------------------------------------------------------------------
+
+    #[test]
+    fn a_missing_cbs_figure_is_listed_and_reweighted_instead_of_counting_as_zero() {
+        // Only two need indicators count. The buurt under test sits exactly at the median of
+        // one-person households (normalised 0.5); its 65-plus share is missing, at the median,
+        // or at the minimum.
+        let w = only(&[(Criterion::P65Plus, 1.0), (Criterion::PEenpersoonsHh, 1.0)]);
+        let world_with = |p_65plus: Option<f64>| {
+            let mut v: Vec<Area> = [10.0, 15.0, 25.0, 30.0]
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let mut a = buurt(&format!("BU023301{i:02}"), Some(p));
+                    a.figures.p_eenpersoonshh = Some(p);
+                    a
+                })
+                .collect();
+            let mut t = buurt("BU02330109", p_65plus);
+            t.figures.p_eenpersoonshh = Some(20.0);
+            v.push(t);
+            v
+        };
+        let missing = run(&world_with(None), &w);
+        let median = run(&world_with(Some(20.0)), &w);
+        let lowest = run(&world_with(Some(1.0)), &w);
+        let (missing, median, lowest) = (
+            find(&missing, "BU02330109"),
+            find(&median, "BU02330109"),
+            find(&lowest, "BU02330109"),
+        );
+
+        // Renormalised over the present criterion: 100 × 0.5, as if the missing one were at
+        // the area's own level, and not 25 as it would be if missing counted as zero.
+        assert_eq!(missing.score, Some(50.0));
+        assert_eq!(median.score, Some(50.0));
+        assert_eq!(lowest.score, Some(25.0));
+
+        let c = &missing.explanation.criteria()[Criterion::P65Plus.index()];
+        assert!(c.missing);
+        assert_eq!(
+            (c.value, c.normalised, c.share, c.contribution),
+            (None, None, 0.0, 0.0)
+        );
+        assert_eq!(c.weight, 1.0);
+        assert_eq!(
+            missing.explanation.missing(),
+            ["65-plussers: onbekend (CBS geheim of onbetrouwbaar)"]
+        );
+        assert!(median.explanation.missing().is_empty());
+        assert_ne!(missing.explanation, median.explanation);
+        let present = &missing.explanation.criteria()[Criterion::PEenpersoonsHh.index()];
+        assert_eq!(present.share, 1.0);
+    }
+
+    #[test]
+    fn a_cbs_sentinel_that_slipped_through_counts_as_missing_not_as_the_lowest_value() {
+        let mut world = world();
+        world[1].figures.p_65plus = Some(-99_997.0);
+        let scores = run(&world, &Weights::default());
+        let c = &scores[1].explanation.criteria()[Criterion::P65Plus.index()];
+        assert!(c.missing);
+        assert_eq!(scores[1].explanation.missing().len(), 1);
+    }
+
+    #[test]
+    fn ranks_are_1_to_n_within_each_gemeente_and_water_is_not_ranked() {
+        let scores = run(&world(), &Weights::default());
+        for (prefix, n) in [("BU0233", 5u32), ("BU0243", 3)] {
+            let mut ranks: Vec<u32> = scores
+                .iter()
+                .filter(|s| s.code.as_str().starts_with(prefix) && !s.water)
+                .map(|s| {
+                    assert_eq!(s.rank_of, Some(n));
+                    s.rank.unwrap()
+                })
+                .collect();
+            ranks.sort_unstable();
+            assert_eq!(ranks, (1..=n).collect::<Vec<_>>(), "{prefix}");
+        }
+        // In GM0233 only p_65plus differs, so rank follows it: 30% first, 9% last.
+        assert_eq!(find(&scores, "BU02330104").rank, Some(1));
+        assert_eq!(find(&scores, "BU02330103").rank, Some(5));
+    }
+
+    #[test]
+    fn water_areas_are_flagged_but_not_scored_ranked_or_compared_with() {
+        let mut world = world();
+        // A land-flagged area with a water code (wijk 99) is water too.
+        world.push(buurt("BU02339901", Some(1.0)));
+        let scores = run(&world, &Weights::default());
+        for code_text in ["BU02339997", "BU02339901"] {
+            let s = find(&scores, code_text);
+            assert!(s.water);
+            assert_eq!(
+                (s.score, s.category, s.rank, s.rank_of),
+                (None, None, None, None)
+            );
+            assert!(s.explanation.criteria().is_empty());
+            assert_eq!(s.explanation.notes(), [NOTE_WATER]);
+        }
+        // The 99% of the water buurt is not in the reference: 30% is still the highest.
+        let top = find(&scores, "BU02330104");
+        assert_eq!(
+            top.explanation.criteria()[Criterion::P65Plus.index()].normalised,
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn equal_areas_rank_by_code_whatever_their_input_order() {
+        let a = buurt("BU02330102", Some(20.0));
+        let b = buurt("BU02330101", Some(20.0));
+        for world in [vec![a.clone(), b.clone()], vec![b.clone(), a.clone()]] {
+            let scores = run(&world, &Weights::default());
+            assert_eq!(find(&scores, "BU02330101").rank, Some(1));
+            assert_eq!(find(&scores, "BU02330102").rank, Some(2));
+            // Output follows input order.
+            assert_eq!(scores[0].code, &world[0].code);
+        }
+    }
+
+    #[test]
+    fn without_client_data_areas_are_still_ranked_and_the_explanation_says_so() {
+        let mut world = world();
+        for a in &mut world {
+            a.participants = None;
+        }
+        let prepared = prepare(&inputs(&world));
+        assert!(!prepared.has_client_data());
+        let scores = prepared.score(&Weights::default());
+        for s in scores.iter().filter(|s| !s.water) {
+            assert!(s.score.is_some() && s.rank.is_some());
+            assert_ne!(s.category, Some(Category::Geschikt));
+            assert!(s.explanation.notes().contains(&NOTE_NO_CLIENTS));
+            assert!(s.explanation.missing()[0].starts_with("deelnemers binnen loopafstand"));
+            assert!(s.explanation.criteria()[0].missing);
+        }
+        // Ranking still follows the other criteria.
+        assert_eq!(find(&scores, "BU02330104").rank, Some(1));
+        assert_eq!(
+            find(&scores, "BU02330104").category,
+            Some(Category::Kansrijk)
+        );
+    }
+
+    #[test]
+    fn an_area_whose_weighted_criteria_are_all_missing_is_unscored_but_ranked_last() {
+        let mut world = world();
+        for a in &mut world {
+            a.participants = None;
+        }
+        world[0].participants = Some(Bucket::From5To8);
+        let scores = run(&world, &only(&[(Criterion::Participants, 1.0)]));
+        assert_eq!(scores[0].score, Some(50.0));
+        assert_eq!(scores[0].rank, Some(1));
+        let s = &scores[1];
+        assert_eq!((s.score, s.category), (None, None));
+        assert!(s.explanation.notes().contains(&NOTE_NOTHING));
+        assert!(s.rank.unwrap() > 1);
+    }
+
+    #[test]
+    fn categories_follow_the_thresholds_and_the_gate() {
+        let mut world = world();
+        world[4].participants = Some(Bucket::Under5);
+        let scores = run(&world, &Weights::default());
+        // Full marks on participants, place and circle; median-ish need: geschikt.
+        assert_eq!(scores[0].category, Some(Category::Geschikt));
+        // The same buurt with <5 participants loses 3/11 of its score and the gate.
+        assert_eq!(scores[4].category, Some(Category::Kansrijk));
+        assert!(scores[4].explanation.notes().contains(&NOTE_TOO_FEW));
+
+        let low = Weights::default()
+            .with_overrides(&[("t_geschikt", "0"), ("t_kansrijk", "0")])
+            .unwrap();
+        assert_eq!(run(&world, &low)[4].category, Some(Category::Kansrijk));
+        let high = Weights::default()
+            .with_overrides(&[("t_geschikt", "100"), ("t_kansrijk", "100")])
+            .unwrap();
+        assert_eq!(run(&world, &high)[0].category, Some(Category::Ongeschikt));
+    }
+
+    #[test]
+    fn a_meeting_place_and_no_existing_circle_raise_the_score() {
+        let mut world = world();
+        world[1].place = Some(false);
+        world[2].circle = Some(true);
+        let scores = run(
+            &world,
+            &only(&[
+                (Criterion::MeetingPlace, 1.0),
+                (Criterion::NoExistingCircle, 1.0),
+            ]),
+        );
+        assert_eq!(scores[0].score, Some(100.0));
+        assert_eq!(scores[1].score, Some(50.0));
+        assert_eq!(scores[2].score, Some(50.0));
+        let c = &scores[2].explanation.criteria()[Criterion::NoExistingCircle.index()];
+        assert_eq!(c.value, Some(RawValue::Flag(false)));
+        assert_eq!(c.reason, "er is al een Buurtcirkel in de buurt");
+    }
+
+    #[test]
+    fn reasons_state_the_value_and_how_it_compares_with_the_other_buurten() {
+        let mut world: Vec<Area> = [5.0, 10.0, 12.0, 14.0, 15.0, 16.0, 17.0, 20.0, 22.0, 25.0]
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| buurt(&format!("BU023301{i:02}"), Some(p)))
+            .collect();
+        world.push(buurt("BU02330150", Some(18.0)));
+        world[0].figures.adresdichtheid = Some(2450.4);
+        let scores = run(&world, &Weights::default());
+        let r =
+            |s: &AreaScore, c: Criterion| s.explanation.criteria()[c.index()].reason.to_string();
+        assert_eq!(
+            r(&scores[10], Criterion::P65Plus),
+            "18% 65-plussers; hoger dan 70% van de buurten"
+        );
+        assert_eq!(
+            r(&scores[0], Criterion::P65Plus),
+            "5% 65-plussers; lager dan 100% van de buurten"
+        );
+        assert_eq!(
+            r(&scores[0], Criterion::Adresdichtheid),
+            "2.450 adressen per km²; hoger dan 100% van de buurten"
+        );
+        assert_eq!(
+            r(&scores[0], Criterion::Participants),
+            "9-12 mogelijke deelnemers binnen loopafstand; de streefgrootte"
+        );
+        assert_eq!(scores[10].explanation.top_reasons().len(), 3);
+        assert_eq!(
+            scores[10].explanation.top_reasons()[0],
+            "9-12 mogelijke deelnemers binnen loopafstand; de streefgrootte"
+        );
+    }
+
+    #[test]
+    fn percentiles_average_ties_and_a_single_value_scores_half() {
+        assert_eq!(percentile(&[7.0], 7.0, Level::Buurt).0, 0.5);
+        let v = [1.0, 2.0, 2.0, 3.0];
+        assert_eq!(percentile(&v, 1.0, Level::Buurt).0, 0.0);
+        assert_eq!(percentile(&v, 2.0, Level::Buurt).0, 0.5);
+        assert_eq!(percentile(&v, 3.0, Level::Buurt).0, 1.0);
+        assert_eq!(
+            percentile(&[7.0], 7.0, Level::Wijk).1,
+            "de enige wijk met een bekende waarde"
+        );
+    }
+
+    #[test]
+    fn numbers_are_written_the_dutch_way() {
+        assert_eq!(fmt_pct(18.0), "18%");
+        assert_eq!(fmt_pct(7.46), "7,5%");
+        assert_eq!(fmt_int(123.0), "123");
+        assert_eq!(fmt_int(2450.4), "2.450");
+        assert_eq!(fmt_int(1_234_567.0), "1.234.567");
+    }
+
+    #[test]
+    fn wijken_and_gemeenten_are_scored_against_their_own_level() {
+        let mut world = world();
+        world.push(buurt("WK023301", Some(50.0)));
+        world.push(buurt("WK024302", Some(10.0)));
+        world.push(buurt("GM0233", Some(20.0)));
+        world.push(buurt("GM0243", Some(21.0)));
+        let scores = run(&world, &Weights::default());
+        let wk = find(&scores, "WK023301");
+        assert_eq!(
+            (wk.level, wk.rank, wk.rank_of),
+            (Level::Wijk, Some(1), Some(1))
+        );
+        // Among the two wijken, 50% is the highest, whatever the buurten hold.
+        assert_eq!(
+            wk.explanation.criteria()[Criterion::P65Plus.index()].reason,
+            "50% 65-plussers; hoger dan 100% van de wijken"
+        );
+        // Gemeenten rank among all gemeenten.
+        assert_eq!(find(&scores, "GM0243").rank, Some(1));
+        assert_eq!(find(&scores, "GM0233").rank, Some(2));
+        assert_eq!(find(&scores, "GM0233").rank_of, Some(2));
+    }
+
+    #[test]
+    fn the_published_json_shows_bucket_labels_and_dutch_categories() {
+        let mut world = world();
+        world[0].participants = Some(Bucket::From5To8);
+        let json = serde_json::to_value(run(&world, &Weights::default())).unwrap();
+        let first = &json[0];
+        assert_eq!(first["code"], "BU02330100");
+        assert_eq!(first["level"], "buurt");
+        assert_eq!(
+            first["explanation"]["criteria"][0]["criterion"],
+            "participants"
+        );
+        assert_eq!(first["explanation"]["criteria"][0]["value"], "5-8");
+        assert_eq!(first["explanation"]["criteria"][1]["value"], 12.0);
+        assert!(
+            ["geschikt", "kansrijk", "ongeschikt"].contains(&first["category"].as_str().unwrap())
+        );
+    }
+
+    #[test]
+    fn empty_input_gives_no_scores() {
+        let prepared = prepare(&[]);
+        assert!(prepared.is_empty());
+        assert!(prepared.score(&Weights::default()).is_empty());
+    }
+}

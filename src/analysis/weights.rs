@@ -1,1 +1,667 @@
-//! (work in progress)
+//! Weights and category thresholds of the suitability model, read from TOML text and from
+//! per-request overrides.
+//!
+//! Inputs: the text of a weights file (the default is `config/weights.toml`) and
+//! `(name, value)` pairs from query parameters such as `w_p_65plus=2`. Output: a validated
+//! [`Weights`] value. Units: weights are unitless (only their ratios matter), thresholds are
+//! points on the 0-100 score scale.
+//!
+//! This module never reads files: the CLI reads the weights file and hands over its text.
+//! It depends on `serde` and `toml` only.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One criterion of the suitability model. The order of [`Criterion::ALL`] is the order of
+/// the explanation and the tie-break for equal contributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Criterion {
+    /// Potential participants within walking distance, as a [`crate::model::Bucket`].
+    #[serde(rename = "participants")]
+    Participants,
+    /// Share of inhabitants aged 65 or older.
+    #[serde(rename = "p_65plus")]
+    P65Plus,
+    /// Share of one-person households (loneliness).
+    #[serde(rename = "p_eenpersoonshh")]
+    PEenpersoonsHh,
+    /// Share of persons with a low income (national lowest 40%).
+    #[serde(rename = "p_laag_inkomen")]
+    PLaagInkomen,
+    /// Surrounding address density.
+    #[serde(rename = "adresdichtheid")]
+    Adresdichtheid,
+    /// A meeting place within walking distance.
+    #[serde(rename = "meeting_place")]
+    MeetingPlace,
+    /// No existing circle nearby.
+    #[serde(rename = "no_existing_circle")]
+    NoExistingCircle,
+}
+
+/// The number of criteria.
+pub const CRITERIA: usize = 7;
+
+impl Criterion {
+    /// All criteria, in explanation order.
+    pub const ALL: [Criterion; CRITERIA] = [
+        Criterion::Participants,
+        Criterion::P65Plus,
+        Criterion::PEenpersoonsHh,
+        Criterion::PLaagInkomen,
+        Criterion::Adresdichtheid,
+        Criterion::MeetingPlace,
+        Criterion::NoExistingCircle,
+    ];
+
+    /// The key in the `[weights]` table of the weights file and in the published explanation.
+    pub fn key(self) -> &'static str {
+        match self {
+            Criterion::Participants => "participants",
+            Criterion::P65Plus => "p_65plus",
+            Criterion::PEenpersoonsHh => "p_eenpersoonshh",
+            Criterion::PLaagInkomen => "p_laag_inkomen",
+            Criterion::Adresdichtheid => "adresdichtheid",
+            Criterion::MeetingPlace => "meeting_place",
+            Criterion::NoExistingCircle => "no_existing_circle",
+        }
+    }
+
+    /// The query parameter that overrides this weight: `w_` + [`Criterion::key`].
+    pub fn parameter(self) -> &'static str {
+        match self {
+            Criterion::Participants => "w_participants",
+            Criterion::P65Plus => "w_p_65plus",
+            Criterion::PEenpersoonsHh => "w_p_eenpersoonshh",
+            Criterion::PLaagInkomen => "w_p_laag_inkomen",
+            Criterion::Adresdichtheid => "w_adresdichtheid",
+            Criterion::MeetingPlace => "w_meeting_place",
+            Criterion::NoExistingCircle => "w_no_existing_circle",
+        }
+    }
+
+    /// A short Dutch label for the web map.
+    pub fn label(self) -> &'static str {
+        match self {
+            Criterion::Participants => "deelnemers binnen loopafstand",
+            Criterion::P65Plus => "65-plussers",
+            Criterion::PEenpersoonsHh => "eenpersoonshuishoudens",
+            Criterion::PLaagInkomen => "laag inkomen",
+            Criterion::Adresdichtheid => "adresdichtheid",
+            Criterion::MeetingPlace => "ontmoetingsplek binnen loopafstand",
+            Criterion::NoExistingCircle => "geen bestaande Buurtcirkel",
+        }
+    }
+
+    /// The position in [`Criterion::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The criterion whose [`Criterion::key`] is `key`.
+    pub fn from_key(key: &str) -> Option<Criterion> {
+        Criterion::ALL.into_iter().find(|c| c.key() == key)
+    }
+}
+
+impl fmt::Display for Criterion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// Score thresholds (0-100) of the categories `geschikt` and `kansrijk`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// From this score an area is `geschikt` (if it also passes the participant gate).
+    pub geschikt: f64,
+    /// From this score an area is `kansrijk`; below it, `ongeschikt`.
+    pub kansrijk: f64,
+}
+
+/// The query parameters that override a threshold.
+pub const THRESHOLD_PARAMETERS: [&str; 2] = ["t_geschikt", "t_kansrijk"];
+
+/// The largest weight accepted. Only ratios matter, so this loses nothing, and it keeps every
+/// weighted sum far from overflow.
+pub const MAX_WEIGHT: f64 = 1000.0;
+
+/// Validated weights and thresholds of the suitability model.
+///
+/// Every value has been checked: weights are finite and in `0..=1000`, at least one is positive,
+/// thresholds are in `0..=100` with `kansrijk <= geschikt`. Build one with
+/// [`Weights::default`], [`Weights::from_toml_str`] or [`Weights::with_overrides`].
+///
+/// Serialises to (and deserialises from) the shape of the weights file:
+/// `{"weights": {"participants": 3, ...}, "thresholds": {"geschikt": 60, "kansrijk": 40}}`.
+///
+/// # Examples
+/// ```
+/// use buurtcirkel::analysis::weights::{Criterion, Weights};
+/// let w = Weights::default().with_overrides(&[("w_p_65plus", "2")]).unwrap();
+/// assert_eq!(w.weight(Criterion::P65Plus), 2.0);
+/// assert!(Weights::default().with_overrides(&[("w_leeftijd", "2")]).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    weights: [f64; CRITERIA],
+    thresholds: Thresholds,
+}
+
+/// Why a weights file or a weight override was rejected. Messages name the key or query
+/// parameter and say what was expected, so they can go to a user as they are.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WeightsError {
+    /// The text is not TOML at all.
+    #[error("the weights file is not valid TOML: {message}")]
+    Toml {
+        /// The TOML parser's message, with line and column.
+        message: String,
+    },
+    /// A key or query parameter the model does not know.
+    #[error("unknown {what} '{key}': expected one of {expected}")]
+    UnknownKey {
+        /// `key` (in a file) or `parameter` (in a request).
+        what: &'static str,
+        /// The offending key, e.g. `weights.p_65_plus` or `w_leeftijd`.
+        key: String,
+        /// The accepted names.
+        expected: String,
+    },
+    /// A required key is absent from the weights file.
+    #[error("missing key '{key}': expected {expected}")]
+    MissingKey {
+        /// The key, e.g. `weights.p_65plus`.
+        key: String,
+        /// What the key must hold.
+        expected: &'static str,
+    },
+    /// A value of the wrong type or out of range.
+    #[error("'{key}' = {value}: expected {expected}")]
+    BadValue {
+        /// The key or query parameter.
+        key: String,
+        /// The value as given.
+        value: String,
+        /// What was expected instead.
+        expected: &'static str,
+    },
+    /// A query parameter given more than once.
+    #[error("parameter '{key}' is given more than once: expected it at most once")]
+    Duplicate {
+        /// The query parameter.
+        key: String,
+    },
+    /// Every weight is zero, so no score can be computed.
+    #[error("all weights are 0: expected at least one weight above 0")]
+    AllZero,
+    /// The `kansrijk` threshold lies above the `geschikt` threshold.
+    #[error(
+        "threshold kansrijk ({kansrijk}) is above threshold geschikt ({geschikt}): expected kansrijk <= geschikt"
+    )]
+    ThresholdOrder {
+        /// The `geschikt` threshold.
+        geschikt: f64,
+        /// The `kansrijk` threshold.
+        kansrijk: f64,
+    },
+}
+
+const WEIGHT_EXPECTED: &str = "a number from 0 to 1000";
+const THRESHOLD_EXPECTED: &str = "a number from 0 to 100";
+
+impl Default for Weights {
+    /// The documented defaults; equal to `config/weights.toml` (a test checks this).
+    fn default() -> Self {
+        Weights {
+            // participants, p_65plus, p_eenpersoonshh, p_laag_inkomen, adresdichtheid,
+            // meeting_place, no_existing_circle
+            weights: [3.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0],
+            thresholds: Thresholds {
+                geschikt: 60.0,
+                kansrijk: 40.0,
+            },
+        }
+    }
+}
+
+impl Weights {
+    /// Parses and validates the text of a weights file.
+    ///
+    /// The file has a `[weights]` table with one number per criterion key (see
+    /// [`Criterion::key`]) and a `[thresholds]` table with `geschikt` and `kansrijk`. Every key is
+    /// required and unknown keys are errors, so a typo never silently falls back to a default.
+    ///
+    /// # Errors
+    /// [`WeightsError`] naming the first offending key and what it should hold.
+    pub fn from_toml_str(text: &str) -> Result<Weights, WeightsError> {
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| WeightsError::Toml {
+                message: e.to_string().trim_end().to_string(),
+            })?;
+        Weights::from_table(&table)
+    }
+
+    fn from_table(table: &toml::Table) -> Result<Weights, WeightsError> {
+        for key in table.keys() {
+            if key != "weights" && key != "thresholds" {
+                return Err(WeightsError::UnknownKey {
+                    what: "key",
+                    key: key.clone(),
+                    expected: "the tables [weights] and [thresholds]".to_string(),
+                });
+            }
+        }
+        let weights_table = sub_table(table, "weights", "a table with one weight per criterion")?;
+        let thresholds_table =
+            sub_table(table, "thresholds", "a table with geschikt and kansrijk")?;
+
+        for key in weights_table.keys() {
+            if Criterion::from_key(key).is_none() {
+                return Err(WeightsError::UnknownKey {
+                    what: "key",
+                    key: format!("weights.{key}"),
+                    expected: Criterion::ALL.map(Criterion::key).join(", "),
+                });
+            }
+        }
+        for key in thresholds_table.keys() {
+            if key != "geschikt" && key != "kansrijk" {
+                return Err(WeightsError::UnknownKey {
+                    what: "key",
+                    key: format!("thresholds.{key}"),
+                    expected: "geschikt, kansrijk".to_string(),
+                });
+            }
+        }
+
+        let mut weights = [0.0; CRITERIA];
+        for c in Criterion::ALL {
+            let key = format!("weights.{}", c.key());
+            let value = weights_table
+                .get(c.key())
+                .ok_or_else(|| WeightsError::MissingKey {
+                    key: key.clone(),
+                    expected: WEIGHT_EXPECTED,
+                })?;
+            weights[c.index()] = check_weight(&key, toml_number(&key, value, WEIGHT_EXPECTED)?)?;
+        }
+        let threshold = |name: &str| -> Result<f64, WeightsError> {
+            let key = format!("thresholds.{name}");
+            let value = thresholds_table
+                .get(name)
+                .ok_or_else(|| WeightsError::MissingKey {
+                    key: key.clone(),
+                    expected: THRESHOLD_EXPECTED,
+                })?;
+            check_threshold(&key, toml_number(&key, value, THRESHOLD_EXPECTED)?)
+        };
+        let thresholds = Thresholds {
+            geschikt: threshold("geschikt")?,
+            kansrijk: threshold("kansrijk")?,
+        };
+        Weights {
+            weights,
+            thresholds,
+        }
+        .validated()
+    }
+
+    /// A copy with some values replaced, from request query parameters.
+    ///
+    /// Names are `w_<criterion key>` for weights (e.g. `w_p_65plus`, see
+    /// [`Criterion::parameter`]) and `t_geschikt` / `t_kansrijk` for thresholds. Values are
+    /// decimal numbers (`2`, `0.5`). The caller passes only the parameters that are meant for the
+    /// model (use [`Weights::is_parameter`] to pick them out of a query string).
+    ///
+    /// # Errors
+    /// An unknown name, a value that is not a number or out of range, a name given twice, all
+    /// weights zero, or `t_kansrijk` above `t_geschikt`.
+    pub fn with_overrides<N: AsRef<str>, V: AsRef<str>>(
+        &self,
+        overrides: &[(N, V)],
+    ) -> Result<Weights, WeightsError> {
+        let mut out = self.clone();
+        let mut seen: Vec<&str> = Vec::with_capacity(overrides.len());
+        for (name, value) in overrides {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            if seen.contains(&name) {
+                return Err(WeightsError::Duplicate {
+                    key: name.to_string(),
+                });
+            }
+            seen.push(name);
+            if let Some(c) = Criterion::ALL.into_iter().find(|c| c.parameter() == name) {
+                out.weights[c.index()] =
+                    check_weight(name, parse_number(name, value, WEIGHT_EXPECTED)?)?;
+            } else if name == "t_geschikt" {
+                out.thresholds.geschikt =
+                    check_threshold(name, parse_number(name, value, THRESHOLD_EXPECTED)?)?;
+            } else if name == "t_kansrijk" {
+                out.thresholds.kansrijk =
+                    check_threshold(name, parse_number(name, value, THRESHOLD_EXPECTED)?)?;
+            } else {
+                return Err(WeightsError::UnknownKey {
+                    what: "parameter",
+                    key: name.to_string(),
+                    expected: Weights::parameters().collect::<Vec<_>>().join(", "),
+                });
+            }
+        }
+        out.validated()
+    }
+
+    /// Every query parameter [`Weights::with_overrides`] accepts, weights first.
+    pub fn parameters() -> impl Iterator<Item = &'static str> {
+        Criterion::ALL
+            .into_iter()
+            .map(Criterion::parameter)
+            .chain(THRESHOLD_PARAMETERS)
+    }
+
+    /// True if `name` is a query parameter of the model (`w_...` or `t_...`), so that the API can
+    /// pass exactly those to [`Weights::with_overrides`] and reject unknown `w_`/`t_` names there.
+    pub fn is_parameter(name: &str) -> bool {
+        name.starts_with("w_") || name.starts_with("t_")
+    }
+
+    /// The weight of one criterion.
+    pub fn weight(&self, criterion: Criterion) -> f64 {
+        self.weights[criterion.index()]
+    }
+
+    /// All weights, indexed by [`Criterion::index`].
+    pub fn all(&self) -> [f64; CRITERIA] {
+        self.weights
+    }
+
+    /// The category thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds
+    }
+
+    fn validated(self) -> Result<Weights, WeightsError> {
+        if self.weights.iter().all(|&w| w == 0.0) {
+            return Err(WeightsError::AllZero);
+        }
+        let t = self.thresholds;
+        if t.kansrijk > t.geschikt {
+            return Err(WeightsError::ThresholdOrder {
+                geschikt: t.geschikt,
+                kansrijk: t.kansrijk,
+            });
+        }
+        Ok(self)
+    }
+}
+
+fn sub_table<'t>(
+    table: &'t toml::Table,
+    key: &str,
+    expected: &'static str,
+) -> Result<&'t toml::Table, WeightsError> {
+    match table.get(key) {
+        None => Err(WeightsError::MissingKey {
+            key: key.to_string(),
+            expected,
+        }),
+        Some(toml::Value::Table(t)) => Ok(t),
+        Some(other) => Err(WeightsError::BadValue {
+            key: key.to_string(),
+            value: other.to_string(),
+            expected,
+        }),
+    }
+}
+
+fn toml_number(
+    key: &str,
+    value: &toml::Value,
+    expected: &'static str,
+) -> Result<f64, WeightsError> {
+    match value {
+        toml::Value::Integer(i) => Ok(*i as f64),
+        toml::Value::Float(f) => Ok(*f),
+        other => Err(WeightsError::BadValue {
+            key: key.to_string(),
+            value: other.to_string(),
+            expected,
+        }),
+    }
+}
+
+fn parse_number(key: &str, value: &str, expected: &'static str) -> Result<f64, WeightsError> {
+    let bad = || WeightsError::BadValue {
+        key: key.to_string(),
+        value: value.to_string(),
+        expected,
+    };
+    let trimmed = value.trim();
+    // Rust's float parser also accepts "inf" and "NaN"; a URL should carry digits only.
+    if trimmed.is_empty()
+        || !trimmed
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+    {
+        return Err(bad());
+    }
+    trimmed.parse::<f64>().map_err(|_| bad())
+}
+
+fn check_weight(key: &str, w: f64) -> Result<f64, WeightsError> {
+    if w.is_finite() && (0.0..=MAX_WEIGHT).contains(&w) {
+        Ok(w)
+    } else {
+        Err(WeightsError::BadValue {
+            key: key.to_string(),
+            value: w.to_string(),
+            expected: WEIGHT_EXPECTED,
+        })
+    }
+}
+
+fn check_threshold(key: &str, t: f64) -> Result<f64, WeightsError> {
+    if t.is_finite() && (0.0..=100.0).contains(&t) {
+        Ok(t)
+    } else {
+        Err(WeightsError::BadValue {
+            key: key.to_string(),
+            value: t.to_string(),
+            expected: THRESHOLD_EXPECTED,
+        })
+    }
+}
+
+/// The serialised shape: the same two tables as the weights file.
+#[derive(Serialize)]
+struct WeightsDoc {
+    weights: WeightTable,
+    thresholds: Thresholds,
+}
+
+#[derive(Serialize)]
+struct WeightTable {
+    participants: f64,
+    p_65plus: f64,
+    p_eenpersoonshh: f64,
+    p_laag_inkomen: f64,
+    adresdichtheid: f64,
+    meeting_place: f64,
+    no_existing_circle: f64,
+}
+
+impl Serialize for Weights {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let w = |c: Criterion| self.weight(c);
+        WeightsDoc {
+            weights: WeightTable {
+                participants: w(Criterion::Participants),
+                p_65plus: w(Criterion::P65Plus),
+                p_eenpersoonshh: w(Criterion::PEenpersoonsHh),
+                p_laag_inkomen: w(Criterion::PLaagInkomen),
+                adresdichtheid: w(Criterion::Adresdichtheid),
+                meeting_place: w(Criterion::MeetingPlace),
+                no_existing_circle: w(Criterion::NoExistingCircle),
+            },
+            thresholds: self.thresholds,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Weights {
+    /// Accepts the shape of the weights file in any serde format, with the same validation as
+    /// [`Weights::from_toml_str`].
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let table = toml::Table::deserialize(deserializer)?;
+        Weights::from_table(&table).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEFAULT_FILE: &str = include_str!("../../config/weights.toml");
+
+    fn err(text: &str) -> String {
+        match Weights::from_toml_str(text) {
+            Ok(w) => panic!("expected an error, got {w:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_documented_weights_file_equals_the_built_in_defaults() {
+        assert_eq!(Weights::from_toml_str(DEFAULT_FILE), Ok(Weights::default()));
+    }
+
+    #[test]
+    fn weights_serialise_to_a_file_that_reads_back_the_same() {
+        let w = Weights::default()
+            .with_overrides(&[("w_adresdichtheid", "0.25"), ("t_geschikt", "70")])
+            .unwrap();
+        let text = toml::to_string(&w).unwrap();
+        assert_eq!(Weights::from_toml_str(&text), Ok(w.clone()));
+        let json = serde_json::to_string(&w).unwrap();
+        assert_eq!(serde_json::from_str::<Weights>(&json).unwrap(), w);
+    }
+
+    #[test]
+    fn a_negative_weight_is_rejected_naming_the_key() {
+        let text = DEFAULT_FILE.replace("p_65plus = 1", "p_65plus = -1");
+        let msg = err(&text);
+        assert!(msg.contains("weights.p_65plus"), "{msg}");
+        assert!(msg.contains("from 0 to 1000"), "{msg}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_rejected_with_the_known_keys() {
+        let text = DEFAULT_FILE.replace("p_65plus = 1", "p_65plus = 1\np_75plus = 1");
+        let msg = err(&text);
+        assert!(msg.contains("weights.p_75plus"), "{msg}");
+        assert!(msg.contains("p_eenpersoonshh"), "{msg}");
+        let msg = err(&format!("{DEFAULT_FILE}\n[extra]\na = 1\n"));
+        assert!(msg.contains("'extra'"), "{msg}");
+    }
+
+    #[test]
+    fn a_missing_key_is_rejected_naming_it() {
+        let text = DEFAULT_FILE.replace("adresdichtheid = 1", "");
+        let msg = err(&text);
+        assert!(
+            msg.contains("missing key 'weights.adresdichtheid'"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn all_zero_weights_are_rejected() {
+        let mut text = String::from("[weights]\n");
+        for c in Criterion::ALL {
+            text.push_str(&format!("{} = 0\n", c.key()));
+        }
+        text.push_str("[thresholds]\ngeschikt = 60\nkansrijk = 40\n");
+        assert_eq!(Weights::from_toml_str(&text), Err(WeightsError::AllZero));
+    }
+
+    #[test]
+    fn a_text_weight_and_broken_toml_are_rejected_with_a_reason() {
+        let msg = err(&DEFAULT_FILE.replace("meeting_place = 2", "meeting_place = \"hoog\""));
+        assert!(msg.contains("weights.meeting_place"), "{msg}");
+        let msg = err("[weights\n");
+        assert!(msg.contains("not valid TOML"), "{msg}");
+    }
+
+    #[test]
+    fn thresholds_out_of_order_or_range_are_rejected() {
+        let msg = err(&DEFAULT_FILE.replace("kansrijk = 40", "kansrijk = 70"));
+        assert!(
+            msg.contains("kansrijk (70) is above threshold geschikt (60)"),
+            "{msg}"
+        );
+        let msg = err(&DEFAULT_FILE.replace("geschikt = 60", "geschikt = 160"));
+        assert!(msg.contains("thresholds.geschikt"), "{msg}");
+    }
+
+    #[test]
+    fn overrides_change_only_the_named_values() {
+        let w = Weights::default()
+            .with_overrides(&[("w_p_65plus", "2"), ("t_kansrijk", "35.5")])
+            .unwrap();
+        assert_eq!(w.weight(Criterion::P65Plus), 2.0);
+        assert_eq!(w.thresholds().kansrijk, 35.5);
+        assert_eq!(w.weight(Criterion::Participants), 3.0);
+        assert_eq!(w.thresholds().geschikt, 60.0);
+    }
+
+    #[test]
+    fn overrides_with_unknown_names_or_bad_values_are_rejected() {
+        let d = Weights::default();
+        let msg = d
+            .with_overrides(&[("w_leeftijd", "2")])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("unknown parameter 'w_leeftijd'"), "{msg}");
+        assert!(msg.contains("w_p_65plus"), "{msg}");
+        for bad in ["", "twee", "-1", "NaN", "inf", "1e9", "1,5"] {
+            let e = d.with_overrides(&[("w_p_65plus", bad)]).unwrap_err();
+            assert!(e.to_string().contains("'w_p_65plus'"), "{bad}: {e}");
+        }
+        assert!(matches!(
+            d.with_overrides(&[("w_p_65plus", "1"), ("w_p_65plus", "2")]),
+            Err(WeightsError::Duplicate { .. })
+        ));
+        assert!(matches!(
+            d.with_overrides(&[("t_kansrijk", "80")]),
+            Err(WeightsError::ThresholdOrder { .. })
+        ));
+    }
+
+    #[test]
+    fn overrides_that_zero_every_weight_are_rejected() {
+        let all: Vec<(&str, &str)> = Criterion::ALL
+            .iter()
+            .map(|c| (c.parameter(), "0"))
+            .collect();
+        assert_eq!(
+            Weights::default().with_overrides(&all),
+            Err(WeightsError::AllZero)
+        );
+    }
+
+    #[test]
+    fn every_parameter_name_is_a_model_parameter() {
+        for p in Weights::parameters() {
+            assert!(Weights::is_parameter(p), "{p}");
+            assert!(
+                Weights::default().with_overrides(&[(p, "50")]).is_ok(),
+                "{p}"
+            );
+        }
+        assert!(!Weights::is_parameter("walk_m"));
+        assert_eq!(Weights::parameters().count(), CRITERIA + 2);
+    }
+}
