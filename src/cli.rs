@@ -283,7 +283,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 );
             }
             let data = store.load()?;
-            let (analysis, scores) = run_analysis(&data, &params)?;
+            let analysis = run_analysis(&data, &params)?;
+            let scores = analysis.prepared.score(&params.weights()?);
             let table = crate::publish::layers::build(&layer, &data, &analysis, &scores)
                 .with_context(|| {
                     format!(
@@ -443,11 +444,7 @@ pub fn run(cli: Cli) -> Result<()> {
 fn run_analysis(
     data: &crate::store::StoreData,
     args: &AnalysisArgs,
-) -> Result<(
-    crate::analysis::run::Analysis,
-    Vec<crate::analysis::score::AreaScore>,
-)> {
-    let weights = args.weights()?;
+) -> Result<crate::analysis::run::Analysis> {
     let inputs = crate::analysis::run::Inputs {
         areas: &data.areas,
         clients: &data.clients,
@@ -460,8 +457,7 @@ fn run_analysis(
         args.params(),
     )
     .map_err(|e| anyhow::anyhow!(e))?;
-    let scores = analysis.prepared.score(&weights);
-    Ok((analysis, scores))
+    Ok(analysis)
 }
 
 fn analyse(
@@ -473,10 +469,14 @@ fn analyse(
 ) -> Result<()> {
     let data = store.load()?;
     if data.areas.is_empty() {
-        bail!("the store {} has no areas; import areas first", store.path().display());
+        bail!(
+            "the store {} has no areas; import areas first",
+            store.path().display()
+        );
     }
     let t = std::time::Instant::now();
-    let (analysis, scores) = run_analysis(&data, args)?;
+    let analysis = run_analysis(&data, args)?;
+    let scores = analysis.prepared.score(&args.weights()?);
     let elapsed = t.elapsed();
     let level = match level {
         Some(l) => Level::from_collection(l).unwrap_or(Level::Buurt),
@@ -519,10 +519,14 @@ fn analyse(
         .filter(|(_, sc)| sc.level == level && sc.score.is_some())
         .collect();
     ranked.sort_by(|a, b| {
-        b.1.score
-            .partial_cmp(&a.1.score)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| a.1.code.cmp(&b.1.code))
+        a.1.category
+            .cmp(&b.1.category)
+            .then_with(|| {
+                b.1.score
+                    .partial_cmp(&a.1.score)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+            .then_with(|| a.1.code.cmp(b.1.code))
     });
     if top > 0 {
         ranked.truncate(top);
@@ -591,12 +595,7 @@ fn analyse(
             sc.score.unwrap_or(0.0),
             sc.category.map_or("-", |c| c.label()),
             analysis.participants[analysis.area_order[k]].map_or("-", |b| b.label()),
-            sc.explanation
-                .top_reasons
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
+            sc.explanation.top_reasons().join("; ")
         );
     }
     Ok(())
@@ -638,6 +637,7 @@ pub fn write_demo(store: &Store) -> Result<()> {
             imported_at: now(),
             rows: i64::try_from(demo.areas.len() + demo.clients.len()).unwrap_or(i64::MAX),
         }],
+        results: None,
         areas: Some((levels, demo.areas)),
         clients: Some(demo.clients),
         places: Some(demo.places),

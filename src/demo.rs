@@ -359,7 +359,7 @@ fn places() -> Vec<Place> {
             148_700.0,
             421_600.0,
         ),
-        ("Buurthuis De Schakel", "buurthuis", 150_450.0, 423_300.0),
+        ("Buurthuis De Schakel", "buurthuis", 150_900.0, 422_700.0),
         ("Ontmoetingskerk", "kerk", 149_800.0, 421_900.0),
         (
             "Wijkcentrum Oosterveld",
@@ -385,13 +385,14 @@ fn places() -> Vec<Place> {
 fn clients(rng: &mut ChaCha8Rng) -> Vec<Client> {
     // (centre x, centre y, spread m, count, dominant target group)
     let hotspots = [
-        (148_900.0, 421_700.0, 220.0, 70, "ggz"),
-        (149_200.0, 423_500.0, 260.0, 80, "ouderen"),
-        (150_500.0, 423_250.0, 180.0, 45, "lvb"),
-        (149_900.0, 422_300.0, 300.0, 60, "ggz"),
-        (152_600.0, 423_300.0, 200.0, 40, "nieuwkomers"),
-        (151_400.0, 421_400.0, 150.0, 25, "ouderen"),
-        (153_300.0, 421_700.0, 120.0, 9, "lvb"),
+        (148_700.0, 421_600.0, 150.0, 110, "ggz"),
+        (149_300.0, 423_700.0, 160.0, 100, "ouderen"),
+        (151_000.0, 422_600.0, 140.0, 70, "lvb"),
+        (150_200.0, 425_300.0, 150.0, 80, "ggz"),
+        (152_800.0, 423_500.0, 150.0, 70, "nieuwkomers"),
+        (152_500.0, 421_500.0, 120.0, 45, "ouderen"),
+        (153_500.0, 424_300.0, 90.0, 9, "lvb"),
+        (150_600.0, 421_300.0, 60.0, 4, "ggz"),
     ];
     let groups = ["ggz", "lvb", "ouderen", "nieuwkomers"];
     let (x_max, y_max) = (X0 + COLS as f64 * CELL, Y0 + ROWS as f64 * CELL);

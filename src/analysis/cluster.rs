@@ -181,10 +181,10 @@ impl Dbscan {
 
     /// Clusters `points` (RD metres) by walking distance under `metric`. See [`Dbscan`].
     pub fn cluster<M: WalkingMetric>(&self, metric: &M, points: &[Point<f64>]) -> Clustering {
-        if metric.is_straight_line() {
-            if let Some(c) = grid::dbscan(points, self.walk_m, self.min_participants) {
-                return c;
-            }
+        if metric.is_straight_line()
+            && let Some(c) = grid::dbscan(points, self.walk_m, self.min_participants)
+        {
+            return c;
         }
         self.cluster_by_queries(&metric.prepare(points), points)
     }

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use gdal::spatial_ref::{AxisMappingStrategy, SpatialRef};
 use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
 
+use crate::crs::{RD_NEW, Transformer, WGS84};
 use crate::model::Table as Layer;
 use crate::store::table::{WriteError, create_table_layer, write_features};
-use crate::crs::{RD_NEW, Transformer, WGS84};
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -100,10 +100,12 @@ pub fn export(layer: &Layer, out: &str, crs: Option<&str>) -> Result<usize, Expo
     let transformer = if target == RD_NEW {
         None
     } else {
-        Some(Transformer::new(RD_NEW, &target).map_err(|e| ExportError::Crs {
-            crs: target.clone(),
-            reason: e.to_string(),
-        })?)
+        Some(
+            Transformer::new(RD_NEW, &target).map_err(|e| ExportError::Crs {
+                crs: target.clone(),
+                reason: e.to_string(),
+            })?,
+        )
     };
     let mut srs = SpatialRef::from_definition(&target).map_err(|e| ExportError::Crs {
         crs: target.clone(),
@@ -167,14 +169,13 @@ pub fn export(layer: &Layer, out: &str, crs: Option<&str>) -> Result<usize, Expo
             let gl = ds
                 .layer_by_name(layer.name)
                 .map_err(gdal_err("opening the new layer"))?;
-            write_features(&gl, layer, transformer.as_ref())
-                .map_err(|(id, e)| match e {
-                    WriteError::Gdal(e) => gdal_err(&format!("writing feature {id}"))(e),
-                    WriteError::Crs(reason) => ExportError::Crs {
-                        crs: target.clone(),
-                        reason,
-                    },
-                })
+            write_features(&gl, layer, transformer.as_ref()).map_err(|(id, e)| match e {
+                WriteError::Gdal(e) => gdal_err(&format!("writing feature {id}"))(e),
+                WriteError::Crs(reason) => ExportError::Crs {
+                    crs: target.clone(),
+                    reason,
+                },
+            })
         };
         // GeoPackage and PostGIS write in one transaction: fast, and all-or-nothing in PostGIS.
         if matches!(format, Format::GeoPackage | Format::PostGis) {
@@ -215,4 +216,3 @@ pub fn export(layer: &Layer, out: &str, crs: Option<&str>) -> Result<usize, Expo
     }
     Ok(written)
 }
-

@@ -29,7 +29,7 @@ pub fn build(
     name: &str,
     data: &StoreData,
     analysis: &Analysis,
-    scores: &[AreaScore],
+    scores: &[AreaScore<'_>],
 ) -> Option<Layer> {
     if let Some(level) = Level::from_collection(name) {
         return Some(area_layer(level, data, analysis, scores));
@@ -109,7 +109,12 @@ pub fn build(
     })
 }
 
-fn area_layer(level: Level, data: &StoreData, analysis: &Analysis, scores: &[AreaScore]) -> Layer {
+fn area_layer(
+    level: Level,
+    data: &StoreData,
+    analysis: &Analysis,
+    scores: &[AreaScore<'_>],
+) -> Layer {
     let mut fields: Vec<(&'static str, FieldType)> = vec![
         ("code", FieldType::Text),
         ("naam", FieldType::Text),
@@ -131,7 +136,7 @@ fn area_layer(level: Level, data: &StoreData, analysis: &Analysis, scores: &[Are
         .area_order
         .iter()
         .enumerate()
-        .filter(|(_, &i)| data.areas[i].level() == level)
+        .filter(|(_, i)| data.areas[**i].level() == level)
         .map(|(k, &i)| (k, i))
         .collect();
     rows.sort_by(|a, b| data.areas[a.1].code.cmp(&data.areas[b.1].code));
@@ -147,10 +152,13 @@ fn area_layer(level: Level, data: &StoreData, analysis: &Analysis, scores: &[Are
                 a.code.wijk().map_or(Value::Null, |w| json!(w.as_str())),
                 json!(a.water),
             ];
-            values.extend(a.figures.values().iter().map(|v| v.map_or(Value::Null, |v| json!(v))));
-            values.push(
-                analysis.participants[i].map_or(Value::Null, |b| json!(b.label())),
+            values.extend(
+                a.figures
+                    .values()
+                    .iter()
+                    .map(|v| v.map_or(Value::Null, |v| json!(v))),
             );
+            values.push(analysis.participants[i].map_or(Value::Null, |b| json!(b.label())));
             values.push(s.and_then(|s| s.score).map_or(Value::Null, |v| json!(v)));
             values.push(
                 s.and_then(|s| s.category)
@@ -159,14 +167,7 @@ fn area_layer(level: Level, data: &StoreData, analysis: &Analysis, scores: &[Are
             values.push(s.and_then(|s| s.rank).map_or(Value::Null, |v| json!(v)));
             values.push(s.and_then(|s| s.rank_of).map_or(Value::Null, |v| json!(v)));
             values.push(s.map_or(Value::Null, |s| {
-                json!(
-                    s.explanation
-                        .top_reasons
-                        .iter()
-                        .map(|r| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
+                json!(s.explanation.top_reasons().join("; "))
             }));
             values.push(s.map_or(Value::Null, |s| {
                 serde_json::to_value(&s.explanation).unwrap_or(Value::Null)

@@ -5,7 +5,9 @@
 //! (GeoJSON in CRS84, paged with `limit`/`offset`).
 //! May use `analysis`, `index`, `store`, `crs` and `model`; nothing imports `publish`.
 
+pub mod export;
 pub mod features;
+pub mod layers;
 pub mod problem;
 
 use std::net::SocketAddr;
