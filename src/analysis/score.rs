@@ -11,7 +11,9 @@
 //!    writes the weight-independent reason texts.
 //! 2. [`Prepared::score`] applies weights: a weighted mean over the criteria that are present,
 //!    the participant gate, the categories and the ranks. It is linear in the number of areas
-//!    plus one sort per gemeente.
+//!    plus one sort per gemeente, and allocates only the output vector: each [`AreaScore`]
+//!    borrows its texts from [`Prepared`] and its [`Explanation`] derives the per-criterion
+//!    numbers when read or serialised.
 //!
 //! The model is documented in `docs/suitability.md`; keep the two in step.
 //!
