@@ -11,7 +11,9 @@
 //!    writes the weight-independent reason texts.
 //! 2. [`Prepared::score`] applies weights: a weighted mean over the criteria that are present,
 //!    the participant gate, the categories and the ranks. It is linear in the number of areas
-//!    plus one sort per gemeente.
+//!    plus one sort per gemeente, and allocates only the output vector: each [`AreaScore`]
+//!    borrows its texts from [`Prepared`] and its [`Explanation`] derives the per-criterion
+//!    numbers when read or serialised.
 //!
 //! The model is documented in `docs/suitability.md`; keep the two in step.
 //!
@@ -400,7 +402,13 @@ fn percentile(sorted: &[f64], x: f64, level: Level) -> (f64, String) {
     let score = (less as f64 + (equal.saturating_sub(1)) as f64 / 2.0) / others;
     let lower = (100.0 * less as f64 / others).round() as u32;
     let higher = (100.0 * (n - less_or_equal) as f64 / others).round() as u32;
-    let text = if lower >= higher {
+    let text = if less == 0 && less_or_equal == n {
+        format!("even hoog als alle andere {}", level.collection())
+    } else if less == n - 1 {
+        format!("hoger dan alle andere {}", level.collection())
+    } else if less_or_equal == 1 {
+        format!("lager dan alle andere {}", level.collection())
+    } else if lower >= higher {
         format!("hoger dan {lower}% van de {}", level.collection())
     } else {
         format!("lager dan {higher}% van de {}", level.collection())
@@ -1203,11 +1211,11 @@ mod tests {
         );
         assert_eq!(
             r(&scores[0], Criterion::P65Plus),
-            "5% 65-plussers; lager dan 100% van de buurten"
+            "5% 65-plussers; lager dan alle andere buurten"
         );
         assert_eq!(
             r(&scores[0], Criterion::Adresdichtheid),
-            "2.450 adressen per km²; hoger dan 100% van de buurten"
+            "2.450 adressen per km²; hoger dan alle andere buurten"
         );
         assert_eq!(
             r(&scores[0], Criterion::Participants),
@@ -1230,6 +1238,14 @@ mod tests {
         assert_eq!(
             percentile(&[7.0], 7.0, Level::Wijk).1,
             "de enige wijk met een bekende waarde"
+        );
+        assert_eq!(
+            percentile(&[4.0, 4.0], 4.0, Level::Buurt),
+            (0.5, "even hoog als alle andere buurten".to_string())
+        );
+        assert_eq!(
+            percentile(&v, 2.0, Level::Buurt).1,
+            "hoger dan 33% van de buurten"
         );
     }
 
@@ -1258,7 +1274,7 @@ mod tests {
         // Among the two wijken, 50% is the highest, whatever the buurten hold.
         assert_eq!(
             wk.explanation.criteria()[Criterion::P65Plus.index()].reason,
-            "50% 65-plussers; hoger dan 100% van de wijken"
+            "50% 65-plussers; hoger dan alle andere wijken"
         );
         // Gemeenten rank among all gemeenten.
         assert_eq!(find(&scores, "GM0243").rank, Some(1));
