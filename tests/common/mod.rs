@@ -372,7 +372,8 @@ pub fn buurt_layer(features: &[(&str, Option<&str>)]) -> LayerSpec {
     let mut l = LayerSpec::new("buurten")
         .text("buurtcode")
         .text("buurtnaam")
-        .int("aantal_inwoners");
+        // Short enough for a shapefile's 10-character field names.
+        .int("inwoners");
     for (i, (code, wkt)) in features.iter().enumerate() {
         let values = cells![*code, format!("Buurt {i}").as_str(), 100 * (i as i64 + 1)];
         l = match wkt {
