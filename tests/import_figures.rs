@@ -38,9 +38,7 @@ fn store_with_areas(dir: &Path) -> PathBuf {
 }
 
 fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write csv");
-    p
+    common::write_text(dir, name, text)
 }
 
 fn close(a: Option<f64>, b: f64) -> bool {

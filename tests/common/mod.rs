@@ -208,6 +208,13 @@ pub fn write_vector(path: &Path, driver: &str, layers: &[LayerSpec]) {
     ds.close().expect("close fixture dataset");
 }
 
+/// Writes `text` to `dir/name` (CSV tables, mapping files) and returns the path.
+pub fn write_text(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write text file");
+    p
+}
+
 /// A tiny single-band GeoTIFF in RD New.
 pub fn write_geotiff(path: &Path) {
     let drv = DriverManager::get_driver_by_name("GTiff").expect("GTiff driver");
