@@ -391,6 +391,28 @@ pub fn buurt_layer(features: &[(&str, Option<&str>)]) -> LayerSpec {
     l
 }
 
+/// A 100 m triangle area in the fixture gemeente with 100 inhabitants, for store-level tests.
+pub fn area(code: &str, name: &str) -> Area {
+    Area {
+        code: buurtcirkel::model::AreaCode::parse(code).expect("area code"),
+        name: name.to_string(),
+        water: false,
+        figures: buurtcirkel::model::Figures {
+            inwoners: Some(100.0),
+            ..Default::default()
+        },
+        geometry_rd: geo_types::MultiPolygon::new(vec![geo_types::Polygon::new(
+            geo_types::LineString::from(vec![
+                (X0, Y0),
+                (X0 + 100.0, Y0),
+                (X0 + 100.0, Y0 + 100.0),
+                (X0, Y0),
+            ]),
+            Vec::new(),
+        )]),
+    }
+}
+
 /// The output of one run of the binary.
 #[derive(Debug)]
 pub struct Run {
