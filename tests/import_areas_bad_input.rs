@@ -388,3 +388,25 @@ fn a_bad_file_never_creates_a_store_that_did_not_exist() {
     assert!(!store.exists());
     common::assert_no_temporary_files(dir.path());
 }
+
+/// A GeoPackage layer written without a CRS: GDAL gives it srs_id 0, "Undefined geographic SRS".
+fn gpkg_without_crs(d: &Path) -> PathBuf {
+    let layer = buurt_layer(&[("BU01230101", Some(&square(X0, Y0, 500.0)))]).crs(Crs::None);
+    gpkg(d, "gpkg_zonder_crs.gpkg", &[layer])
+}
+
+#[test]
+fn a_geopackage_layer_without_crs_is_rejected_naming_the_layer() {
+    let (_dir, run) = rejected(gpkg_without_crs, &[]);
+    run.assert_error_mentions(&["gpkg_zonder_crs.gpkg", "layer buurten"]);
+}
+
+#[test]
+#[ignore = "bug: GDAL reports a GeoPackage layer without CRS (srs_id 0/-1) as an 'Undefined geographic/Cartesian SRS' SpatialRef, which read_areas treats as a real CRS: the import fails with 'Invalid coordinate' instead of MissingCrs, and --crs is ignored"]
+fn a_geopackage_layer_without_crs_asks_for_crs_and_is_accepted_with_it() {
+    let (dir, run) = rejected(gpkg_without_crs, &[]);
+    run.assert_error_mentions(&["no coordinate reference system", "--crs"]);
+    let store = dir.path().join("s.gpkg");
+    let src = dir.path().join("gpkg_zonder_crs.gpkg");
+    import_areas(&store, &src, &["--crs", "EPSG:28992"]).assert_ok();
+}
