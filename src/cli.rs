@@ -106,7 +106,8 @@ pub enum ImportCommand {
         /// (see docs/columns.md).
         #[arg(long)]
         mapping: Option<PathBuf>,
-        /// CRS to assume for layers without one, e.g. EPSG:4326.
+        /// CRS of the data, e.g. EPSG:4326: needed for layers without one, and overrides a
+        /// CRS the file declares wrongly.
         #[arg(long)]
         crs: Option<String>,
     },

@@ -199,7 +199,6 @@ fn a_feature_without_geometry_is_rejected_naming_the_feature() {
 }
 
 #[test]
-#[ignore = "bug: a NULL geometry is reported as 'has an empty geometry'; gdal 0.19 Feature::geometry() returns Some(null handle), so the 'has no geometry' branch in finish_geometry is unreachable"]
 fn a_feature_without_geometry_is_reported_as_having_no_geometry() {
     let (_dir, run) = rejected(no_geometry_file, &[]);
     run.assert_error_mentions(&["feature 2 (BU01230102)", "has no geometry"]);
@@ -323,7 +322,6 @@ fn rd_coordinates_declared_as_longitude_latitude_are_rejected_naming_the_feature
 }
 
 #[test]
-#[ignore = "bug: RD numbers declared EPSG:4326 fail inside PROJ ('cannot be reprojected to RD New: ... Invalid coordinate') before the RD-bounds check, so the message never says the data lies outside the Netherlands or asks whether the layer's CRS is right"]
 fn rd_coordinates_declared_as_longitude_latitude_are_rejected_as_outside_the_netherlands() {
     let (_dir, run) = rejected(rd_declared_as_wgs84_file, &[]);
     run.assert_error_mentions(&["outside the Netherlands", "is the layer's CRS right?"]);
@@ -351,7 +349,6 @@ fn longitude_latitude_declared_as_rd_new_is_rejected_as_outside_the_netherlands(
 }
 
 #[test]
-#[ignore = "bug: the outside-the-Netherlands error says '(override with --crs)', but --crs only applies to layers without a CRS, so the advice changes nothing"]
 fn a_wrong_declared_crs_can_be_overridden_with_crs_as_the_error_advises() {
     let dir = tmp();
     let store = demo_store(dir.path());
@@ -363,7 +360,7 @@ fn a_wrong_declared_crs_can_be_overridden_with_crs_as_the_error_advises() {
     let first = import_areas(&store, &src, &[]);
     first.assert_failed();
     assert!(
-        first.error().contains("override with --crs"),
+        first.error().contains("give the right one with --crs"),
         "{}",
         first.error()
     );
@@ -402,7 +399,6 @@ fn a_geopackage_layer_without_crs_is_rejected_naming_the_layer() {
 }
 
 #[test]
-#[ignore = "bug: GDAL reports a GeoPackage layer without CRS (srs_id 0/-1) as an 'Undefined geographic/Cartesian SRS' SpatialRef, which read_areas treats as a real CRS: the import fails with 'Invalid coordinate' instead of MissingCrs, and --crs is ignored"]
 fn a_geopackage_layer_without_crs_asks_for_crs_and_is_accepted_with_it() {
     let (dir, run) = rejected(gpkg_without_crs, &[]);
     run.assert_error_mentions(&["no coordinate reference system", "--crs"]);

@@ -270,7 +270,6 @@ fn a_table_with_only_a_country_row_fails_and_leaves_the_store_unchanged() {
 }
 
 #[test]
-#[ignore = "bug: a table without any GM/WK/BU code gets 'none of its 0 area codes matches an area in the store (e.g. ); import the areas first', blaming the store instead of saying the table has no area codes"]
 fn a_table_with_only_a_country_row_says_it_has_no_area_codes() {
     let dir = tmp();
     let store = store_with_areas(dir.path());

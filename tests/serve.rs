@@ -247,7 +247,6 @@ fn bad_requests_get_problem_details_with_400_or_404() {
 }
 
 #[test]
-#[ignore = "bug: the router has no fallback, so an unknown path gets axum's bare 404 with an empty body instead of application/problem+json (STYLE.md: 4xx bodies are problem details)"]
 fn an_unknown_path_gets_a_problem_details_404() {
     let dir = common::tmp();
     let store = dir.path().join("s.gpkg");

@@ -131,6 +131,7 @@ fn the_demo_round_trips_through_the_store_unchanged() {
             clients: Some(demo.clients.clone()),
             places: Some(demo.places.clone()),
             circles: Some(demo.circles.clone()),
+            results: None,
             log: vec![log("demo")],
         })
         .expect("apply");

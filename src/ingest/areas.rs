@@ -23,7 +23,8 @@ use crate::model::{Area, AreaCode, Figures};
 pub struct AreaOptions {
     /// Column mapping overriding the presets.
     pub mapping: Mapping,
-    /// CRS to assume for layers that have none (`EPSG:n`, WKT or PROJJSON).
+    /// CRS of the data (`EPSG:n`, WKT or PROJJSON): required for layers without one, and
+    /// overrides a CRS the file declares wrongly.
     pub assume_crs: Option<String>,
 }
 
@@ -290,7 +291,11 @@ fn read_row(
         figures,
         missing,
         not_numbers,
-        geometry: feature.geometry().cloned(),
+        // gdal 0.19 wraps a missing geometry in a null handle, whose type reads as unknown.
+        geometry: feature
+            .geometry()
+            .filter(|g| g.geometry_type() != gdal::vector::OGRwkbGeometryType::wkbUnknown)
+            .cloned(),
     })
 }
 
@@ -301,9 +306,11 @@ fn layer_transformer(
     opts: &AreaOptions,
     lr: &mut LayerReport,
 ) -> Result<Option<Transformer>, IngestError> {
+    // GDAL reports a GeoPackage layer without a CRS as an "Undefined" SRS: that is no CRS.
+    let srs = srs.filter(|s| !is_undefined(s));
     let definition = match (&srs, &opts.assume_crs) {
-        (Some(srs), _) => crs_definition(srs),
-        (None, Some(assumed)) => assumed.clone(),
+        (_, Some(given)) => given.clone(),
+        (Some(srs), None) => crs_definition(srs),
         (None, None) => {
             return Err(IngestError::MissingCrs {
                 path: path.to_path_buf(),
@@ -331,6 +338,14 @@ fn layer_transformer(
             layer: layer.to_string(),
             problem: format!("{e}; expected a CRS that PROJ can transform to RD New (EPSG:28992)"),
         })
+}
+
+/// True for the placeholder SRS GDAL gives layers that have none.
+pub(crate) fn is_undefined(srs: &gdal::spatial_ref::SpatialRef) -> bool {
+    srs.auth_name().is_none()
+        && srs
+            .name()
+            .is_some_and(|n| n.to_ascii_lowercase().starts_with("undefined"))
 }
 
 /// `EPSG:n` when the CRS has an EPSG code, else its WKT.
@@ -398,7 +413,16 @@ fn finish_geometry(
         Some(t) => match t.geometry(&Geometry::MultiPolygon(mp)) {
             Ok(Geometry::MultiPolygon(m)) => m,
             Ok(_) => return Err(bad("changed type while reprojecting".into())),
-            Err(e) => return Err(bad(format!("cannot be reprojected to RD New: {e}"))),
+            Err(e) => {
+                return Err(IngestError::Crs {
+                    path: path.to_path_buf(),
+                    layer: layer.to_string(),
+                    problem: format!(
+                        "feature {} ({}) cannot be reprojected to RD New ({e}): it lies outside the Netherlands in the declared CRS; is the layer's CRS right? (give the right one with --crs)",
+                        row.fid, row.code
+                    ),
+                });
+            }
         },
     };
     if let Some(r) = mp.bounding_rect()
@@ -408,7 +432,7 @@ fn finish_geometry(
             path: path.to_path_buf(),
             layer: layer.to_string(),
             problem: format!(
-                "feature {} ({}) lies at RD ({:.0}, {:.0})..({:.0}, {:.0}), outside the Netherlands; is the layer's CRS right? (override with --crs)",
+                "feature {} ({}) lies at RD ({:.0}, {:.0})..({:.0}, {:.0}), outside the Netherlands; is the layer's CRS right? (give the right one with --crs)",
                 row.fid,
                 row.code,
                 r.min().x,

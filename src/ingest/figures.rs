@@ -137,6 +137,19 @@ pub fn read_figures(
             }
         }
         progress.finish();
+        if rows.is_empty() {
+            return Err(IngestError::Empty {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "layer {name}: column {code_col} holds no GM/WK/BU area code ({}); expected rows for gemeenten, wijken or buurten",
+                    if other_codes.is_empty() {
+                        "no rows".to_string()
+                    } else {
+                        format!("only {}", super::abbreviate(&other_codes, 5))
+                    }
+                ),
+            });
+        }
         if !other_codes.is_empty() {
             report.notes.push(format!(
                 "{} rows without a GM/WK/BU code skipped: {}",

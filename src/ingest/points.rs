@@ -140,7 +140,10 @@ pub fn read_points(
                 "lon/lat columns",
             ),
             _ if has_geometry => {
-                let crs = match (layer.spatial_ref(), &opts.crs) {
+                let srs = layer
+                    .spatial_ref()
+                    .filter(|s| !super::areas::is_undefined(s));
+                let crs = match (srs, &opts.crs) {
                     (_, Some(c)) => c.clone(),
                     (Some(s), None) => super::areas::crs_definition(&s),
                     (None, None) => {
@@ -213,7 +216,11 @@ pub fn read_points(
                     .and_then(|x| num(yi, "y").map(|y| (x, y)))
                     .and_then(|(x, y)| to_rd(x, y))
             }
-            _ => match f.geometry().map(|g| g.to_geo()) {
+            _ => match f
+                .geometry()
+                .filter(|g| g.geometry_type() != gdal::vector::OGRwkbGeometryType::wkbUnknown)
+                .map(|g| g.to_geo())
+            {
                 None => Err("has no geometry".into()),
                 Some(Err(_)) => Err("has a geometry that cannot be read".into()),
                 Some(Ok(Geometry::Point(p))) => to_rd(p.x(), p.y()),

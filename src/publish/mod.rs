@@ -59,6 +59,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ogc/v1/collections/{id}/items", get(items))
+        .fallback(|uri: axum::http::Uri| async move {
+            Problem::not_found(format!("no resource at {}", uri.path()))
+        })
         .layer(SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("api-version"),
             HeaderValue::from_static(API_VERSION),
