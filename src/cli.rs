@@ -461,6 +461,30 @@ fn run_analysis(
     Ok(analysis)
 }
 
+/// `println!` into a `String` (formatting into a String cannot fail).
+macro_rules! outln {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+/// Writes command output to stdout; a reader that stops early (`| head`) is not an error.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 fn analyse(
     store: &Store,
     args: &AnalysisArgs,
@@ -533,6 +557,7 @@ fn analyse(
         ranked.truncate(top);
     }
     let area_of = |k: usize| &data.areas[analysis.area_order[k]];
+    let mut out = String::new();
     if format == "json" {
         let rows: Vec<serde_json::Value> = ranked
             .iter()
@@ -549,7 +574,8 @@ fn analyse(
                 })
             })
             .collect();
-        println!(
+        outln!(
+            out,
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "parameters": {"walk_m": args.walk_m, "min_participants": args.min_participants},
@@ -558,9 +584,10 @@ fn analyse(
                 "areas": rows,
             }))?
         );
-        return Ok(());
+        return emit(&out);
     }
-    println!(
+    outln!(
+        out,
         "analysis: {} clients, {} in {} walking-distance clusters, {} candidate sites for {} participants ({} metric, walk {} m, min {}), {} ms",
         s.clients,
         s.clustered,
@@ -572,23 +599,34 @@ fn analyse(
         args.min_participants,
         elapsed.as_millis()
     );
-    println!(
+    outln!(
+        out,
         "published: {} clusters and {} sites (generalised); results written to {}",
         analysis.published.clusters.len(),
         analysis.published.sites.len(),
         store.path().display()
     );
     if s.clients == 0 {
-        println!("note: no client data in the store; areas are ranked on the other criteria only");
+        outln!(
+            out,
+            "note: no client data in the store; areas are ranked on the other criteria only"
+        );
     }
-    println!();
-    println!(
+    outln!(out);
+    outln!(
+        out,
         "{:>4}  {:<10}  {:<24} {:>5}  {:<10}  {:<5}  top reasons",
-        "rank", "code", "naam", "score", "categorie", "deeln"
+        "rank",
+        "code",
+        "naam",
+        "score",
+        "categorie",
+        "deeln"
     );
     for (k, sc) in ranked {
         let name: String = area_of(k).name.chars().take(24).collect();
-        println!(
+        outln!(
+            out,
             "{:>4}  {:<10}  {:<24} {:>5.1}  {:<10}  {:<5}  {}",
             sc.rank.map_or_else(|| "-".into(), |r| r.to_string()),
             sc.code.as_str(),
@@ -599,7 +637,7 @@ fn analyse(
             sc.explanation.top_reasons().join("; ")
         );
     }
-    Ok(())
+    emit(&out)
 }
 
 fn load_mapping(path: Option<&Path>) -> Result<Mapping> {

@@ -204,6 +204,28 @@ impl Store {
     }
 
     fn write_into(&self, tmp_path: &Path, change: &Change) -> Result<(), StoreError> {
+        // The copy is private until it is renamed, and the rename is what makes a write atomic,
+        // so SQLite's own journal and per-commit syncs only cost time here: the file is synced
+        // once before the rename. A larger page cache keeps bulk inserts off the disk.
+        for (key, value) in [
+            ("OGR_SQLITE_JOURNAL", "OFF"),
+            ("OGR_SQLITE_SYNCHRONOUS", "OFF"),
+            ("OGR_SQLITE_CACHE", "256"),
+        ] {
+            let _ = gdal::config::set_thread_local_config_option(key, value);
+        }
+        let result = self.write_into_inner(tmp_path, change);
+        for key in [
+            "OGR_SQLITE_JOURNAL",
+            "OGR_SQLITE_SYNCHRONOUS",
+            "OGR_SQLITE_CACHE",
+        ] {
+            let _ = gdal::config::clear_thread_local_config_option(key);
+        }
+        result
+    }
+
+    fn write_into_inner(&self, tmp_path: &Path, change: &Change) -> Result<(), StoreError> {
         let mut ds = if self.exists() {
             self.check_schema()?;
             std::fs::copy(&self.path, tmp_path).map_err(|source| StoreError::Io {
@@ -250,6 +272,7 @@ impl Store {
         if let Some(results) = &change.results {
             self.write_results(&mut txn, results, &rd)?;
         }
+        self.index_layers(&txn, change)?;
         if !change.log.is_empty() {
             let mut layer = txn
                 .layer_by_name("bc_imports")
@@ -273,6 +296,35 @@ impl Store {
         }
         txn.commit().map_err(self.gdal_err("committing"))?;
         ds.close().map_err(self.gdal_err("closing"))?;
+        Ok(())
+    }
+
+    /// Builds the GeoPackage R-tree of every layer this change wrote, in bulk.
+    fn index_layers(&self, ds: &Dataset, change: &Change) -> Result<(), StoreError> {
+        let mut names: Vec<String> = Vec::new();
+        if let Some((levels, _)) = &change.areas {
+            names.extend(levels.iter().map(|l| l.collection().to_string()));
+        }
+        for (written, name) in [
+            (change.clients.is_some(), "clients"),
+            (change.places.is_some(), "places"),
+            (change.circles.is_some(), "circles"),
+        ] {
+            if written {
+                names.push(name.to_string());
+            }
+        }
+        if let Some(results) = &change.results {
+            names.extend(results.iter().map(|t| format!("{RESULT_PREFIX}{}", t.name)));
+        }
+        for name in names {
+            ds.execute_sql(
+                format!("SELECT CreateSpatialIndex('{name}', 'geom')"),
+                None,
+                gdal::vector::sql::Dialect::DEFAULT,
+            )
+            .map_err(self.gdal_err(format!("indexing {name}")))?;
+        }
         Ok(())
     }
 
@@ -342,7 +394,9 @@ impl Store {
                 name,
                 srs: Some(rd),
                 ty,
-                options: Some(&["GEOMETRY_NAME=geom", "FID=fid", "SPATIAL_INDEX=YES"]),
+                // The R-tree is built in one go after the inserts (see `index_layers`):
+                // far faster than updating it row by row.
+                options: Some(&["GEOMETRY_NAME=geom", "FID=fid", "SPATIAL_INDEX=NO"]),
             })
             .map_err(self.gdal_err(format!("creating the {name} layer")))?;
         layer
@@ -511,8 +565,14 @@ impl Store {
         }
         for t in results {
             let name = format!("{RESULT_PREFIX}{}", t.name);
-            table::create_table_layer(ds, t, &name, rd, &["GEOMETRY_NAME=geom", "FID=fid"])
-                .map_err(self.gdal_err(format!("creating {name}")))?;
+            table::create_table_layer(
+                ds,
+                t,
+                &name,
+                rd,
+                &["GEOMETRY_NAME=geom", "FID=fid", "SPATIAL_INDEX=NO"],
+            )
+            .map_err(self.gdal_err(format!("creating {name}")))?;
             let gl = ds
                 .layer_by_name(&name)
                 .map_err(self.gdal_err(format!("opening {name}")))?;
