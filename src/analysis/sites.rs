@@ -11,6 +11,8 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use crate::index::PointIndex;
+
 use geo_types::Point;
 
 use super::cluster::{Clustering, DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M};
@@ -146,38 +148,67 @@ fn sites_in<N: Neighbourhood>(
 ) -> Vec<(Point<f64>, Vec<usize>)> {
     let candidates = candidates(local, params.grid_m);
     let mut covered = Vec::new();
+    // count[k]: unassigned members within walking distance of candidate k, kept current by
+    // decrementing when a member is assigned (instead of re-querying stale candidates, which
+    // costs a full neighbour query per pop and made dense city clusters take minutes).
+    let mut count = vec![0usize; candidates.len()];
     let mut heap: BinaryHeap<(usize, Reverse<usize>)> = BinaryHeap::new();
     for (k, &c) in candidates.iter().enumerate() {
         near.neighbours_of(c, params.walk_m, &mut covered);
+        count[k] = covered.len();
         if covered.len() >= params.min_participants {
             heap.push((covered.len(), Reverse(k)));
         }
     }
+    let candidate_index = PointIndex::new(&candidates);
     let mut assigned = vec![false; local.len()];
     let mut found = Vec::new();
-    while let Some((count, Reverse(k))) = heap.pop() {
+    while let Some((stored, Reverse(k))) = heap.pop() {
+        if stored != count[k] {
+            // Stale entry: the count went down since it was pushed.
+            if count[k] >= params.min_participants {
+                heap.push((count[k], Reverse(k)));
+            }
+            continue;
+        }
         let centre = candidates[k];
         near.neighbours_of(centre, params.walk_m, &mut covered);
         covered.retain(|&j| !assigned[j]);
+        if covered.len() != count[k] {
+            // The query is the authority; a boundary rounding difference only re-queues.
+            count[k] = covered.len();
+            if count[k] >= params.min_participants {
+                heap.push((count[k], Reverse(k)));
+            }
+            continue;
+        }
         if covered.len() < params.min_participants {
             continue; // counts never grow back
-        }
-        if covered.len() < count {
-            heap.push((covered.len(), Reverse(k)));
-            continue;
         }
         let mut by_distance: Vec<(f64, usize)> = covered
             .iter()
             .map(|&j| (near.distance_from(centre, j), j))
             .collect();
-        by_distance.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        by_distance.truncate(params.max_participants);
+        let nearest_first =
+            |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        // Only the nearest `max_participants` matter: select them in O(n), then sort those.
+        if by_distance.len() > params.max_participants {
+            by_distance.select_nth_unstable_by(params.max_participants, nearest_first);
+            by_distance.truncate(params.max_participants);
+        }
+        by_distance.sort_unstable_by(nearest_first);
         for &(_, j) in &by_distance {
             assigned[j] = true;
+            // Straight-line distance never exceeds walking distance, so the R-tree finds a
+            // superset of the candidates that covered j; the metric decides.
+            for k2 in candidate_index.within_distance(local[j], params.walk_m) {
+                if near.distance_from(candidates[k2], j) <= params.walk_m {
+                    count[k2] = count[k2].saturating_sub(1);
+                }
+            }
         }
-        let left = covered.len() - by_distance.len();
-        if left >= params.min_participants {
-            heap.push((left, Reverse(k)));
+        if count[k] >= params.min_participants {
+            heap.push((count[k], Reverse(k)));
         }
         found.push((centre, by_distance.into_iter().map(|(_, j)| j).collect()));
     }
