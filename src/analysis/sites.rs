@@ -86,12 +86,13 @@ pub struct Site {
 /// 3. Repeatedly take the candidate covering the most unassigned members (ties: lowest
 ///    `(x, y)`), give it its up to `max_participants` nearest unassigned covered members (ties
 ///    by input position), until no candidate covers `min_participants` unassigned members.
-///    Counts only go down, so a max-heap with lazy re-counting finds the best candidate
-///    without recounting all of them each round.
+///    Counts only go down: each assigned member decrements the candidates within walking
+///    distance of it, and a max-heap with lazy deletion finds the best candidate.
 ///
 /// Choosing few centres that cover everyone is set cover, which is NP-hard; greedy coverage
 /// is the classic `ln n`-approximation and in practice close to optimal for disks. Cost:
-/// O(C · q) for the counts plus O(re-counts · q), where `q` is a neighbour query.
+/// O(C · q) for the counts, O(n · a) for the decrements (`a` candidates within walking distance
+/// of a member), O(q) per chosen site, where `q` is a neighbour query.
 ///
 /// # Examples
 /// ```
