@@ -23,8 +23,11 @@ pub const DEFAULT_WALK_M: f64 = 800.0;
 pub const DEFAULT_MIN_PARTICIPANTS: usize = 5;
 /// Allowed walking distances, metres.
 pub const WALK_RANGE_M: (f64, f64) = (100.0, 5_000.0);
-/// Allowed minimum participants.
-pub const MIN_PARTICIPANTS_RANGE: (usize, usize) = (2, 12);
+/// Walking distances go in steps of this many metres (privacy: see [`Params::validate`]).
+pub const WALK_STEP_M: f64 = 100.0;
+/// Allowed minimum participants: a circle cannot start with fewer than 5, and lower values
+/// would only let a caller probe smaller groups of clients.
+pub const MIN_PARTICIPANTS_RANGE: (usize, usize) = (5, 12);
 
 /// The parameters clustering depends on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,6 +54,14 @@ impl Params {
         if !(self.walk_m.is_finite() && (lo..=hi).contains(&self.walk_m)) {
             return Err(format!(
                 "walk_m = {} is out of range; expected metres from {lo} to {hi}",
+                self.walk_m
+            ));
+        }
+        // Whole steps only: sweeping the distance metre by metre and watching a bucket flip
+        // would locate clients far more precisely than the published shapes allow.
+        if (self.walk_m / WALK_STEP_M).fract() != 0.0 {
+            return Err(format!(
+                "walk_m = {} is not a multiple of {WALK_STEP_M} m; expected e.g. 400, 800 or 1500",
                 self.walk_m
             ));
         }
@@ -220,4 +231,37 @@ pub fn analyse<M: WalkingMetric>(
         participants,
         summary,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walking_distances_off_the_100_m_steps_are_refused() {
+        let p = |walk_m, min| Params {
+            walk_m,
+            min_participants: min,
+        };
+        assert!(p(800.0, 5).validate().is_ok());
+        assert!(p(1500.0, 12).validate().is_ok());
+        assert!(
+            p(850.0, 5)
+                .validate()
+                .unwrap_err()
+                .contains("multiple of 100")
+        );
+        assert!(p(800.5, 5).validate().is_err());
+        assert!(p(f64::NAN, 5).validate().is_err());
+        assert!(p(50.0, 5).validate().is_err());
+    }
+
+    #[test]
+    fn fewer_than_five_minimum_participants_are_refused() {
+        let p = Params {
+            walk_m: 800.0,
+            min_participants: 4,
+        };
+        assert!(p.validate().unwrap_err().contains("min_participants"));
+    }
 }
