@@ -196,21 +196,30 @@ pub fn export(layer: &Layer, out: &str, crs: Option<&str>) -> Result<usize, Expo
             if let Some((tmp, _)) = &tmp {
                 let _ = std::fs::remove_file(tmp);
                 let _ = std::fs::remove_file(tmp.with_extension("csvt"));
+                let _ = std::fs::remove_file(tmp.with_extension("prj"));
             }
             return Err(e);
         }
     };
     ds.close().map_err(gdal_err("closing"))?;
     if let Some((tmp, final_path)) = tmp {
-        std::fs::rename(&tmp, &final_path).map_err(|e| ExportError::Gdal {
-            out: out.to_string(),
-            action: "moving the finished file into place".into(),
-            reason: e.to_string(),
-        })?;
-        if format == Format::Csv {
-            let tmp_csvt = tmp.with_extension("csvt");
-            if tmp_csvt.exists() {
-                let _ = std::fs::rename(&tmp_csvt, final_path.with_extension("csvt"));
+        // GDAL's CSV driver writes sidecars (.csvt field types, .prj CRS) next to the file.
+        let sidecars = ["csvt", "prj"];
+        if let Err(e) = std::fs::rename(&tmp, &final_path) {
+            let _ = std::fs::remove_file(&tmp);
+            for ext in sidecars {
+                let _ = std::fs::remove_file(tmp.with_extension(ext));
+            }
+            return Err(ExportError::Gdal {
+                out: out.to_string(),
+                action: "moving the finished file into place".into(),
+                reason: e.to_string(),
+            });
+        }
+        for ext in sidecars {
+            let side = tmp.with_extension(ext);
+            if side.exists() && std::fs::rename(&side, final_path.with_extension(ext)).is_err() {
+                let _ = std::fs::remove_file(&side);
             }
         }
     }
