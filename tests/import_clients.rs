@@ -3,6 +3,9 @@
 //! semicolon, BOM or not, decimal comma or point; RD, WGS84 or another CRS; GeoJSON; GeoPackage),
 //! read back from the GeoPackage. Clients are special-category personal data, so the tests also
 //! check what must NOT reach the store: identifiers, free text, exact coordinates.
+// Fixture helpers run outside `#[test]` functions, where `allow-expect-in-tests` does not reach;
+// a fixture that cannot be built is a broken test, so panicking with a message is right.
+#![allow(clippy::expect_used)]
 
 mod common;
 
