@@ -463,6 +463,19 @@ impl Run {
             .join("\n")
     }
 
+    /// Panics unless standard error (the error line and the lines it lists below it) contains
+    /// every one of `parts`.
+    pub fn assert_stderr_mentions(&self, parts: &[&str]) -> &Run {
+        for p in parts {
+            assert!(
+                self.stderr.contains(p),
+                "stderr lacks {p:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+
     /// Panics unless the error message contains every one of `parts`.
     pub fn assert_error_mentions(&self, parts: &[&str]) -> &Run {
         let e = self.error();
@@ -638,4 +651,42 @@ pub fn assert_no_temporary_files(dir: &Path) {
 /// A new temporary folder.
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
+}
+
+/// `buurtcirkel --store <store> import <kind> <file> [extra...]` for any import kind.
+pub fn import(store: &Path, kind: &str, file: &Path, extra: &[&str]) -> Run {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "--store".into(),
+        store.into(),
+        "import".into(),
+        kind.into(),
+        file.into(),
+    ];
+    args.extend(extra.iter().map(Into::into));
+    bc(args)
+}
+
+/// `buurtcirkel --store <store> <args...>`.
+pub fn bc_on(store: &Path, args: &[&str]) -> Run {
+    let mut all: Vec<std::ffi::OsString> = vec!["--store".into(), store.into()];
+    all.extend(args.iter().map(Into::into));
+    bc(all)
+}
+
+/// The attribute field names of `layer` in the vector file at `path`.
+pub fn layer_fields(path: &Path, layer: &str) -> Vec<String> {
+    let ds = gdal::Dataset::open(path).expect("open vector file");
+    let l = ds.layer_by_name(layer).expect("layer");
+    l.defn().fields().map(|f| f.name()).collect()
+}
+
+/// The names of the layers in the vector file at `path`.
+pub fn layer_names(path: &Path) -> Vec<String> {
+    let ds = gdal::Dataset::open(path).expect("open vector file");
+    ds.layers().map(|l| l.name()).collect()
+}
+
+/// True when `needle` occurs anywhere in `haystack` (raw bytes of a file).
+pub fn bytes_contain(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
