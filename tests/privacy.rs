@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use buurtcirkel::analysis::cluster::Dbscan;
+use buurtcirkel::analysis::generalise::on_publish_grid;
 use buurtcirkel::analysis::metric::StraightLine;
 use buurtcirkel::analysis::run::{Inputs, Params, analyse};
 use buurtcirkel::analysis::weights::{Criterion, Weights};
@@ -122,14 +123,13 @@ struct Seen {
     deelnemers: Option<String>,
 }
 
-/// Whether published points on the 100 m grid (site centres, cluster vertices) are compared
-/// with client homes too. Off while a known bug stands: clients live on the 25 m grid, which
-/// holds every 100 m node, so a published grid node can be a (non-member) client's home; see
-/// the two ignored tests at the end. Every other coordinate is always compared.
-const STRICT_GRID_NODES: bool = false;
+/// Whether published points on the publication grid (site centres, cluster vertices) are
+/// compared with client homes too. Always: the grid's nodes sit 12.5 m off the clients' 25 m
+/// grid, so no node can be a client's home.
+const STRICT_GRID_NODES: bool = true;
 
 fn on_100_m_grid(x: f64, y: f64) -> bool {
-    x % 100.0 == 0.0 && y % 100.0 == 0.0
+    on_publish_grid(x) && on_publish_grid(y)
 }
 
 fn json_numbers(v: &Value, out: &mut Vec<f64>) {
@@ -220,7 +220,7 @@ fn assert_reveals_nothing(
             // one by one: a circle of radius walk_m (a multiple of 25 m) around a grid node has
             // cardinal vertices within a metre of other grid nodes by construction.
             assert!(
-                cx % 100.0 == 0.0 && cy % 100.0 == 0.0,
+                on_publish_grid(cx) && on_publish_grid(cy),
                 "{what}: centre off the grid"
             );
             let d: Vec<f64> = s
@@ -276,7 +276,7 @@ fn assert_clusters_generalised(
     for p in polygons {
         for c in p.exterior().coords() {
             assert!(
-                c.x % 100.0 == 0.0 && c.y % 100.0 == 0.0,
+                on_publish_grid(c.x) && on_publish_grid(c.y),
                 "{what}: cluster vertex ({}, {}) is off the 100 m grid",
                 c.x,
                 c.y
@@ -582,10 +582,23 @@ fn nothing_that_leaves_the_demo_store_reveals_a_client_location_or_count() {
 }
 
 #[test]
-fn a_lower_minimum_never_publishes_clusters_of_fewer_than_five() {
+fn a_minimum_below_five_or_an_odd_walking_distance_is_refused_outright() {
+    // Probing small groups (min 2) or sweeping the distance metre by metre is not possible.
     let dir = tmp();
     let store = common::demo_store(dir.path());
-    attack_through_the_binary(dir.path(), &store, "300", "2");
+    for (walk, min) in [("300", "2"), ("800", "4"), ("850", "5"), ("801", "5")] {
+        let run = common::bc_on(
+            &store,
+            &["analyse", "--walk-m", walk, "--min-participants", min],
+        );
+        assert_ne!(run.code, Some(0), "walk {walk} min {min} accepted");
+        assert!(
+            run.stderr.contains("out of range") || run.stderr.contains("multiple of 100"),
+            "{}",
+            run.stderr
+        );
+    }
+    attack_through_the_binary(dir.path(), &store, "300", "5");
 }
 
 proptest! {
@@ -599,7 +612,7 @@ proptest! {
     fn nothing_that_leaves_reveals_a_random_client_set(
         clients in client_sets(),
         walk in prop::sample::select(vec!["400", "800"]),
-        min in prop::sample::select(vec!["2", "5"]),
+        min in prop::sample::select(vec!["5", "8"]),
     ) {
         let dir = tmp();
         let store = store_with(dir.path(), clients);
@@ -620,7 +633,7 @@ proptest! {
     fn published_layers_of_random_client_sets_reveal_nothing(
         clients in client_sets(),
         walk in prop::sample::select(vec![200.0, 500.0, 800.0, 1200.0]),
-        min in 2usize..=6,
+        min in 5usize..=8,
     ) {
         let data = StoreData {
             areas: areas(),
@@ -765,7 +778,6 @@ fn weight_files_never_change_the_published_participants() {
 }
 
 #[test]
-#[ignore = "bug: a published site centre can be a client's home (src/analysis/sites.rs, generalise.rs)"]
 fn a_published_site_centre_is_never_a_client_home() {
     // Five clients around one who lives on a 100 m grid node. With a 100 m walk, that node is
     // the only candidate centre that reaches all five, so it is published as the site centre.
@@ -810,11 +822,10 @@ fn a_published_site_centre_is_never_a_client_home() {
 }
 
 #[test]
-#[ignore = "bug: a published cluster vertex can be a non-member client's home (src/analysis/generalise.rs)"]
 fn a_published_cluster_vertex_is_never_a_client_home() {
     use buurtcirkel::analysis::generalise::generalise_cluster;
-    // A tight group of five, and one client living alone on the node where the group's
-    // published outline has a corner (on the 100 m grid, so also on the 25 m client grid).
+    // A tight group of five, and one client living alone as close as a client can live to a
+    // corner of the group's published outline (the nearest node of the 25 m client grid).
     let members: Vec<Point<f64>> = [
         (0.0, 0.0),
         (25.0, 0.0),
@@ -850,7 +861,7 @@ fn a_published_cluster_vertex_is_never_a_client_home() {
         })
         .collect();
     clients.push(Client {
-        position_rd: corner,
+        position_rd: Point::new(snap(corner.x(), 25.0), snap(corner.y(), 25.0)),
         doelgroep: None,
     });
     let homes = Homes::of(&clients);

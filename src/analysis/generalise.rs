@@ -19,6 +19,28 @@ use crate::model::{Bucket, snap};
 /// The publication grid, metres: every published cluster vertex and site centre lies on it.
 pub const PUBLISH_GRID_M: f64 = 100.0;
 
+/// The publication grid's nodes sit at `100·k + 12.5` m, half a client grid cell off the 25 m
+/// grid that client locations are snapped to on ingest. So no published vertex or centre can
+/// ever coincide with a client's (snapped) home, whoever lives there.
+pub const PUBLISH_GRID_OFFSET_M: f64 = crate::model::CLIENT_SNAP_M / 2.0;
+
+/// Snaps a coordinate to the nearest node of the publication grid.
+///
+/// # Examples
+/// ```
+/// use buurtcirkel::analysis::generalise::snap_to_publish_grid;
+/// assert_eq!(snap_to_publish_grid(155_040.0), 155_012.5);
+/// assert_eq!(snap_to_publish_grid(155_070.0), 155_112.5);
+/// ```
+pub fn snap_to_publish_grid(v: f64) -> f64 {
+    snap(v - PUBLISH_GRID_OFFSET_M, PUBLISH_GRID_M) + PUBLISH_GRID_OFFSET_M
+}
+
+/// True when a coordinate lies on the publication grid.
+pub fn on_publish_grid(v: f64) -> bool {
+    ((v - PUBLISH_GRID_OFFSET_M) / PUBLISH_GRID_M).fract() == 0.0
+}
+
 /// A cluster or site is published only with at least this many members.
 pub const MIN_PUBLISHED_MEMBERS: usize = 5;
 
@@ -79,7 +101,7 @@ pub struct Published {
 /// # Examples
 /// ```
 /// use buurtcirkel::analysis::cluster::Dbscan;
-/// use buurtcirkel::analysis::generalise::publish;
+/// use buurtcirkel::analysis::generalise::{on_publish_grid, publish};
 /// use buurtcirkel::analysis::metric::StraightLine;
 /// use buurtcirkel::analysis::sites::{SiteParams, find_sites};
 /// use buurtcirkel::model::Bucket;
@@ -91,7 +113,7 @@ pub struct Published {
 /// let published = publish(&points, &clustering, &sites, 800.0);
 /// assert_eq!(published.clusters.len(), 1);
 /// assert_eq!(published.clusters[0].members, Bucket::From9To12);
-/// assert!(published.clusters[0].geometry_rd.exterior().coords().all(|c| c.x % 100.0 == 0.0 && c.y % 100.0 == 0.0));
+/// assert!(published.clusters[0].geometry_rd.exterior().coords().all(|c| on_publish_grid(c.x) && on_publish_grid(c.y)));
 /// assert_eq!(published.sites.len(), 1);
 /// ```
 pub fn publish(
@@ -183,7 +205,7 @@ pub fn generalise_cluster(members: &[Point<f64>]) -> Option<Polygon<f64>> {
         .convex_hull()
         .exterior()
         .coords()
-        .map(|c| Point::new(snap(c.x, PUBLISH_GRID_M), snap(c.y, PUBLISH_GRID_M)))
+        .map(|c| Point::new(snap_to_publish_grid(c.x), snap_to_publish_grid(c.y)))
         .collect();
     Some(MultiPoint(snapped).convex_hull())
 }
@@ -205,8 +227,8 @@ pub fn site_circle(centre_rd: Point<f64>, walk_m: f64) -> Option<(Point<f64>, Po
         return None;
     }
     let c = Point::new(
-        snap(centre_rd.x(), PUBLISH_GRID_M),
-        snap(centre_rd.y(), PUBLISH_GRID_M),
+        snap_to_publish_grid(centre_rd.x()),
+        snap_to_publish_grid(centre_rd.y()),
     );
     let r = walk_m / (PI / CIRCLE_VERTICES as f64).cos();
     let ring: Vec<Coord<f64>> = (0..=CIRCLE_VERTICES)
@@ -240,7 +262,7 @@ mod tests {
     }
 
     fn on_grid(c: &Coord<f64>) -> bool {
-        c.x % PUBLISH_GRID_M == 0.0 && c.y % PUBLISH_GRID_M == 0.0
+        on_publish_grid(c.x) && on_publish_grid(c.y)
     }
 
     #[test]
@@ -287,11 +309,22 @@ mod tests {
     }
 
     #[test]
+    fn no_grid_node_can_be_a_snapped_client_home() {
+        // Clients live on the 25 m grid; the publication grid is 12.5 m off it.
+        for k in -40..40 {
+            let v = 155_000.0 + 25.0 * f64::from(k);
+            let node = snap_to_publish_grid(v);
+            assert!(on_publish_grid(node));
+            assert!((node - v).abs() >= 12.5, "{v} -> {node}");
+        }
+    }
+
+    #[test]
     fn a_site_is_published_as_a_grid_centre_with_the_walking_radius() {
         let (c, poly) = site_circle(Point::new(155_040.0, 463_060.0), 800.0).unwrap();
-        assert_eq!(c, Point::new(155_000.0, 463_100.0));
-        assert!(poly.contains(&Point::new(155_000.0 + 799.9, 463_100.0)));
-        assert!(poly.contains(&Point::new(155_000.0 + 565.0, 463_100.0 + 565.0)));
+        assert_eq!(c, Point::new(155_012.5, 463_012.5));
+        assert!(poly.contains(&Point::new(155_012.5 + 799.9, 463_012.5)));
+        assert!(poly.contains(&Point::new(155_012.5 + 565.0, 463_012.5 + 565.0)));
         assert_eq!(site_circle(Point::new(f64::NAN, 0.0), 800.0), None);
     }
 

@@ -107,7 +107,7 @@ pub struct Site {
 /// let sites = find_sites(&StraightLine, &points, &clustering, &SiteParams::default());
 /// assert_eq!(sites.len(), 1); // 12 in the circle; the 3 left over cannot start a second one
 /// assert_eq!(sites[0].participants.len(), 12);
-/// assert_eq!(sites[0].centre_rd.x() % 100.0, 0.0);
+/// assert_eq!((sites[0].centre_rd.x() - 12.5) % 100.0, 0.0);
 /// ```
 pub fn find_sites<M: WalkingMetric>(
     metric: &M,
@@ -226,7 +226,9 @@ fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
     if finite.is_empty() {
         return Vec::new();
     }
-    let cell = |v: f64| (v / grid_m).floor() as i64;
+    // Nodes at k·grid_m + offset: the publication grid, off the clients' 25 m grid.
+    let offset = super::generalise::PUBLISH_GRID_OFFSET_M;
+    let cell = |v: f64| ((v - offset) / grid_m).floor() as i64;
     let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
     for p in &finite {
         x0 = x0.min(cell(p.x()));
@@ -251,7 +253,7 @@ fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
     keys.sort_unstable();
     keys.dedup();
     keys.into_iter()
-        .map(|(i, j)| Point::new(i as f64 * grid_m, j as f64 * grid_m))
+        .map(|(i, j)| Point::new(i as f64 * grid_m + offset, j as f64 * grid_m + offset))
         .collect()
 }
 
@@ -344,8 +346,8 @@ mod tests {
             let mut used = vec![false; points.len()];
             for s in &sites {
                 prop_assert!(s.participants.len() >= min && s.participants.len() <= MAX_PARTICIPANTS);
-                prop_assert_eq!(s.centre_rd.x() % 100.0, 0.0);
-                prop_assert_eq!(s.centre_rd.y() % 100.0, 0.0);
+                prop_assert_eq!((s.centre_rd.x() - 12.5) % 100.0, 0.0);
+                prop_assert_eq!((s.centre_rd.y() - 12.5) % 100.0, 0.0);
                 for &i in &s.participants {
                     prop_assert!(straight(s.centre_rd, points[i]) <= walk);
                     prop_assert_eq!(clustering.labels()[i], Some(s.cluster));

@@ -207,10 +207,13 @@ impl Store {
         // The copy is private until it is renamed, and the rename is what makes a write atomic,
         // so SQLite's own journal and per-commit syncs only cost time here: the file is synced
         // once before the rename. A larger page cache keeps bulk inserts off the disk.
+        // secure_delete: replaced client locations are overwritten with zeros, not left in
+        // free pages of the file, whatever the SQLite build's default.
         for (key, value) in [
             ("OGR_SQLITE_JOURNAL", "OFF"),
             ("OGR_SQLITE_SYNCHRONOUS", "OFF"),
             ("OGR_SQLITE_CACHE", "256"),
+            ("OGR_SQLITE_PRAGMA", "secure_delete=ON"),
         ] {
             let _ = gdal::config::set_thread_local_config_option(key, value);
         }
