@@ -278,7 +278,6 @@ pub struct ParamSet {
     pub weights: Weights,
 }
 
-
 /// Hashable, exact form of a [`ParamSet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ParamKey {
