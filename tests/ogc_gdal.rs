@@ -25,7 +25,7 @@ impl Drop for Server {
 }
 
 fn start(store: &Path, log: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_buurtcirkel"))
+    let child = Command::new(env!("CARGO_BIN_EXE_buurtcirkel"))
         .arg("--store")
         .arg(store)
         .args(["serve", "--addr", "127.0.0.1:0"])
@@ -37,7 +37,11 @@ fn start(store: &Path, log: &Path) -> Server {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    let out = child.stdout.take().unwrap();
+    let mut server = Server {
+        child,
+        base: String::new(),
+    };
+    let out = server.child.stdout.take().unwrap();
     let mut lines = BufReader::new(out).lines();
     let line = lines.next().unwrap().unwrap();
     let line = if line.contains("listens on") {
@@ -45,7 +49,7 @@ fn start(store: &Path, log: &Path) -> Server {
     } else {
         lines.next().unwrap().unwrap()
     };
-    let base = line
+    server.base = line
         .split("listens on ")
         .nth(1)
         .and_then(|r| r.split_whitespace().next())
