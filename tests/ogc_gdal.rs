@@ -59,11 +59,11 @@ fn start(store: &Path, log: &Path) -> Server {
     let http = reqwest::blocking::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if let Ok(r) = http.get(format!("{base}/health")).send()
+        if let Ok(r) = http.get(format!("{}/health", server.base)).send()
             && r.json::<serde_json::Value>()
                 .is_ok_and(|v| v["data"] == "ready")
         {
-            return Server { child, base };
+            return server;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
