@@ -44,6 +44,16 @@ pub enum Command {
         /// Address and port to listen on.
         #[arg(long, env = "BUURTCIRKEL_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        /// Server configuration (TOML: public_url, cors_origins, body_limit_mb,
+        /// request_timeout_s, [auth]); see docs/api.md. BUURTCIRKEL_PUBLIC_URL,
+        /// BUURTCIRKEL_CORS_ORIGINS, BUURTCIRKEL_BODY_LIMIT_MB, BUURTCIRKEL_REQUEST_TIMEOUT_S and
+        /// BUURTCIRKEL_READ_ROLE override it.
+        #[arg(long, env = "BUURTCIRKEL_CONFIG")]
+        config: Option<PathBuf>,
+        /// Roles and hashed bearer tokens (TOML, as config/auth.example.toml); replaces the
+        /// [auth] table of --config. Without it reading is public and nobody may import.
+        #[arg(long, env = "BUURTCIRKEL_AUTH")]
+        auth: Option<PathBuf>,
     },
     /// Import a file into the store: print a report, exit non-zero on error. A failed import
     /// leaves the store as it was.
@@ -250,7 +260,14 @@ fn init_logging() {
 pub fn run(cli: Cli) -> Result<()> {
     let store = Store::new(&cli.store);
     match cli.command {
-        Command::Serve { addr } => serve(addr, store),
+        Command::Serve { addr, config, auth } => {
+            let config = crate::publish::config::ServeConfig::load(
+                config.as_deref(),
+                auth.as_deref(),
+                |var| std::env::var(var).ok(),
+            )?;
+            serve(addr, store, config)
+        }
         Command::Demo { out, force } => {
             if out.exists() && !force {
                 bail!(
@@ -685,7 +702,11 @@ pub fn write_demo(store: &Store) -> Result<()> {
     Ok(())
 }
 
-fn serve(addr: SocketAddr, store: Store) -> Result<()> {
+fn serve(
+    addr: SocketAddr,
+    store: Store,
+    config: crate::publish::config::ServeConfig,
+) -> Result<()> {
     if !store.exists() {
         println!(
             "No store at {} yet: writing the built-in demo data set (fictional gemeente Lindenhoeve).",
@@ -699,7 +720,7 @@ fn serve(addr: SocketAddr, store: Store) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(crate::publish::serve(addr, store))
+    rt.block_on(crate::publish::serve(addr, store, config))
         .with_context(|| format!("serving on {addr}"))
 }
 

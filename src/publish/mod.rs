@@ -1,186 +1,315 @@
-//! Publish: the HTTP service. RD New becomes CRS84 here, at the edge, and only published
-//! structures (never client points) are serialised.
+//! Publish: the HTTP service. RD New becomes CRS84, EPSG:4326 or Web Mercator here, at the
+//! edge, and only published structures (never client points) are serialised.
 //!
-//! Routes so far: `GET /health` and `GET /ogc/v1/collections/{gemeenten|wijken|buurten}/items`
-//! (GeoJSON in CRS84, paged with `limit`/`offset`).
-//! May use `analysis`, `index`, `store`, `crs` and `model`; nothing imports `publish`.
+//! - [`ogc`]: OGC API Features Parts 1 and 2 under `/ogc/v1` (JSON, GeoJSON and HTML).
+//! - [`tiles`]: Mapbox Vector Tiles (OGC API Tiles, WebMercatorQuad).
+//! - [`openapi`]: the OpenAPI 3.0 document at `/ogc/v1/api`.
+//! - [`imports`]: `POST /api/v1/imports/{kind}` for admins.
+//! - [`engine`]: the store snapshot and the per-parameter-set result caches.
+//! - [`layers`]: the one place that decides what a collection holds (the privacy rules).
+//! - [`config`], [`metrics`], [`problem`]: roles and tokens, Prometheus, problem details.
+//!
+//! May use `analysis`, `index`, `store`, `crs`, `model`, and `ingest` for the upload endpoint
+//! (the same readers the CLI uses, so an upload is validated exactly like `import`); nothing
+//! imports `publish`.
 
+pub mod config;
+pub mod engine;
 pub mod export;
-pub mod features;
+mod html;
+pub mod imports;
 pub mod layers;
+pub mod metrics;
+pub mod ogc;
+pub mod openapi;
 pub mod problem;
+pub mod tiles;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::timeout::TimeoutLayer;
 
-use crate::model::Level;
-use crate::store::Store;
-use features::Published;
+use crate::store::{Store, StoreData};
+use config::{Role, ServeConfig};
+use engine::{Dataset, EngineStats, ParamSet};
+use metrics::Metrics;
 use problem::Problem;
 
 /// The API version, sent in the `API-Version` header of every response.
 pub const API_VERSION: &str = "0.1.0";
 
-/// Shared server state: the current published snapshot, swapped atomically on reload.
+pub(crate) struct Inner {
+    pub(crate) dataset: ArcSwapOption<Dataset>,
+    pub(crate) started: Instant,
+    pub(crate) config: ServeConfig,
+    pub(crate) metrics: Metrics,
+    pub(crate) stats: Arc<EngineStats>,
+    pub(crate) store: Option<Store>,
+    pub(crate) import_lock: tokio::sync::Mutex<()>,
+    pub(crate) fallback_base: String,
+}
+
+/// Shared server state: the configuration and the current dataset, swapped atomically on
+/// reload (which drops every cache of the old one).
 #[derive(Clone)]
 pub struct AppState {
-    snapshot: Arc<ArcSwapOption<Published>>,
-    started: Instant,
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
 }
 
 impl AppState {
-    /// A state with no data loaded yet.
-    pub fn empty() -> AppState {
+    /// A state with no data loaded yet. `store` is where uploads are applied (none: uploads
+    /// answer 503); `base` is the URL used in links when a request has no Host header.
+    pub fn new(config: ServeConfig, store: Option<Store>, base: &str) -> AppState {
         AppState {
-            snapshot: Arc::new(ArcSwapOption::empty()),
-            started: Instant::now(),
+            inner: Arc::new(Inner {
+                dataset: ArcSwapOption::empty(),
+                started: Instant::now(),
+                config,
+                metrics: Metrics::default(),
+                stats: Arc::new(EngineStats::default()),
+                store,
+                import_lock: tokio::sync::Mutex::new(()),
+                fallback_base: base.trim_end_matches('/').to_string(),
+            }),
         }
     }
 
-    /// Replaces the published snapshot.
-    pub fn publish(&self, p: Published) {
-        self.snapshot.store(Some(Arc::new(p)));
+    /// A state with the default configuration, no store and no data.
+    pub fn empty() -> AppState {
+        AppState::new(ServeConfig::default(), None, "http://127.0.0.1")
+    }
+
+    /// Converts `data` into a new dataset and serves it. Blocking (PROJ): call it off the
+    /// async runtime.
+    pub fn load(&self, data: StoreData) -> Result<(), crate::crs::CrsError> {
+        let ds = Dataset::new(data, self.inner.stats.clone())?;
+        self.inner.dataset.store(Some(Arc::new(ds)));
+        Ok(())
+    }
+
+    /// The dataset, or 503 while loading.
+    pub(crate) fn dataset(&self) -> Result<Arc<Dataset>, Problem> {
+        self.inner.dataset.load_full().ok_or_else(Problem::loading)
+    }
+
+    /// The URL prefix for links: the configured public URL, else `http://` + Host.
+    pub(crate) fn base(&self, headers: &HeaderMap) -> String {
+        if let Some(u) = &self.inner.config.public_url {
+            return u.trim_end_matches('/').to_string();
+        }
+        headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .map_or_else(
+                || self.inner.fallback_base.clone(),
+                |h| format!("http://{h}"),
+            )
+    }
+
+    /// Checks the caller's role against `needed`: 401 without a valid token, 403 with a token
+    /// of a lesser role.
+    pub(crate) fn authorize(&self, headers: &HeaderMap, needed: Role) -> Result<Role, Problem> {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+                    .unwrap_or("")
+                    .trim()
+            });
+        let unauthorized = |detail: String| {
+            Problem::new(StatusCode::UNAUTHORIZED, detail)
+                .with_header(header::WWW_AUTHENTICATE, "Bearer")
+        };
+        let role = self
+            .inner
+            .config
+            .role_of(bearer)
+            .map_err(|_| unauthorized("the bearer token is not valid".into()))?;
+        if role >= needed {
+            Ok(role)
+        } else if bearer.is_none() {
+            Err(unauthorized(format!(
+                "this needs a bearer token (Authorization: Bearer ...) of role {} or higher",
+                needed.name()
+            )))
+        } else {
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "the token's role {} may not do this; it needs role {} or higher",
+                    role.name(),
+                    needed.name()
+                ),
+            ))
+        }
+    }
+
+    /// Computes the default results now, so the first visitor does not wait for them.
+    pub async fn warm_up(&self) {
+        if let Ok(ds) = self.dataset()
+            && let Err(e) = ds.results(&ParamSet::default()).await
+        {
+            tracing::error!(error = %e, "computing the default results failed");
+        }
     }
 }
 
 /// Builds the router (also used in-process by tests).
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let cfg = &state.inner.config;
+    let ogc = Router::new()
+        .route("/ogc/v1", get(ogc::landing))
+        .route("/ogc/v1/conformance", get(ogc::conformance))
+        .route("/ogc/v1/api", get(ogc::api))
+        .route("/ogc/v1/collections", get(ogc::collections))
+        .route("/ogc/v1/collections/{id}", get(ogc::collection))
+        .route("/ogc/v1/collections/{id}/items", get(ogc::items))
+        .route("/ogc/v1/collections/{id}/items/{fid}", get(ogc::item))
+        .route("/ogc/v1/collections/{id}/tiles", get(ogc::tilesets))
+        .route(
+            "/ogc/v1/collections/{id}/tiles/WebMercatorQuad",
+            get(ogc::tileset),
+        )
+        .route(
+            "/ogc/v1/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+            get(ogc::tile),
+        )
         .route("/health", get(health))
-        .route("/ogc/v1/collections/{id}/items", get(items))
+        .route("/metrics", get(metrics_text))
+        .route(
+            "/api/v1/imports/{kind}",
+            post(imports::import).layer(DefaultBodyLimit::max(
+                usize::try_from(cfg.body_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            )),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ));
+    // Tiles are cached as bytes and served as they are; compressing them again on every
+    // request would cost more than the cache saves.
+    let compress = CompressionLayer::new().compress_when(
+        SizeAbove::new(1024)
+            .and(NotForContentType::new("application/vnd.mapbox-vector-tile"))
+            .and(NotForContentType::GRPC)
+            .and(NotForContentType::IMAGES),
+    );
+    let mut app = ogc
         .fallback(|uri: axum::http::Uri| async move {
             Problem::not_found(format!("no resource at {}", uri.path()))
         })
+        .layer(compress)
         .layer(SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("api-version"),
             HeaderValue::from_static(API_VERSION),
         ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(cfg.request_timeout_s),
+        ));
+    if !cfg.cors_origins.is_empty() {
+        let origins = if cfg.cors_origins.iter().any(|o| o == "*") {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(
+                cfg.cors_origins
+                    .iter()
+                    .filter_map(|o| HeaderValue::from_str(o).ok()),
+            )
+        };
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .expose_headers([
+                    header::HeaderName::from_static("content-crs"),
+                    header::ETAG,
+                    header::HeaderName::from_static("api-version"),
+                ]),
+        );
+    }
+    app.with_state(state)
 }
 
 async fn health(State(state): State<AppState>) -> Response {
-    let ready = state.snapshot.load().is_some();
+    let ready = state.inner.dataset.load().is_some();
     Json(serde_json::json!({
         "status": "ok",
         "data": if ready { "ready" } else { "loading" },
-        "uptime_s": state.started.elapsed().as_secs(),
+        "uptime_s": state.inner.started.elapsed().as_secs(),
         "version": env!("CARGO_PKG_VERSION"),
     }))
     .into_response()
 }
 
-/// Query parameters of `items`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ItemsQuery {
-    limit: Option<String>,
-    offset: Option<String>,
-    f: Option<String>,
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let body = state.inner.metrics.render(&state);
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
-async fn items(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<ItemsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, Problem> {
-    let Query(q) = query.map_err(|e| {
-        Problem::bad_request(format!(
-            "{}; this endpoint takes limit, offset and f",
-            e.body_text()
-        ))
-    })?;
-    let Some(level) = Level::from_collection(&id) else {
-        return Err(Problem::not_found(format!(
-            "no collection '{id}'; expected one of gemeenten, wijken, buurten"
-        )));
-    };
-    if let Some(f) = &q.f
-        && f != "json"
-        && f != "geojson"
-    {
-        return Err(Problem::bad_request(format!(
-            "f={f} is not supported here; expected f=json"
-        )));
-    }
-    let limit = parse_param(q.limit.as_deref(), "limit", 100, 1, 10_000)?;
-    let offset = parse_param(q.offset.as_deref(), "offset", 0, 0, usize::MAX)?;
-    let Some(snapshot) = state.snapshot.load_full() else {
-        let mut r = Problem::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "the data is still loading; try again in a moment",
-        )
-        .into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return Ok(r);
-    };
-    let body = snapshot.items_page(level, limit, offset);
-    let mut r = body.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/geo+json"),
-    );
-    r.headers_mut().insert(
-        header::HeaderName::from_static("content-crs"),
-        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"),
-    );
-    Ok(r)
-}
-
-fn parse_param(
-    v: Option<&str>,
-    name: &str,
-    default: usize,
-    min: usize,
-    max: usize,
-) -> Result<usize, Problem> {
-    let Some(v) = v else { return Ok(default) };
-    match v.parse::<usize>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(Problem::bad_request(if max == usize::MAX {
-            format!("{name}={v:?} is not valid; expected a whole number of at least {min}")
-        } else {
-            format!("{name}={v:?} is not valid; expected a whole number from {min} to {max}")
-        })),
-    }
+/// Loads `store` into `state` on a blocking thread and computes the default results.
+pub async fn reload(state: &AppState, store: Store) -> Result<(), String> {
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let t = Instant::now();
+        let data = store.load().map_err(|e| e.to_string())?;
+        st.load(data).map_err(|e| e.to_string())?;
+        tracing::info!(ms = t.elapsed().as_millis() as u64, "store loaded");
+        Ok::<(), String>(())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    state.warm_up().await;
+    Ok(())
 }
 
 /// Runs the server until SIGTERM or Ctrl-C. Binds first and loads the store in the background,
 /// so `/health` answers at once even on a large store.
-pub async fn serve(addr: SocketAddr, store: Store) -> std::io::Result<()> {
-    let state = AppState::empty();
+pub async fn serve(addr: SocketAddr, store: Store, config: ServeConfig) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    let state = AppState::new(config, Some(store.clone()), &format!("http://{local}"));
     tracing::info!(%local, store = %store.path().display(), "listening");
     println!(
         "Buurtcirkel Atlas listens on http://{local}/ (store {})",
         store.path().display()
     );
     let loader = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let t = Instant::now();
-        match store
-            .load()
-            .map_err(|e| e.to_string())
-            .and_then(|data| Published::build(&data, local).map_err(|e| e.to_string()))
-        {
-            Ok(p) => {
-                tracing::info!(ms = t.elapsed().as_millis() as u64, "store loaded");
-                loader.publish(p);
-            }
-            Err(e) => tracing::error!(error = %e, "cannot load the store; serving no data"),
+    tokio::spawn(async move {
+        if let Err(e) = reload(&loader, store).await {
+            tracing::error!(error = %e, "cannot load the store; serving no data");
         }
     });
     axum::serve(listener, router(state))

@@ -18,6 +18,9 @@ pub struct Problem {
     pub status: u16,
     /// What exactly was wrong, for a person.
     pub detail: String,
+    /// Extra response headers (`Retry-After`, `WWW-Authenticate`), not part of the body.
+    #[serde(skip)]
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 impl Problem {
@@ -28,7 +31,23 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail: detail.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// The same problem with one more response header.
+    pub fn with_header(mut self, name: header::HeaderName, value: &'static str) -> Problem {
+        self.headers.push((name, HeaderValue::from_static(value)));
+        self
+    }
+
+    /// 503 while the store is still loading.
+    pub fn loading() -> Problem {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the data is still loading; try again in a moment",
+        )
+        .with_header(header::RETRY_AFTER, "1")
     }
 
     /// 400 Bad Request.
@@ -56,6 +75,9 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut r = (status, body).into_response();
+        for (k, v) in self.headers {
+            r.headers_mut().insert(k, v);
+        }
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

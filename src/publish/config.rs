@@ -1,0 +1,284 @@
+//! Server configuration: a TOML file (`serve --config`), an auth file with roles and hashed
+//! bearer tokens (`serve --auth`), and environment overrides, applied in that order.
+//!
+//! Inputs: file text and environment variables. Output: a validated [`ServeConfig`]. Tokens are
+//! stored only as SHA-256 hashes; a plain-text token in a file is refused.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// Roles, from least to most trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Anyone, without a token.
+    #[default]
+    Public,
+    /// A municipal or care-organisation planner.
+    Planner,
+    /// May import data.
+    Admin,
+}
+
+impl Role {
+    /// The role's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Public => "public",
+            Role::Planner => "planner",
+            Role::Admin => "admin",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Role> {
+        match s.trim() {
+            "public" => Some(Role::Public),
+            "planner" => Some(Role::Planner),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// One bearer token, by hash.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntry {
+    /// Who holds it (for logs; never the token itself).
+    pub name: String,
+    /// The role it grants.
+    pub role: Role,
+    /// Lower-case hex SHA-256 of the token (`printf %s TOKEN | sha256sum`).
+    pub sha256: String,
+}
+
+/// Who may read what, and the tokens.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// The least role that may read collections and tiles (default `public`).
+    pub read: Role,
+    /// Per-collection overrides of `read`, e.g. `clusters = "planner"`.
+    pub collections: BTreeMap<String, Role>,
+    /// The bearer tokens.
+    pub tokens: Vec<TokenEntry>,
+}
+
+/// Everything `serve` can be told besides the address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// The URL clients reach the server at, for links (default: `http://` + the Host header).
+    pub public_url: Option<String>,
+    /// Origins allowed by CORS; `["*"]` for any (default: none, no CORS headers).
+    pub cors_origins: Vec<String>,
+    /// Largest request body (uploads), MiB.
+    pub body_limit_mb: u64,
+    /// Longest a request may take, seconds.
+    pub request_timeout_s: u64,
+    /// Roles and tokens (or in a separate file with `--auth`).
+    pub auth: AuthConfig,
+}
+
+impl Default for ServeConfig {
+    fn default() -> ServeConfig {
+        ServeConfig {
+            public_url: None,
+            cors_origins: Vec::new(),
+            body_limit_mb: 200,
+            request_timeout_s: 120,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// Why a configuration is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file is not valid.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file (or variable).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ServeConfig {
+    /// Reads the optional config and auth files, then applies `BUURTCIRKEL_*` overrides from
+    /// `env` (a function so tests need not touch the process environment).
+    pub fn load(
+        config: Option<&Path>,
+        auth: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ServeConfig, ConfigError> {
+        let mut cfg: ServeConfig = match config {
+            Some(p) => parse(p)?,
+            None => ServeConfig::default(),
+        };
+        if let Some(p) = auth {
+            cfg.auth = parse(p)?;
+        }
+        let bad = |var: &str, message: String| ConfigError::Invalid {
+            path: format!("environment variable {var}"),
+            message,
+        };
+        if let Some(v) = env("BUURTCIRKEL_PUBLIC_URL") {
+            cfg.public_url = Some(v);
+        }
+        if let Some(v) = env("BUURTCIRKEL_CORS_ORIGINS") {
+            cfg.cors_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        for (var, slot) in [
+            ("BUURTCIRKEL_BODY_LIMIT_MB", &mut cfg.body_limit_mb),
+            ("BUURTCIRKEL_REQUEST_TIMEOUT_S", &mut cfg.request_timeout_s),
+        ] {
+            if let Some(v) = env(var) {
+                *slot = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad(var, format!("'{v}' is not a whole number")))?;
+            }
+        }
+        if let Some(v) = env("BUURTCIRKEL_READ_ROLE") {
+            cfg.auth.read = Role::parse(&v).ok_or_else(|| {
+                bad(
+                    "BUURTCIRKEL_READ_ROLE",
+                    format!("'{v}' is not a role; expected public, planner or admin"),
+                )
+            })?;
+        }
+        cfg.validate().map_err(|message| ConfigError::Invalid {
+            path: config
+                .or(auth)
+                .map_or_else(|| "configuration".into(), |p| p.display().to_string()),
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    fn validate(&mut self) -> Result<(), String> {
+        for t in &mut self.auth.tokens {
+            t.sha256 = t.sha256.trim().to_ascii_lowercase();
+            if t.sha256.len() != 64 || !t.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "token '{}': sha256 must be 64 hex digits (printf %s TOKEN | sha256sum)",
+                    t.name
+                ));
+            }
+        }
+        for c in self.auth.collections.keys() {
+            if !super::layers::COLLECTIONS.contains(&c.as_str()) {
+                return Err(format!(
+                    "auth.collections: unknown collection '{c}'; expected one of {}",
+                    super::layers::COLLECTIONS.join(", ")
+                ));
+            }
+        }
+        if self.body_limit_mb == 0 || self.request_timeout_s == 0 {
+            return Err("body_limit_mb and request_timeout_s must be above 0".into());
+        }
+        Ok(())
+    }
+
+    /// The role a bearer token grants: `public` without a token, `Err` for an unknown one.
+    pub fn role_of(&self, bearer: Option<&str>) -> Result<Role, UnknownToken> {
+        let Some(token) = bearer else {
+            return Ok(Role::Public);
+        };
+        let hash = sha256_hex(token);
+        self.auth
+            .tokens
+            .iter()
+            .find(|t| t.sha256 == hash)
+            .map(|t| t.role)
+            .ok_or(UnknownToken)
+    }
+
+    /// The least role that may read `collection` (or the service as a whole for `None`).
+    pub fn read_role(&self, collection: Option<&str>) -> Role {
+        collection
+            .and_then(|c| self.auth.collections.get(c).copied())
+            .unwrap_or(self.auth.read)
+    }
+}
+
+/// A bearer token that matches no configured hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the bearer token is not valid")]
+pub struct UnknownToken;
+
+/// Lower-case hex SHA-256 of a text.
+pub fn sha256_hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(p: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
+        path: p.display().to_string(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        path: p.display().to_string(),
+        message: e.to_string().trim_end().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_text_token_in_the_auth_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("auth.toml");
+        std::fs::write(
+            &p,
+            "[[tokens]]\nname = \"x\"\nrole = \"admin\"\ntoken = \"geheim\"\n",
+        )
+        .unwrap();
+        let err = ServeConfig::load(None, Some(&p), |_| None).unwrap_err();
+        assert!(err.to_string().contains("token"), "{err}");
+    }
+
+    #[test]
+    fn tokens_are_matched_by_hash_and_env_overrides_the_read_role() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("auth.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "read = \"public\"\n[collections]\nclusters = \"planner\"\n[[tokens]]\nname = \"beheer\"\nrole = \"admin\"\nsha256 = \"{}\"\n",
+                sha256_hex("s3cret")
+            ),
+        )
+        .unwrap();
+        let cfg = ServeConfig::load(None, Some(&p), |v| {
+            (v == "BUURTCIRKEL_READ_ROLE").then(|| "planner".to_string())
+        })
+        .unwrap();
+        assert_eq!(cfg.role_of(Some("s3cret")), Ok(Role::Admin));
+        assert_eq!(cfg.role_of(Some("guess")), Err(UnknownToken));
+        assert_eq!(cfg.role_of(None), Ok(Role::Public));
+        assert_eq!(cfg.read_role(Some("buurten")), Role::Planner);
+        assert_eq!(cfg.read_role(Some("clusters")), Role::Planner);
+    }
+}

@@ -1,0 +1,403 @@
+//! `POST /api/v1/imports/{kind}`: an admin uploads the same files the CLI imports, and gets the
+//! same report as JSON. The upload is written to a private temporary directory, read with the
+//! CLI's ingest functions, applied with [`Store::apply`] (all-or-nothing) and the served
+//! snapshot is reloaded.
+//!
+//! Inputs: a raw body (`?filename=clients.csv` tells the format) or `multipart/form-data` with
+//! one file part; options as query parameters (`crs`, `x_column`, `y_column`, `group_column`,
+//! `skip_invalid`). Output: the [`ImportReport`] as JSON. Neither the upload nor the report is
+//! logged: a client file is special-category personal data (DESIGN.md, privacy).
+
+use std::path::{Path as FsPath, PathBuf};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::config::Role;
+use super::problem::Problem;
+use crate::ingest::areas::{AreaOptions, read_areas};
+use crate::ingest::columns::Mapping;
+use crate::ingest::figures::read_figures;
+use crate::ingest::points::CoordOptions;
+use crate::ingest::{ImportReport, NoProgress};
+use crate::model::Level;
+use crate::store::{Change, ImportLog, Store};
+
+/// The kinds of upload.
+pub const KINDS: [&str; 5] = ["clients", "areas", "figures", "places", "circles"];
+
+const OPTIONS: [&str; 6] = [
+    "filename",
+    "crs",
+    "x_column",
+    "y_column",
+    "group_column",
+    "skip_invalid",
+];
+
+/// Why an upload failed.
+enum Failure {
+    /// The file or its options are wrong: the message goes back to the admin.
+    Input(String),
+    /// Anything else: logged, not shown.
+    Internal(String),
+}
+
+/// The handler.
+pub async fn import(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    Query(opts): Query<Vec<(String, String)>>,
+    req: Request,
+) -> Result<Response, Problem> {
+    state.authorize(&headers, Role::Admin)?;
+    if !KINDS.contains(&kind.as_str()) {
+        return Err(Problem::not_found(format!(
+            "no import kind '{kind}'; expected one of {}",
+            KINDS.join(", ")
+        )));
+    }
+    for (k, _) in &opts {
+        if !OPTIONS.contains(&k.as_str()) {
+            return Err(Problem::bad_request(format!(
+                "unknown parameter '{k}': expected one of {}",
+                OPTIONS.join(", ")
+            )));
+        }
+    }
+    let opt = |name: &str| opts.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let Some(store) = state.inner.store.clone() else {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server has no store to import into",
+        ));
+    };
+    let is_multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (name, body): (String, Bytes) = if is_multipart {
+        let mut mp = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?;
+        let mut found = None;
+        while let Some(field) = mp
+            .next_field()
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?
+        {
+            if field.file_name().is_some() || field.name() == Some("file") {
+                let n = field
+                    .file_name()
+                    .map(String::from)
+                    .or_else(|| opt("filename"))
+                    .unwrap_or_default();
+                let b = field
+                    .bytes()
+                    .await
+                    .map_err(|e| Problem::bad_request(e.body_text()))?;
+                found = Some((n, b));
+                break;
+            }
+        }
+        found.ok_or_else(|| {
+            Problem::bad_request(
+                "the multipart body has no file part; expected a part named 'file'",
+            )
+        })?
+    } else {
+        let b = Bytes::from_request(req, &state).await.map_err(|e| {
+            Problem::new(
+                e.status(),
+                format!("cannot read the upload: {}", e.body_text()),
+            )
+        })?;
+        let n = opt("filename").unwrap_or_else(|| {
+            guess_name(
+                headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            )
+        });
+        (n, b)
+    };
+    if body.is_empty() {
+        return Err(Problem::bad_request("the upload is empty"));
+    }
+    let name = safe_name(&name).ok_or_else(|| {
+        Problem::bad_request(
+            "cannot tell the file format: give ?filename=NAME.csv (or .geojson, .gpkg, .xlsx, .zip) or a multipart file name with an extension",
+        )
+    })?;
+    let skip_invalid = match opt("skip_invalid").as_deref() {
+        None | Some("false" | "0") => false,
+        Some("true" | "1" | "") => true,
+        Some(v) => {
+            return Err(Problem::bad_request(format!(
+                "skip_invalid={v:?} is not valid; expected true or false"
+            )));
+        }
+    };
+    let coords = CoordOptions {
+        x_column: opt("x_column"),
+        y_column: opt("y_column"),
+        crs: opt("crs"),
+    };
+    let group_column = opt("group_column");
+    let _guard = state.inner.import_lock.lock().await;
+    let store2 = store.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().map_err(|e| Failure::Internal(e.to_string()))?;
+        let path = dir.path().join(&name);
+        std::fs::write(&path, &body).map_err(|e| Failure::Internal(e.to_string()))?;
+        let prefix = format!("{}/", dir.path().display());
+        run_import(&kind, &path, &store2, coords, group_column, skip_invalid).map_err(|f| match f {
+            Failure::Input(m) => Failure::Input(m.replace(&prefix, "")),
+            other => other,
+        })
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?
+    .map_err(|f| match f {
+        Failure::Input(m) => Problem::bad_request(m),
+        Failure::Internal(m) => Problem::internal(&m),
+    })?;
+    if let Err(e) = super::reload(&state, store).await {
+        return Err(Problem::internal(&e));
+    }
+    Ok(Json(report).into_response())
+}
+
+fn guess_name(content_type: &str) -> String {
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    match ct {
+        "text/csv" => "upload.csv",
+        "application/geo+json" | "application/json" => "upload.geojson",
+        "application/geopackage+sqlite3" => "upload.gpkg",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "upload.xlsx",
+        "application/zip" => "upload.zip",
+        _ => "",
+    }
+    .to_string()
+}
+
+/// The file name without any directory part, if it has an extension.
+fn safe_name(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next()?.trim();
+    let clean: String = base
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let ext = FsPath::new(&clean).extension()?.to_str()?.to_string();
+    (!clean.starts_with('.') && !ext.is_empty()).then_some(clean)
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn log_entry(report: &ImportReport) -> ImportLog {
+    ImportLog {
+        kind: report.kind.clone(),
+        source: PathBuf::from(&report.source).file_name().map_or_else(
+            || report.source.clone(),
+            |n| n.to_string_lossy().to_string(),
+        ),
+        cbs_year: report.year,
+        imported_at: now(),
+        rows: i64::try_from(report.features()).unwrap_or(i64::MAX),
+    }
+}
+
+fn input(e: impl std::fmt::Display) -> Failure {
+    Failure::Input(e.to_string())
+}
+
+fn apply(store: &Store, change: &Change) -> Result<(), Failure> {
+    store
+        .apply(change)
+        .map_err(|e| Failure::Internal(e.to_string()))
+}
+
+/// The CLI's import steps (`cli.rs`), one kind each, without the terminal.
+fn run_import(
+    kind: &str,
+    path: &FsPath,
+    store: &Store,
+    coords: CoordOptions,
+    group_column: Option<String>,
+    skip_invalid: bool,
+) -> Result<ImportReport, Failure> {
+    match kind {
+        "areas" => {
+            let opts = AreaOptions {
+                mapping: Mapping::default(),
+                assume_crs: coords.crs,
+            };
+            let import = read_areas(path, &opts, &NoProgress).map_err(input)?;
+            let mut levels: Vec<Level> = import.areas.iter().map(|a| a.level()).collect();
+            levels.sort();
+            levels.dedup();
+            let mut report = import.report;
+            let kept: Vec<&str> = Level::ALL
+                .iter()
+                .filter(|l| !levels.contains(l))
+                .map(|l| l.collection())
+                .collect();
+            report.notes.push(format!(
+                "replaced {}{}",
+                levels
+                    .iter()
+                    .map(|l| l.collection())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if kept.is_empty() {
+                    String::new()
+                } else {
+                    format!("; kept {}", kept.join(", "))
+                }
+            ));
+            apply(
+                store,
+                &Change {
+                    areas: Some((levels, import.areas)),
+                    log: vec![log_entry(&report)],
+                    ..Default::default()
+                },
+            )?;
+            Ok(report)
+        }
+        "clients" => {
+            let opts = crate::ingest::clients::ClientOptions {
+                coords,
+                group_column,
+                skip_invalid,
+            };
+            let import = crate::ingest::clients::read_clients(path, &opts).map_err(input)?;
+            apply(
+                store,
+                &Change {
+                    clients: Some(import.clients),
+                    log: vec![log_entry(&import.report)],
+                    ..Default::default()
+                },
+            )?;
+            Ok(import.report)
+        }
+        "places" => {
+            let (places, report) =
+                crate::ingest::clients::read_places(path, &coords, skip_invalid).map_err(input)?;
+            apply(
+                store,
+                &Change {
+                    places: Some(places),
+                    log: vec![log_entry(&report)],
+                    ..Default::default()
+                },
+            )?;
+            Ok(report)
+        }
+        "circles" => {
+            let (circles, report) =
+                crate::ingest::clients::read_circles(path, &coords, skip_invalid).map_err(input)?;
+            apply(
+                store,
+                &Change {
+                    circles: Some(circles),
+                    log: vec![log_entry(&report)],
+                    ..Default::default()
+                },
+            )?;
+            Ok(report)
+        }
+        _ => {
+            let import = read_figures(path, &Mapping::default(), &NoProgress).map_err(input)?;
+            let mut data = store.load().map_err(|e| Failure::Internal(e.to_string()))?;
+            let mut report = import.report;
+            let mut matched = 0usize;
+            let mut levels: Vec<Level> = Vec::new();
+            let mut unmatched = Vec::new();
+            for (code, row) in &import.rows {
+                match data.areas.iter_mut().find(|a| &a.code == code) {
+                    Some(area) => {
+                        for (field, v) in row {
+                            if let Some(slot) = area.figures.field_mut(field) {
+                                *slot = *v;
+                            }
+                        }
+                        matched += 1;
+                        if !levels.contains(&code.level()) {
+                            levels.push(code.level());
+                        }
+                    }
+                    None => unmatched.push(code.to_string()),
+                }
+            }
+            if matched == 0 {
+                return Err(Failure::Input(format!(
+                    "{}: none of its {} area codes matches an area in the store (e.g. {}); import the areas first; the store is unchanged",
+                    path.display(),
+                    import.rows.len(),
+                    crate::ingest::abbreviate(&unmatched, 3)
+                )));
+            }
+            report.notes.push(format!(
+                "joined {matched} of {} codes to stored areas",
+                import.rows.len()
+            ));
+            if !unmatched.is_empty() {
+                report.warnings.push(format!(
+                    "{} codes match no stored area: {}",
+                    unmatched.len(),
+                    crate::ingest::abbreviate(&unmatched, 20)
+                ));
+            }
+            levels.sort();
+            let areas = data
+                .areas
+                .into_iter()
+                .filter(|a| levels.contains(&a.level()))
+                .collect();
+            apply(
+                store,
+                &Change {
+                    areas: Some((levels, areas)),
+                    log: vec![log_entry(&report)],
+                    ..Default::default()
+                },
+            )?;
+            Ok(report)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_names_lose_their_directories_and_need_an_extension() {
+        assert_eq!(
+            safe_name("../../etc/clients.csv").as_deref(),
+            Some("clients.csv")
+        );
+        assert_eq!(
+            safe_name("C:\\x\\k w b.xlsx").as_deref(),
+            Some("k_w_b.xlsx")
+        );
+        assert_eq!(safe_name("noext"), None);
+        assert_eq!(safe_name(".csv"), None);
+    }
+}

@@ -1,0 +1,256 @@
+//! The OpenAPI 3.0 document served at `/ogc/v1/api` (conformance class `oas30`), built by
+//! hand with `serde_json` from the same constants the handlers check against (collections,
+//! CRSs, limits, queryables, weight parameters), so the document cannot drift from the code.
+
+use serde_json::{Map, Value, json};
+
+use super::engine::Crs;
+use super::layers::COLLECTIONS;
+use super::ogc::{LIMIT_DEFAULT, LIMIT_MAX, QUERYABLES};
+use super::tiles::MAX_ZOOM;
+use crate::analysis::run::{
+    DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M, MIN_PARTICIPANTS_RANGE, WALK_RANGE_M,
+};
+use crate::analysis::weights::{Criterion, Weights};
+
+fn param_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/parameters/{name}")})
+}
+
+fn problem(desc: &str) -> Value {
+    json!({"description": desc, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+fn ok_json(desc: &str, schema: &str, extra_html: bool) -> Value {
+    let mut content = Map::new();
+    content.insert(
+        "application/json".into(),
+        json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}}),
+    );
+    if extra_html {
+        content.insert("text/html".into(), json!({"schema": {"type": "string"}}));
+    }
+    json!({"description": desc, "content": content})
+}
+
+fn analysis_refs() -> Vec<Value> {
+    let mut v = vec![param_ref("walk_m"), param_ref("min_participants")];
+    v.extend(Weights::parameters().map(param_ref));
+    v
+}
+
+fn get(op_id: &str, summary: &str, tag: &str, params: Vec<Value>, responses: Value) -> Value {
+    json!({"get": {
+        "operationId": op_id,
+        "summary": summary,
+        "tags": [tag],
+        "parameters": params,
+        "responses": responses,
+    }})
+}
+
+/// The document; `base` is the server's URL without a trailing slash.
+pub fn document(base: &str) -> Value {
+    let defaults = Weights::default();
+    let mut parameters = Map::new();
+    parameters.insert("collectionId".into(), json!({"name": "collectionId", "in": "path", "required": true, "description": "De collectie.", "schema": {"type": "string", "enum": COLLECTIONS}}));
+    parameters.insert("featureId".into(), json!({"name": "featureId", "in": "path", "required": true, "description": "Het id van het object (CBS-code of nummer).", "schema": {"type": "string"}}));
+    parameters.insert("f".into(), json!({"name": "f", "in": "query", "required": false, "description": "Uitvoerformaat; zonder f beslist de Accept-header.", "schema": {"type": "string", "enum": ["json", "html"]}}));
+    parameters.insert("limit".into(), json!({"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "Aantal objecten per pagina.", "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT}}));
+    parameters.insert("offset".into(), json!({"name": "offset", "in": "query", "required": false, "description": "Aantal objecten over te slaan (volg liever de next-link).", "schema": {"type": "integer", "minimum": 0, "default": 0}}));
+    parameters.insert("bbox".into(), json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "description": "Alleen objecten die deze rechthoek raken: minx,miny,maxx,maxy in de as-volgorde van bbox-crs (EPSG:4326: lat,lon).", "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}));
+    parameters.insert("bbox-crs".into(), json!({"name": "bbox-crs", "in": "query", "required": false, "description": "CRS van bbox (standaard CRS84).", "schema": {"type": "string", "format": "uri", "enum": Crs::ALL.map(Crs::uri)}}));
+    parameters.insert("crs".into(), json!({"name": "crs", "in": "query", "required": false, "description": "CRS van de geometrie in het antwoord (standaard CRS84); de header Content-Crs noemt het.", "schema": {"type": "string", "format": "uri", "enum": Crs::ALL.map(Crs::uri)}}));
+    for q in QUERYABLES {
+        parameters.insert(q.into(), json!({"name": q, "in": "query", "required": false, "description": format!("Alleen objecten met {q} gelijk aan deze waarde (alleen in collecties met die eigenschap)."), "schema": {"type": "string"}}));
+    }
+    parameters.insert("walk_m".into(), json!({"name": "walk_m", "in": "query", "required": false, "description": "Loopafstand in meters voor clusters en plekken.", "schema": {"type": "number", "minimum": WALK_RANGE_M.0, "maximum": WALK_RANGE_M.1, "default": DEFAULT_WALK_M}}));
+    parameters.insert("min_participants".into(), json!({"name": "min_participants", "in": "query", "required": false, "description": "Minimum aantal deelnemers voor een cluster en een plek.", "schema": {"type": "integer", "minimum": MIN_PARTICIPANTS_RANGE.0, "maximum": MIN_PARTICIPANTS_RANGE.1, "default": DEFAULT_MIN_PARTICIPANTS}}));
+    for c in Criterion::ALL {
+        parameters.insert(c.parameter().into(), json!({"name": c.parameter(), "in": "query", "required": false, "description": format!("Gewicht van het criterium '{}'.", c.label()), "schema": {"type": "number", "minimum": 0, "maximum": 1000, "default": defaults.weight(c)}}));
+    }
+    let t = defaults.thresholds();
+    parameters.insert("t_geschikt".into(), json!({"name": "t_geschikt", "in": "query", "required": false, "description": "Score vanaf welke een gebied 'geschikt' heet.", "schema": {"type": "number", "minimum": 0, "maximum": 100, "default": t.geschikt}}));
+    parameters.insert("t_kansrijk".into(), json!({"name": "t_kansrijk", "in": "query", "required": false, "description": "Score vanaf welke een gebied 'kansrijk' heet (niet boven t_geschikt).", "schema": {"type": "number", "minimum": 0, "maximum": 100, "default": t.kansrijk}}));
+    for (name, desc) in [
+        ("tileMatrix", "Zoomniveau 0-16."),
+        ("tileRow", "Rij (y), 0 bovenaan."),
+        ("tileCol", "Kolom (x)."),
+    ] {
+        parameters.insert(name.into(), json!({"name": name, "in": "path", "required": true, "description": desc, "schema": {"type": "integer", "minimum": 0, "maximum": if name == "tileMatrix" { u64::from(MAX_ZOOM) } else { (1u64 << MAX_ZOOM) - 1 }}}));
+    }
+    parameters.insert("kind".into(), json!({"name": "kind", "in": "path", "required": true, "description": "Wat er wordt geïmporteerd.", "schema": {"type": "string", "enum": super::imports::KINDS}}));
+    parameters.insert("filename".into(), json!({"name": "filename", "in": "query", "required": false, "description": "Bestandsnaam van een ruwe upload; de extensie bepaalt het formaat (.csv, .geojson, .gpkg, .xlsx, .zip).", "schema": {"type": "string"}}));
+
+    let bad = problem(
+        "Ongeldige parameter (onbekende naam, waarde buiten bereik, ongeldige bbox of crs).",
+    );
+    let not_found = problem("Onbekende collectie of object.");
+    let loading = problem("De gegevens worden nog geladen; probeer het zo opnieuw.");
+    let unauthorized = problem("Geen of een ongeldig bearer-token.");
+    let forbidden = problem("Het token heeft niet de rol die nodig is.");
+    let a = analysis_refs();
+
+    let mut paths = Map::new();
+    paths.insert("/".into(), get("getLandingPage", "Startpagina", "Capabilities", vec![param_ref("f")], json!({"200": ok_json("Links naar de API, conformance en collecties.", "LandingPage", true), "400": bad})));
+    paths.insert(
+        "/conformance".into(),
+        get(
+            "getConformance",
+            "Conformance-klassen",
+            "Capabilities",
+            vec![param_ref("f")],
+            json!({"200": ok_json("De conformance-klassen.", "Conformance", true), "400": bad}),
+        ),
+    );
+    paths.insert("/api".into(), get("getApi", "Dit OpenAPI-document", "Capabilities", vec![param_ref("f")], json!({"200": {"description": "OpenAPI 3.0.", "content": {"application/vnd.oai.openapi+json;version=3.0": {"schema": {"type": "object"}}, "text/html": {"schema": {"type": "string"}}}}, "400": bad})));
+    let mut p = vec![param_ref("f")];
+    p.extend(a.clone());
+    paths.insert("/collections".into(), get("getCollections", "Alle collecties", "Capabilities", p.clone(), json!({"200": ok_json("De collecties.", "Collections", true), "400": bad, "503": loading})));
+    let mut pc = vec![param_ref("collectionId")];
+    pc.extend(p.clone());
+    paths.insert("/collections/{collectionId}".into(), get("describeCollection", "Beschrijving van een collectie", "Capabilities", pc.clone(), json!({"200": ok_json("De collectie, met storageCrs en crs.", "Collection", true), "400": bad, "404": not_found, "503": loading})));
+    let mut pi = vec![
+        param_ref("collectionId"),
+        param_ref("f"),
+        param_ref("limit"),
+        param_ref("offset"),
+        param_ref("bbox"),
+        param_ref("bbox-crs"),
+        param_ref("crs"),
+    ];
+    pi.extend(QUERYABLES.map(param_ref));
+    pi.extend(a.clone());
+    let content_crs = json!({"Content-Crs": {"description": "Het CRS van de geometrie, als <URI>.", "schema": {"type": "string"}}});
+    paths.insert("/collections/{collectionId}/items".into(), get("getFeatures", "Objecten van een collectie, per pagina", "Data", pi, json!({
+        "200": {"description": "Een GeoJSON FeatureCollection met numberMatched, numberReturned, timeStamp en next/prev-links.", "headers": content_crs, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}, "text/html": {"schema": {"type": "string"}}}},
+        "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading})));
+    let mut pf = vec![
+        param_ref("collectionId"),
+        param_ref("featureId"),
+        param_ref("f"),
+        param_ref("crs"),
+    ];
+    pf.extend(a.clone());
+    paths.insert("/collections/{collectionId}/items/{featureId}".into(), get("getFeature", "Eén object", "Data", pf, json!({
+        "200": {"description": "Een GeoJSON Feature.", "headers": content_crs, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Feature"}}, "text/html": {"schema": {"type": "string"}}}},
+        "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading})));
+    let mut pt = vec![param_ref("collectionId")];
+    pt.extend(a.clone());
+    paths.insert(
+        "/collections/{collectionId}/tiles".into(),
+        get(
+            "getTilesets",
+            "Tilesets van een collectie",
+            "Tiles",
+            pt.clone(),
+            json!({"200": ok_json("De tilesets.", "Object", false), "400": bad, "404": not_found}),
+        ),
+    );
+    paths.insert("/collections/{collectionId}/tiles/WebMercatorQuad".into(), get("getTileset", "Metadata van de vector-tileset (ook TileJSON-velden)", "Tiles", pt.clone(), json!({"200": ok_json("De tileset.", "Object", false), "400": bad, "404": not_found, "503": loading})));
+    let mut ptt = vec![
+        param_ref("collectionId"),
+        param_ref("tileMatrix"),
+        param_ref("tileRow"),
+        param_ref("tileCol"),
+    ];
+    ptt.extend(a);
+    paths.insert("/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}".into(), get("getTile", "Eén Mapbox Vector Tile", "Tiles", ptt, json!({
+        "200": {"description": "De tegel, met ETag en Cache-Control.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
+        "204": {"description": "Lege tegel: geen object raakt deze tegel."},
+        "304": {"description": "Niet gewijzigd (If-None-Match kwam overeen met de ETag)."},
+        "400": bad, "404": problem("Onbekende collectie of een tegel buiten zoom 0-16 of buiten het raster."), "503": loading})));
+    let root = json!([{"url": base, "description": "De wortel van de service"}]);
+    let mut health = get(
+        "getHealth",
+        "Gezondheid en laadstatus",
+        "Operations",
+        vec![],
+        json!({"200": ok_json("ok, met data ready of loading.", "Object", false)}),
+    );
+    health["servers"] = root.clone();
+    let mut metrics = get(
+        "getMetrics",
+        "Prometheus-metrieken",
+        "Operations",
+        vec![],
+        json!({"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+    );
+    metrics["servers"] = root.clone();
+    let mut import = json!({"post": {
+        "operationId": "postImport",
+        "summary": "Een bestand importeren (alleen admin); dezelfde validatie en hetzelfde rapport als de CLI",
+        "tags": ["Operations"],
+        "security": [{"bearer": []}],
+        "parameters": [param_ref("kind"), param_ref("filename")],
+        "requestBody": {"required": true, "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+        }},
+        "responses": {
+            "200": ok_json("Het importrapport.", "Object", false),
+            "400": problem("Het bestand is ongeldig; de opslag is ongewijzigd."),
+            "401": unauthorized, "403": forbidden,
+            "404": problem("Onbekende soort import."),
+            "413": problem("Het bestand is te groot."),
+        },
+    }});
+    import["servers"] = root;
+    // These three live outside /ogc/v1: a path-level server overrides the document's.
+    paths.insert("/health".into(), health);
+    paths.insert("/metrics".into(), metrics);
+    paths.insert("/api/v1/imports/{kind}".into(), import);
+
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Buurtcirkel Atlas",
+            "version": super::API_VERSION,
+            "description": "OGC API Features (deel 1 en 2) en OGC API Tiles: waar kan een nieuwe Buurtcirkel starten? Analyseparameters (walk_m, min_participants, w_*, t_*) werken op elk data-endpoint, zodat een URL een weergave reproduceert. Fouten zijn application/problem+json; elk antwoord heeft de header API-Version.",
+            "license": {"name": "EUPL-1.2"},
+            "contact": {"name": "Buurtcirkel Atlas"},
+        },
+        "servers": [{"url": format!("{base}/ogc/v1")}],
+        "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Tiles"}, {"name": "Operations"}],
+        "paths": paths,
+        "components": {
+            "parameters": parameters,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Een token uit het auth-bestand (opgeslagen als SHA-256)."}},
+            "schemas": {
+                "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},
+                "Link": {"type": "object", "required": ["href"], "properties": {
+                    "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}},
+                "Object": {"type": "object"},
+                "LandingPage": {"type": "object", "required": ["links"], "properties": {
+                    "title": {"type": "string"}, "description": {"type": "string"},
+                    "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+                "Conformance": {"type": "object", "required": ["conformsTo"], "properties": {
+                    "conformsTo": {"type": "array", "items": {"type": "string"}}}},
+                "Collection": {"type": "object", "required": ["id", "links"], "properties": {
+                    "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
+                    "itemType": {"type": "string"},
+                    "crs": {"type": "array", "items": {"type": "string"}},
+                    "storageCrs": {"type": "string"},
+                    "extent": {"type": "object"},
+                    "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+                "Collections": {"type": "object", "required": ["links", "collections"], "properties": {
+                    "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}},
+                    "collections": {"type": "array", "items": {"$ref": "#/components/schemas/Collection"}}}},
+                "Feature": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                    "geometry": {"type": "object", "nullable": true},
+                    "properties": {"type": "object", "nullable": true},
+                    "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+                "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
+                    "type": {"type": "string", "enum": ["FeatureCollection"]},
+                    "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+                    "numberMatched": {"type": "integer", "minimum": 0},
+                    "numberReturned": {"type": "integer", "minimum": 0},
+                    "timeStamp": {"type": "string", "format": "date-time"},
+                    "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+            },
+        },
+    })
+}

@@ -1,0 +1,738 @@
+//! OGC API Features and Tiles in-process: the router on the demo data, called the way a
+//! client does, with every error case checked for status and problem details.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use buurtcirkel::publish::config::{ServeConfig, sha256_hex};
+use buurtcirkel::publish::{AppState, router};
+use buurtcirkel::store::{Store, StoreData};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header"))
+            .to_str()
+            .unwrap()
+    }
+}
+
+fn demo_data() -> StoreData {
+    let d = buurtcirkel::demo::generate();
+    StoreData {
+        areas: d.areas,
+        clients: d.clients,
+        places: d.places,
+        circles: d.circles,
+        ..Default::default()
+    }
+}
+
+fn app_with(config: ServeConfig, store: Option<Store>, data: StoreData) -> axum::Router {
+    let state = AppState::new(config, store, "http://test");
+    state.load(data).unwrap();
+    router(state)
+}
+
+fn app() -> axum::Router {
+    app_with(ServeConfig::default(), None, demo_data())
+}
+
+async fn send(app: &axum::Router, req: Request<Body>) -> Resp {
+    let r = app.clone().oneshot(req).await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body = r.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(app: &axum::Router, uri: &str) -> Resp {
+    send(
+        app,
+        Request::get(uri)
+            .header("host", "test")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+/// Follows `next` links from `uri` to the end; returns every feature.
+async fn all_pages(app: &axum::Router, uri: &str) -> (Vec<Value>, usize) {
+    let mut url = uri.to_string();
+    let mut features = Vec::new();
+    let mut pages = 0;
+    loop {
+        let r = get(app, &url).await;
+        assert_eq!(r.status, 200, "{url}: {}", String::from_utf8_lossy(&r.body));
+        let page = r.json();
+        pages += 1;
+        let fs = page["features"].as_array().unwrap();
+        assert_eq!(page["numberReturned"], fs.len());
+        assert!(page["timeStamp"].is_string());
+        features.extend(fs.iter().cloned());
+        let next = page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| l["href"].as_str().unwrap().to_string());
+        match next {
+            Some(n) => url = n.trim_start_matches("http://test").to_string(),
+            None => break,
+        }
+        assert!(pages < 100, "next links never end");
+    }
+    (features, pages)
+}
+
+#[tokio::test]
+async fn the_landing_page_links_the_api_conformance_and_collections() {
+    let app = app();
+    let r = get(&app, "/ogc/v1").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("api-version"), "0.1.0");
+    let v = r.json();
+    let rels: Vec<&str> = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
+    for rel in ["self", "alternate", "service-desc", "conformance", "data"] {
+        assert!(rels.contains(&rel), "{rel} missing: {rels:?}");
+    }
+    let c = get(&app, "/ogc/v1/conformance").await.json();
+    let classes: Vec<&str> = c["conformsTo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for suffix in [
+        "features-1/1.0/conf/core",
+        "features-1/1.0/conf/geojson",
+        "features-1/1.0/conf/html",
+        "features-1/1.0/conf/oas30",
+        "features-2/1.0/conf/crs",
+    ] {
+        assert!(classes.iter().any(|c| c.ends_with(suffix)), "{suffix}");
+    }
+    let html = get(&app, "/ogc/v1?f=html").await;
+    assert!(html.header("content-type").starts_with("text/html"));
+    let browser = send(
+        &app,
+        Request::get("/ogc/v1/collections/buurten/items")
+            .header("accept", "text/html,application/xhtml+xml")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(browser.header("content-type").starts_with("text/html"));
+    assert!(String::from_utf8_lossy(&browser.body).contains("BU99990101"));
+}
+
+/// Every `$ref` in the document points at something that exists.
+fn check_refs(doc: &Value, v: &Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                let path = r.strip_prefix("#/").expect("local ref");
+                let mut cur = doc;
+                for part in path.split('/') {
+                    cur = &cur[part];
+                }
+                assert!(!cur.is_null(), "dangling $ref {r}");
+            }
+            m.values().for_each(|x| check_refs(doc, x));
+        }
+        Value::Array(a) => a.iter().for_each(|x| check_refs(doc, x)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_path_and_parameter() {
+    let app = app();
+    let r = get(&app, "/ogc/v1/api").await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").contains("openapi"));
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    check_refs(&doc, &doc);
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/",
+        "/conformance",
+        "/api",
+        "/collections",
+        "/collections/{collectionId}",
+        "/collections/{collectionId}/items",
+        "/collections/{collectionId}/items/{featureId}",
+        "/collections/{collectionId}/tiles/WebMercatorQuad",
+        "/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}",
+        "/health",
+        "/metrics",
+        "/api/v1/imports/{kind}",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing");
+    }
+    // Every {param} in a path is declared as a path parameter of its operation.
+    for (p, item) in paths {
+        for op in item.as_object().unwrap().values().filter(|v| v.is_object()) {
+            let Some(params) = op.get("parameters") else {
+                continue;
+            };
+            let names: Vec<String> = params
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let name = r["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+                    doc["components"]["parameters"][name]["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            for seg in p.split('/').filter(|s| s.starts_with('{')) {
+                let n = seg.trim_matches(|c| c == '{' || c == '}');
+                assert!(names.iter().any(|x| x == n), "{p}: {n} undeclared");
+            }
+            assert!(op["responses"].is_object(), "{p}");
+        }
+    }
+    let items = &paths["/collections/{collectionId}/items"]["get"]["parameters"];
+    let declared = items.to_string();
+    let mut expected = vec![
+        "limit",
+        "offset",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "gemeentecode",
+        "wijkcode",
+        "categorie",
+        "walk_m",
+        "min_participants",
+    ];
+    let weights: Vec<&str> = buurtcirkel::analysis::weights::Weights::parameters().collect();
+    expected.extend(weights.iter().copied());
+    for p in expected {
+        assert!(
+            declared.contains(&format!("/{p}\"")),
+            "items does not declare {p}"
+        );
+    }
+    let limit = &doc["components"]["parameters"]["limit"]["schema"];
+    assert_eq!(limit["maximum"], 10_000);
+    assert_eq!(limit["default"], 100);
+
+    // The official validator, when a test venv has it (scripts/test may install it).
+    let py = std::env::var("OPENAPI_VALIDATOR_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has = std::process::Command::new(&py)
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("api.json");
+        std::fs::write(&f, &r.body).unwrap();
+        let out = std::process::Command::new(&py)
+            .args([
+                "-c",
+                "import sys,json; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')",
+            ])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openapi-spec-validator: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        eprintln!("SKIP: openapi-spec-validator not installed for {py}; structural checks only");
+    }
+}
+
+#[tokio::test]
+async fn all_seven_collections_are_listed_with_storage_crs_rd_new() {
+    let app = app();
+    let v = get(&app, "/ogc/v1/collections").await.json();
+    let ids: Vec<&str> = v["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "gemeenten",
+            "wijken",
+            "buurten",
+            "clusters",
+            "sites",
+            "places",
+            "circles"
+        ]
+    );
+    for id in ids {
+        let c = get(&app, &format!("/ogc/v1/collections/{id}")).await.json();
+        assert_eq!(
+            c["storageCrs"],
+            "http://www.opengis.net/def/crs/EPSG/0/28992"
+        );
+        let crs = c["crs"].to_string();
+        assert!(
+            crs.contains("CRS84") && crs.contains("EPSG/0/4326"),
+            "{crs}"
+        );
+        assert!(c["extent"]["spatial"]["bbox"][0].is_array(), "{id}");
+        let (features, _) =
+            all_pages(&app, &format!("/ogc/v1/collections/{id}/items?limit=7")).await;
+        let direct = get(&app, &format!("/ogc/v1/collections/{id}/items?limit=10000"))
+            .await
+            .json();
+        assert_eq!(
+            features.len(),
+            direct["numberMatched"].as_u64().unwrap() as usize,
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn paging_through_buurten_returns_each_of_the_30_once() {
+    let app = app();
+    let (features, pages) = all_pages(&app, "/ogc/v1/collections/buurten/items?limit=7").await;
+    assert_eq!(pages, 5);
+    let mut ids: Vec<&str> = features.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 30);
+    let last = get(&app, "/ogc/v1/collections/buurten/items?limit=7&offset=28")
+        .await
+        .json();
+    let prev = last["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "prev")
+        .unwrap();
+    assert!(prev["href"].as_str().unwrap().contains("offset=21"));
+}
+
+#[tokio::test]
+async fn rd_new_and_epsg_4326_output_match_the_store_and_say_so_in_content_crs() {
+    let data = demo_data();
+    let app = app();
+    let code = "BU99990101";
+    let area = data.areas.iter().find(|a| a.code.as_str() == code).unwrap();
+    let first = area.geometry_rd.0[0].exterior().0[0];
+
+    let rd = get(&app, &format!("/ogc/v1/collections/buurten/items/{code}?crs=http://www.opengis.net/def/crs/EPSG/0/28992")).await;
+    assert_eq!(rd.status, 200);
+    assert_eq!(
+        rd.header("content-crs"),
+        "<http://www.opengis.net/def/crs/EPSG/0/28992>"
+    );
+    let c = &rd.json()["geometry"]["coordinates"][0][0][0];
+    assert!((c[0].as_f64().unwrap() - first.x).abs() < 0.01);
+    assert!((c[1].as_f64().unwrap() - first.y).abs() < 0.01);
+
+    let lonlat = get(&app, &format!("/ogc/v1/collections/buurten/items/{code}")).await;
+    assert_eq!(
+        lonlat.header("content-crs"),
+        "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    );
+    let latlon = get(
+        &app,
+        &format!("/ogc/v1/collections/buurten/items/{code}?crs=EPSG:4326"),
+    )
+    .await;
+    assert_eq!(
+        latlon.header("content-crs"),
+        "<http://www.opengis.net/def/crs/EPSG/0/4326>"
+    );
+    let a = &lonlat.json()["geometry"]["coordinates"][0][0][0];
+    let b = &latlon.json()["geometry"]["coordinates"][0][0][0];
+    assert_eq!(a[0], b[1]);
+    assert_eq!(a[1], b[0]);
+    assert!(b[0].as_f64().unwrap() > 50.0, "latitude first in EPSG:4326");
+    let t = buurtcirkel::crs::Transformer::new("EPSG:4326", "EPSG:28992").unwrap();
+    let (x, y) = t
+        .point(a[0].as_f64().unwrap(), a[1].as_f64().unwrap())
+        .unwrap();
+    assert!(
+        (x - first.x).abs() < 0.01 && (y - first.y).abs() < 0.01,
+        "{x} {y}"
+    );
+}
+
+#[tokio::test]
+async fn bbox_in_each_crs_and_property_filters_select_features() {
+    let data = demo_data();
+    let app = app();
+    let area = data
+        .areas
+        .iter()
+        .find(|a| a.code.as_str() == "BU99990101")
+        .unwrap();
+    let p = geo::InteriorPoint::interior_point(&area.geometry_rd).unwrap();
+    let (x, y) = (p.x(), p.y());
+    let r = get(
+        &app,
+        &format!(
+            "/ogc/v1/collections/buurten/items?bbox-crs=EPSG:28992&bbox={},{},{},{}",
+            x - 1.0,
+            y - 1.0,
+            x + 1.0,
+            y + 1.0
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(r["numberMatched"], 1);
+    assert_eq!(r["features"][0]["id"], "BU99990101");
+    let t = buurtcirkel::crs::Transformer::new("EPSG:28992", "EPSG:4326").unwrap();
+    let (lon, lat) = t.point(x, y).unwrap();
+    let d = 1e-5;
+    let r = get(
+        &app,
+        &format!(
+            "/ogc/v1/collections/buurten/items?bbox={},{},{},{}",
+            lon - d,
+            lat - d,
+            lon + d,
+            lat + d
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(r["features"][0]["id"], "BU99990101");
+    let r = get(&app, &format!("/ogc/v1/collections/buurten/items?bbox-crs=http://www.opengis.net/def/crs/EPSG/0/4326&bbox={},{},{},{}", lat - d, lon - d, lat + d, lon + d)).await.json();
+    assert_eq!(r["features"][0]["id"], "BU99990101");
+    let r = get(&app, "/ogc/v1/collections/buurten/items?bbox=1,2,3,4")
+        .await
+        .json();
+    assert_eq!(r["numberMatched"], 0);
+
+    let wijk = get(
+        &app,
+        "/ogc/v1/collections/buurten/items?wijkcode=WK999901&limit=1",
+    )
+    .await
+    .json();
+    let n = wijk["numberMatched"].as_u64().unwrap();
+    assert!(n > 0 && n < 30);
+    let next = wijk["links"].to_string();
+    assert!(
+        next.contains("wijkcode=WK999901"),
+        "filters stay in links: {next}"
+    );
+    let gm = get(&app, "/ogc/v1/collections/wijken/items?gemeentecode=GM9999")
+        .await
+        .json();
+    assert_eq!(
+        gm["numberMatched"],
+        gm["features"].as_array().unwrap().len()
+    );
+    let geschikt = get(&app, "/ogc/v1/collections/buurten/items?categorie=geschikt")
+        .await
+        .json();
+    for f in geschikt["features"].as_array().unwrap() {
+        assert_eq!(f["properties"]["categorie"], "geschikt");
+    }
+}
+
+#[tokio::test]
+async fn every_bad_request_gets_problem_details_that_say_what_was_wrong() {
+    let app = app();
+    for (uri, status, mentions) in [
+        ("/ogc/v1/collections/provincies", 404, "provincies"),
+        (
+            "/ogc/v1/collections/provincies/items",
+            404,
+            "expected one of gemeenten",
+        ),
+        ("/ogc/v1/collections/buurten/items?bbox=1,2,3", 400, "bbox"),
+        (
+            "/ogc/v1/collections/buurten/items?bbox=5,52,4,53",
+            400,
+            "lower corner",
+        ),
+        (
+            "/ogc/v1/collections/buurten/items?bbox=a,b,c,d",
+            400,
+            "bbox",
+        ),
+        (
+            "/ogc/v1/collections/buurten/items?bbox=0,0,1,100",
+            400,
+            "latitude",
+        ),
+        (
+            "/ogc/v1/collections/buurten/items?crs=EPSG:3857",
+            400,
+            "crs",
+        ),
+        (
+            "/ogc/v1/collections/buurten/items?bbox-crs=urn:x&bbox=1,2,3,4",
+            400,
+            "bbox-crs",
+        ),
+        ("/ogc/v1/collections/buurten/items?limit=0", 400, "limit"),
+        (
+            "/ogc/v1/collections/buurten/items?limit=10001",
+            400,
+            "1 to 10000",
+        ),
+        ("/ogc/v1/collections/buurten/items?offset=-1", 400, "offset"),
+        (
+            "/ogc/v1/collections/buurten/items?kleur=rood",
+            400,
+            "unknown parameter 'kleur'",
+        ),
+        (
+            "/ogc/v1/collections/clusters/items?categorie=geschikt",
+            400,
+            "no property categorie",
+        ),
+        (
+            "/ogc/v1/collections/buurten/items?w_leeftijd=2",
+            400,
+            "w_leeftijd",
+        ),
+        (
+            "/ogc/v1/collections/buurten/items?w_p_65plus=-1",
+            400,
+            "w_p_65plus",
+        ),
+        ("/ogc/v1/collections/buurten/items?walk_m=5", 400, "walk_m"),
+        (
+            "/ogc/v1/collections/buurten/items?min_participants=x",
+            400,
+            "min_participants",
+        ),
+        (
+            "/ogc/v1/collections/buurten/items?limit=5&limit=6",
+            400,
+            "more than once",
+        ),
+        ("/ogc/v1/collections/buurten/items?f=xml", 400, "f=xml"),
+        (
+            "/ogc/v1/collections/buurten/items/BU00000000",
+            404,
+            "BU00000000",
+        ),
+        (
+            "/ogc/v1/collections/buurten/tiles/WebMercatorQuad/17/0/0",
+            404,
+            "zoom 0 to 16",
+        ),
+        (
+            "/ogc/v1/collections/buurten/tiles/WebMercatorQuad/2/4/0",
+            404,
+            "2^zoom",
+        ),
+        ("/ogc/v1/nergens", 404, "/ogc/v1/nergens"),
+    ] {
+        let r = get(&app, uri).await;
+        assert_eq!(
+            r.status.as_u16(),
+            status,
+            "{uri}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(
+            r.header("content-type"),
+            "application/problem+json",
+            "{uri}"
+        );
+        assert_eq!(r.header("api-version"), "0.1.0", "{uri}");
+        let body = r.json();
+        assert_eq!(body["status"], status, "{uri}");
+        assert!(body["title"].is_string(), "{uri}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(mentions), "{uri}: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn weights_in_the_query_change_the_scores_and_are_computed_once() {
+    let app = app();
+    let base = get(&app, "/ogc/v1/collections/buurten/items/BU99990101")
+        .await
+        .json();
+    let u = "/ogc/v1/collections/buurten/items/BU99990101?w_participants=0&w_p_65plus=5";
+    let a = get(&app, u).await.json();
+    assert_ne!(base["properties"]["score"], a["properties"]["score"]);
+    let b = get(&app, u).await.json();
+    assert_eq!(a["properties"], b["properties"]);
+    let coll = get(&app, "/ogc/v1/collections/buurten?w_participants=0")
+        .await
+        .json();
+    assert!(
+        coll["links"].to_string().contains("w_participants=0"),
+        "links keep the view"
+    );
+    let m = String::from_utf8(get(&app, "/metrics").await.body).unwrap();
+    let hits: f64 = m
+        .lines()
+        .find(|l| l.starts_with("buurtcirkel_cache_hits_total{cache=\"results\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        hits >= 1.0,
+        "the repeated parameter set is a cache hit: {m}"
+    );
+    assert!(m.contains("buurtcirkel_http_request_duration_seconds_bucket{route=\"/ogc/v1/collections/{id}/items/{fid}\""));
+    assert!(m.contains("buurtcirkel_analysis_seconds_total"));
+}
+
+#[tokio::test]
+async fn a_loading_server_answers_503_with_retry_after() {
+    let app = router(AppState::empty());
+    let r = get(&app, "/ogc/v1/collections/buurten/items").await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("retry-after"), "1");
+    assert_eq!(r.header("content-type"), "application/problem+json");
+}
+
+fn auth_config(read_clusters_planner: bool) -> ServeConfig {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("auth.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "read = \"public\"\n{}[[tokens]]\nname = \"beheer\"\nrole = \"admin\"\nsha256 = \"{}\"\n[[tokens]]\nname = \"plan\"\nrole = \"planner\"\nsha256 = \"{}\"\n",
+            if read_clusters_planner { "[collections]\nclusters = \"planner\"\n" } else { "" },
+            sha256_hex("admin-token"),
+            sha256_hex("planner-token")
+        ),
+    )
+    .unwrap();
+    ServeConfig::load(None, Some(&p), |_| None).unwrap()
+}
+
+async fn post(app: &axum::Router, uri: &str, token: Option<&str>, body: &str) -> Resp {
+    let mut b = Request::post(uri).header("host", "test");
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    send(app, b.body(Body::from(body.to_string())).unwrap()).await
+}
+
+#[tokio::test]
+async fn imports_need_an_admin_token_and_return_the_cli_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path().join("s.gpkg"));
+    buurtcirkel::cli::write_demo(&store).unwrap();
+    let app = app_with(
+        auth_config(false),
+        Some(store.clone()),
+        store.load().unwrap(),
+    );
+    let csv = "naam,soort,x,y\nWijkcentrum Test,wijkcentrum,150000,420000\n";
+    let uri = "/api/v1/imports/places?filename=plekken.csv";
+
+    let r = post(&app, uri, None, csv).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), "Bearer");
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    let r = post(&app, uri, Some("wrong"), csv).await;
+    assert_eq!(r.status, 401);
+    let r = post(&app, uri, Some("planner-token"), csv).await;
+    assert_eq!(r.status, 403);
+    assert!(r.json()["detail"].as_str().unwrap().contains("admin"));
+    let r = post(
+        &app,
+        "/api/v1/imports/zwembaden?filename=x.csv",
+        Some("admin-token"),
+        csv,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+
+    let r = post(&app, uri, Some("admin-token"), csv).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let report = r.json();
+    assert_eq!(report["kind"], "places");
+    let places = get(&app, "/ogc/v1/collections/places/items").await.json();
+    assert_eq!(places["numberMatched"], 1, "the snapshot is reloaded");
+    assert_eq!(
+        places["features"][0]["properties"]["naam"],
+        "Wijkcentrum Test"
+    );
+
+    let bad = post(
+        &app,
+        uri,
+        Some("admin-token"),
+        "naam,soort,x,y\nA,b,abc,def\n",
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", String::from_utf8_lossy(&bad.body));
+    assert!(
+        !bad.json()["detail"].as_str().unwrap().contains("/tmp"),
+        "no server paths"
+    );
+    assert_eq!(
+        get(&app, "/ogc/v1/collections/places/items").await.json()["numberMatched"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_collection_can_be_closed_to_the_public() {
+    let app = app_with(auth_config(true), None, demo_data());
+    let r = get(&app, "/ogc/v1/collections/clusters/items").await;
+    assert_eq!(r.status, 401);
+    let r = get(
+        &app,
+        "/ogc/v1/collections/clusters/tiles/WebMercatorQuad/0/0/0",
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let r = send(
+        &app,
+        Request::get("/ogc/v1/collections/clusters/items")
+            .header("authorization", "Bearer planner-token")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let list = get(&app, "/ogc/v1/collections").await.json();
+    assert!(
+        !list.to_string().contains("\"id\":\"clusters\""),
+        "hidden from the public list"
+    );
+    assert_eq!(
+        get(&app, "/ogc/v1/collections/buurten/items").await.status,
+        200
+    );
+}
