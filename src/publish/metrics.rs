@@ -136,17 +136,27 @@ impl Metrics {
     }
 }
 
-/// Middleware: times every request and counts it under its route template.
+/// Middleware: times every request, counts it under its route template and logs it. The log
+/// line holds the method, route template, status and time, never the URL, query or body: those
+/// can carry an uploaded client file or a bbox drawn around someone's home. Successes log at
+/// `debug` (a tile server answers tens of thousands a second), client errors at `info`, server
+/// errors at `warn`.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let t = Instant::now();
     let res = next.run(req).await;
-    state
-        .inner
-        .metrics
-        .observe(&route, res.status().as_u16(), t.elapsed().as_secs_f64());
+    let seconds = t.elapsed().as_secs_f64();
+    let status = res.status().as_u16();
+    state.inner.metrics.observe(&route, status, seconds);
+    let ms = seconds * 1e3;
+    match status {
+        500.. => tracing::warn!(%method, route, status, ms, "request"),
+        400..=499 => tracing::info!(%method, route, status, ms, "request"),
+        _ => tracing::debug!(%method, route, status, ms, "request"),
+    }
     res
 }
