@@ -45,13 +45,13 @@ pub enum Command {
         #[arg(long, env = "BUURTCIRKEL_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
         /// Server configuration (TOML: public_url, cors_origins, body_limit_mb,
-        /// request_timeout_s, [auth]); see docs/api.md. BUURTCIRKEL_PUBLIC_URL,
+        /// request_timeout_s, `[auth]`); see docs/api.md. BUURTCIRKEL_PUBLIC_URL,
         /// BUURTCIRKEL_CORS_ORIGINS, BUURTCIRKEL_BODY_LIMIT_MB, BUURTCIRKEL_REQUEST_TIMEOUT_S and
         /// BUURTCIRKEL_READ_ROLE override it.
         #[arg(long, env = "BUURTCIRKEL_CONFIG")]
         config: Option<PathBuf>,
         /// Roles and hashed bearer tokens (TOML, as config/auth.example.toml); replaces the
-        /// [auth] table of --config. Without it reading is public and nobody may import.
+        /// `[auth]` table of --config. Without it reading is public and nobody may import.
         #[arg(long, env = "BUURTCIRKEL_AUTH")]
         auth: Option<PathBuf>,
     },

@@ -212,12 +212,16 @@ pub fn router(state: AppState) -> Router {
         ));
     // Tiles are cached as bytes and served as they are; compressing them again on every
     // request would cost more than the cache saves.
-    let compress = CompressionLayer::new().compress_when(
-        SizeAbove::new(1024)
-            .and(NotForContentType::new("application/vnd.mapbox-vector-tile"))
-            .and(NotForContentType::GRPC)
-            .and(NotForContentType::IMAGES),
-    );
+    // Fastest level: a 12 MB page of all wijken compresses ~10x in a fraction of the time the
+    // default level takes, and the network is rarely slower than that.
+    let compress = CompressionLayer::new()
+        .quality(tower_http::CompressionLevel::Fastest)
+        .compress_when(
+            SizeAbove::new(1024)
+                .and(NotForContentType::new("application/vnd.mapbox-vector-tile"))
+                .and(NotForContentType::GRPC)
+                .and(NotForContentType::IMAGES),
+        );
     let mut app = ogc
         .fallback(|uri: axum::http::Uri| async move {
             Problem::not_found(format!("no resource at {}", uri.path()))
