@@ -21,7 +21,8 @@
 //!
 //! # Dependency rule
 //! Dependencies point one way, along the flow. `publish` may use `analysis`, `index`, `store`,
-//! `crs` and `model`; `ingest` may use `crs` and `model`; `store` may use `model` and `crs`;
+//! `crs` and `model`, and `ingest` for the admin upload endpoint (the same validation as the
+//! CLI); `ingest` may use `crs` and `model`; `store` may use `model` and `crs`;
 //! `analysis` uses only `index` and `model` and never touches files, GDAL, tokio or the clock;
 //! `index` uses only `model`. Nothing imports `publish`, and `model` imports nothing of ours.
 //! Only `cli` (the binary's edge) ties the steps together.
