@@ -182,6 +182,11 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let cfg = &state.inner.config;
     let ogc = Router::new()
+        // Until the web map is served here, the front door leads to the browsable API.
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/ogc/v1?f=html") }),
+        )
         .route("/ogc/v1", get(ogc::landing))
         .route("/ogc/v1/conformance", get(ogc::conformance))
         .route("/ogc/v1/api", get(ogc::api))
