@@ -174,25 +174,29 @@ fn delft(c: &mut Criterion) {
             Point::new(snap(a.x()), snap(a.y()))
         })
         .collect();
+    // One-shot comparisons at the default walk and at a short one, where barriers show.
+    for walk_m in [800.0, 400.0] {
+        let dbscan = Dbscan::new(walk_m, 5).unwrap_or_default();
+        let t = Instant::now();
+        let by_street = dbscan.cluster(&net, &clients);
+        let street_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let by_line = dbscan.cluster(&StraightLine, &clients);
+        let line_s = t.elapsed().as_secs_f64();
+        let cmp = compare_clusterings(&by_line, &by_street);
+        let sizes: Vec<usize> = by_street.members().iter().map(Vec::len).collect();
+        let changed = cmp.clusters.iter().filter(|c| !c.unchanged(&sizes)).count();
+        let split = cmp.clusters.iter().filter(|c| c.split()).count();
+        let noise: usize = cmp.clusters.iter().map(|c| c.noise).sum();
+        println!(
+            "Delft, 5,000 clients on {} address points, walk {walk_m} m: street {} clusters in {street_s:.3} s, straight line {} clusters in {line_s:.3} s; {changed} straight-line clusters differ ({split} split, {noise} members become noise, {} merges)",
+            addresses.len(),
+            by_street.cluster_count(),
+            by_line.cluster_count(),
+            cmp.merged.len()
+        );
+    }
     let dbscan = Dbscan::default();
-    let t = Instant::now();
-    let by_street = dbscan.cluster(&net, &clients);
-    let street_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let by_line = dbscan.cluster(&StraightLine, &clients);
-    let line_s = t.elapsed().as_secs_f64();
-    let cmp = compare_clusterings(&by_line, &by_street);
-    let sizes: Vec<usize> = by_street.members().iter().map(Vec::len).collect();
-    let changed = cmp.clusters.iter().filter(|c| !c.unchanged(&sizes)).count();
-    let split = cmp.clusters.iter().filter(|c| c.split()).count();
-    let noise: usize = cmp.clusters.iter().map(|c| c.noise).sum();
-    println!(
-        "Delft, 5,000 clients on {} address points: street {} clusters in {street_s:.3} s, straight line {} clusters in {line_s:.3} s; {changed} straight-line clusters differ ({split} split, {noise} members become noise, {} merges)",
-        addresses.len(),
-        by_street.cluster_count(),
-        by_line.cluster_count(),
-        cmp.merged.len()
-    );
     let mut group = c.benchmark_group("network_delft");
     group.sample_size(10);
     group.bench_function("import extract", |b| {

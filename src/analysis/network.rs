@@ -29,7 +29,7 @@
 //! can see that the extract does not cover the clients. Without any edge, clients are only
 //! neighbours of those within [`DIRECT_M`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
@@ -460,6 +460,8 @@ impl WalkingMetric for StreetNetwork {
             index: PointIndex::new(points),
             search: RefCell::new(Search::new(self.node_count())),
             memo: RefCell::new(HashMap::new()),
+            point_memo: RefCell::new(HashMap::new()),
+            point_memo_budget: Cell::new(POINT_MEMO_ENTRIES),
             candidates: RefCell::new(Vec::new()),
         }
     }
@@ -482,7 +484,9 @@ impl WalkingMetric for StreetNetwork {
 ///
 /// Neighbour lists of locations ([`Neighbourhood::neighbours_of`], which site selection calls
 /// once per candidate centre and then asks [`Neighbourhood::distance_from`] the same centres
-/// again) are memoised per location and radius.
+/// again) are memoised per location and radius; so are the neighbour lists of points (DBSCAN
+/// asks every core point twice), up to 32 MB. Any other `distance_from(p, i)` searches from
+/// the client `i`, so that many centres asking about one client share one search.
 ///
 /// Not `Sync`: the reused search state lives in a `RefCell`. Prepare one per thread.
 #[derive(Debug)]
@@ -494,8 +498,17 @@ pub struct NetworkNeighbourhood<'a> {
     search: RefCell<Search>,
     /// Location (coordinate bits) → (radius, neighbours with their distances, ascending).
     memo: RefCell<HashMap<(u64, u64), Memo>>,
+    /// Point → (radius, neighbours, ascending): DBSCAN asks each core point twice.
+    point_memo: RefCell<HashMap<usize, (f64, Vec<u32>)>>,
+    /// How many more neighbour entries `point_memo` may hold.
+    point_memo_budget: Cell<usize>,
     candidates: RefCell<Vec<usize>>,
 }
+
+/// At most this many neighbour entries (4 bytes each) are memoised per prepared point set:
+/// 32 MB, enough for 100,000 clients with 80 neighbours each or a dense town of 5,000 clients
+/// who all live within walking distance of each other. Beyond it queries are simply repeated.
+const POINT_MEMO_ENTRIES: usize = 8 << 20;
 
 /// A memoised neighbour list: the radius and the neighbours with their distances, by index.
 type Memo = (f64, Vec<(usize, f64)>);
@@ -720,14 +733,27 @@ impl Neighbourhood for NetworkNeighbourhood<'_> {
     }
 
     fn neighbours(&self, i: usize, radius_m: f64, out: &mut Vec<usize>) {
+        out.clear();
+        if let Some((r, list)) = self.point_memo.borrow().get(&i)
+            && *r == radius_m
+        {
+            out.extend(list.iter().map(|&j| j as usize));
+            return;
+        }
         let mut found = Vec::new();
         self.within(Source::Point(i), self.points[i], radius_m, &mut found);
-        out.clear();
         out.extend(found.iter().map(|(j, _)| *j));
         if !out.contains(&i) {
             // A point without coordinates is still its own neighbour, as in DBSCAN.
             out.push(i);
             out.sort_unstable();
+        }
+        let budget = self.point_memo_budget.get();
+        if out.len() <= budget
+            && let Ok(list) = out.iter().map(|&j| u32::try_from(j)).collect()
+        {
+            self.point_memo_budget.set(budget - out.len());
+            self.point_memo.borrow_mut().insert(i, (radius_m, list));
         }
     }
 
@@ -741,8 +767,14 @@ impl Neighbourhood for NetworkNeighbourhood<'_> {
         {
             return list[k].1;
         }
-        let mut search = self.search_from(Source::Location(key.0, key.1));
-        search.exact_to(self.net, self.points[i], self.snaps[i])
+        // Search from the client, not from `p`: site selection asks many centres about one
+        // client in a row, and walking is symmetric, so one search answers them all.
+        let p_rd = self.points[i];
+        if !(p_rd.x().is_finite() && p_rd.y().is_finite()) {
+            return f64::INFINITY;
+        }
+        let mut search = self.search_from(Source::Point(i));
+        search.exact_to(self.net, p, self.net.snap(p))
     }
 
     fn neighbours_of(&self, p: Point<f64>, radius_m: f64, out: &mut Vec<usize>) {
