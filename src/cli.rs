@@ -76,6 +76,11 @@ pub enum Command {
         /// Output format.
         #[arg(long, default_value = "table", value_parser = ["table", "json"])]
         format: String,
+        /// Also cluster by straight-line distance and list the clusters that split or merge
+        /// between straight-line and street distance (needs `import streets`). Ids and counts
+        /// only, never locations.
+        #[arg(long)]
+        compare_metrics: bool,
     },
     /// Export a published layer through GDAL: .gpkg, .geojson/.json (CRS84), .csv (WKT
     /// geometry) or a PG: connection string for PostGIS. Exactly what the API publishes:
@@ -161,6 +166,13 @@ pub enum ImportCommand {
         /// Coordinate columns, CRS and bad-row handling.
         #[command(flatten)]
         points: PointArgs,
+    },
+    /// An OpenStreetMap extract (.osm.pbf) as the walking network: ways a pedestrian may use,
+    /// split at junctions, in RD New. Replaces the previous network; from then on the
+    /// analysis measures walking distance along these streets (see docs/network.md).
+    Streets {
+        /// The .osm.pbf file to import.
+        path: PathBuf,
     },
 }
 
@@ -288,7 +300,14 @@ pub fn run(cli: Cli) -> Result<()> {
             level,
             top,
             format,
-        } => analyse(&store, &params, level.as_deref(), top, &format),
+            compare_metrics,
+        } => {
+            analyse(&store, &params, level.as_deref(), top, &format)?;
+            if compare_metrics {
+                emit(&compare_metrics_report(&store, &params)?)?;
+            }
+            Ok(())
+        }
         Command::Export {
             layer,
             out,
@@ -395,6 +414,7 @@ pub fn run(cli: Cli) -> Result<()> {
             print!("{report}");
             Ok(())
         }
+        Command::Import(ImportCommand::Streets { path }) => import_streets(&store, &path),
         Command::Import(ImportCommand::Figures { path, mapping }) => {
             let mapping = load_mapping(mapping.as_deref())?;
             let progress = CliProgress::new();
@@ -458,7 +478,8 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Loads nothing, runs the analysis on `data` and scores it with the weights of `args`.
+/// Runs the analysis on `data`: along the stored street network when there is one, else by
+/// straight line.
 fn run_analysis(
     data: &crate::store::StoreData,
     args: &AnalysisArgs,
@@ -469,11 +490,18 @@ fn run_analysis(
         places: &data.places,
         circles: &data.circles,
     };
-    let analysis = crate::analysis::run::analyse(
-        &crate::analysis::metric::StraightLine,
-        inputs,
-        args.params(),
-    )
+    let network = data
+        .streets
+        .as_ref()
+        .map(|lines| crate::analysis::network::StreetNetwork::from_lines(lines.iter().cloned()));
+    let analysis = match &network {
+        Some(net) => crate::analysis::run::analyse(net, inputs, args.params()),
+        None => crate::analysis::run::analyse(
+            &crate::analysis::metric::StraightLine,
+            inputs,
+            args.params(),
+        ),
+    }
     .map_err(|e| anyhow::anyhow!(e))?;
     Ok(analysis)
 }
@@ -657,6 +685,183 @@ fn analyse(
     emit(&out)
 }
 
+/// The stored street network, if streets were imported.
+fn load_network(store: &Store) -> Result<Option<crate::analysis::network::StreetNetwork>> {
+    Ok(store
+        .load_streets()?
+        .filter(|l| !l.is_empty())
+        .map(crate::analysis::network::StreetNetwork::from_lines))
+}
+
+/// `import streets`: reads the extract, reports the graph, stores the pieces.
+fn import_streets(store: &Store, path: &Path) -> Result<()> {
+    use crate::analysis::network::{FAR_FROM_STREET_M, StreetNetwork};
+    let t = std::time::Instant::now();
+    let import = crate::ingest::streets::read_streets(path)?;
+    let net = StreetNetwork::from_lines(import.lines_rd.iter().cloned());
+    let mut report = import.report;
+    report.notes.push(format!(
+        "graph: {} nodes, {} edges, {:.1} km of street, {} connected components",
+        net.node_count(),
+        net.edge_count(),
+        net.total_length_m() / 1_000.0,
+        net.component_count()
+    ));
+    let clients: Vec<geo_types::Point<f64>> = if store.exists() {
+        store
+            .load()?
+            .clients
+            .iter()
+            .map(|c| c.position_rd)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if clients.is_empty() {
+        report
+            .notes
+            .push("no clients stored yet: street coverage of clients not checked".into());
+    } else {
+        let far = net.count_far_from_street(&clients, FAR_FROM_STREET_M);
+        let line = format!(
+            "{far} of {} stored clients ({:.1}%) are more than {FAR_FROM_STREET_M} m from any street",
+            clients.len(),
+            100.0 * far as f64 / clients.len() as f64
+        );
+        if far * 10 > clients.len() {
+            report
+                .warnings
+                .push(format!("{line}: does the extract cover the clients' area?"));
+        } else {
+            report.notes.push(line);
+        }
+    }
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    report.notes.push(format!(
+        "read {:.1} MB in {:.2} s",
+        size as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    ));
+    report.notes.push(format!(
+        "store {}: replaced streets",
+        store.path().display()
+    ));
+    let mut log = log_entry(&report);
+    log.rows = i64::try_from(net.edge_count()).unwrap_or(i64::MAX);
+    store.apply(&Change {
+        streets: Some(import.lines_rd),
+        log: vec![log],
+        ..Default::default()
+    })?;
+    print!("{report}");
+    Ok(())
+}
+
+/// `analyse --compare-metrics`: clusters by straight line and along streets and says, per
+/// straight-line cluster, where its members went. Exact counts are fine here (the
+/// administrator's own report, DESIGN.md rule 2); locations are given only as area codes.
+fn compare_metrics_report(store: &Store, args: &AnalysisArgs) -> Result<String> {
+    use crate::analysis::cluster::Dbscan;
+    use crate::analysis::network::compare_clusterings;
+    let Some(net) = load_network(store)? else {
+        bail!(
+            "--compare-metrics needs a street network; run `buurtcirkel import streets PATH.osm.pbf` first"
+        );
+    };
+    let data = store.load()?;
+    let params = args.params();
+    params.validate().map_err(|e| anyhow::anyhow!(e))?;
+    let dbscan = Dbscan::new(params.walk_m, params.min_participants)?;
+    let points: Vec<geo_types::Point<f64>> = data.clients.iter().map(|c| c.position_rd).collect();
+    let line = dbscan.cluster(&crate::analysis::metric::StraightLine, &points);
+    let street = dbscan.cluster(&net, &points);
+    let cmp = compare_clusterings(&line, &street);
+    // Where a cluster is: the buurt (else wijk) holding most of its members.
+    let level = if data.areas.iter().any(|a| a.level() == Level::Buurt) {
+        Level::Buurt
+    } else {
+        Level::Wijk
+    };
+    let idx: Vec<usize> = (0..data.areas.len())
+        .filter(|&i| data.areas[i].level() == level)
+        .collect();
+    let index = crate::index::AreaIndex::new(
+        idx.iter()
+            .map(|&i| data.areas[i].geometry_rd.clone())
+            .collect(),
+    );
+    let members = line.members();
+    let area_of = |cluster: usize| -> String {
+        let mut count: std::collections::BTreeMap<&str, usize> = Default::default();
+        for &m in &members[cluster] {
+            if let Some(k) = index.locate(points[m]) {
+                *count.entry(data.areas[idx[k]].code.as_str()).or_default() += 1;
+            }
+        }
+        count
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+            .map_or_else(|| "outside the areas".into(), |(c, _)| c.to_string())
+    };
+    let street_sizes: Vec<usize> = street.members().iter().map(Vec::len).collect();
+    let mut out = String::new();
+    outln!(
+        out,
+        "\nmetric comparison (walk {} m, min {}): {} straight-line clusters, {} street-network clusters",
+        params.walk_m,
+        params.min_participants,
+        line.cluster_count(),
+        street.cluster_count()
+    );
+    let mut unchanged = 0;
+    for c in &cmp.clusters {
+        if c.unchanged(&street_sizes) {
+            unchanged += 1;
+            continue;
+        }
+        let parts: Vec<String> = c
+            .into
+            .iter()
+            .map(|(id, n)| format!("street cluster {id} ({n})"))
+            .collect();
+        let what = match (c.into.len(), c.noise) {
+            (0, _) => format!("all {} become noise along streets", c.members),
+            (1, 0) => format!("becomes {} with other members", parts.join("")),
+            (1, n) => format!("shrinks to {}; {n} become noise", parts.join("")),
+            (_, 0) => format!("splits into {}", parts.join(", ")),
+            (_, n) => format!("splits into {}; {n} become noise", parts.join(", ")),
+        };
+        outln!(
+            out,
+            "  straight-line cluster {} ({} clients, mostly in {}): {what}",
+            c.cluster,
+            c.members,
+            area_of(c.cluster)
+        );
+    }
+    for (id, from) in &cmp.merged {
+        let from: Vec<String> = from.iter().map(usize::to_string).collect();
+        outln!(
+            out,
+            "  street cluster {id} merges straight-line clusters {}",
+            from.join(", ")
+        );
+    }
+    if cmp.gained > 0 {
+        outln!(
+            out,
+            "  {} clients are noise by straight line but clustered along streets",
+            cmp.gained
+        );
+    }
+    outln!(
+        out,
+        "  unchanged: {unchanged} of {} straight-line clusters",
+        line.cluster_count()
+    );
+    Ok(out)
+}
+
 fn load_mapping(path: Option<&Path>) -> Result<Mapping> {
     Ok(match path {
         Some(p) => Mapping::load(p)?,
@@ -694,6 +899,7 @@ pub fn write_demo(store: &Store) -> Result<()> {
             rows: i64::try_from(demo.areas.len() + demo.clients.len()).unwrap_or(i64::MAX),
         }],
         results: None,
+        streets: None,
         areas: Some((levels, demo.areas)),
         clients: Some(demo.clients),
         places: Some(demo.places),

@@ -132,6 +132,7 @@ fn the_demo_round_trips_through_the_store_unchanged() {
             places: Some(demo.places.clone()),
             circles: Some(demo.circles.clone()),
             results: None,
+            streets: None,
             log: vec![log("demo")],
         })
         .expect("apply");

@@ -10,7 +10,7 @@
 use std::f64::consts::{PI, SQRT_2, TAU};
 
 use geo::ConvexHull;
-use geo_types::{Coord, LineString, MultiPoint, Point, Polygon};
+use geo_types::{Coord, LineString, MultiPoint, MultiPolygon, Point, Polygon};
 
 use super::cluster::Clustering;
 use super::sites::Site;
@@ -74,6 +74,10 @@ pub struct PublishedSite {
     pub centre_rd: Point<f64>,
     /// A polygon containing the disk of the walking radius around the centre, RD metres.
     pub geometry_rd: Polygon<f64>,
+    /// With a street network: the area reachable on foot within the walking distance from the
+    /// published centre (an isochrone of whole 100 m cells), which then is the published shape.
+    /// It depends only on the published centre and the public streets.
+    pub reach_rd: Option<MultiPolygon<f64>>,
 }
 
 /// Everything the analysis may publish about clients.
@@ -151,6 +155,7 @@ pub fn publish(
             participants: Bucket::of(site.participants.len()),
             centre_rd,
             geometry_rd,
+            reach_rd: None,
         });
     }
     published

@@ -4,10 +4,10 @@
 //! neighbour lists (positions in the input slice).
 //!
 //! A metric is a value passed into the algorithms, as in geo's `Euclidean.distance(a, b)`.
-//! Today there is one, [`StraightLine`]. A street-network metric (bounded Dijkstra from each
-//! client over an OSM graph) can replace it later by implementing [`WalkingMetric`] and
-//! [`Neighbourhood`]; clustering and site selection only speak these two traits, so they do
-//! not change.
+//! There are two: [`StraightLine`] (the default) and the street network of
+//! [`crate::analysis::network::StreetNetwork`] (bounded Dijkstra from each client over an OSM
+//! graph). Clustering, site selection and the meeting-place criterion only speak these traits,
+//! so they do not know which one they use.
 //!
 //! # Why "prepare, then ask"
 //! A network metric is expensive per query and wants per-snapshot preparation (snapping the
@@ -24,7 +24,7 @@
 //!
 //! This module touches no files, GDAL, tokio or the clock.
 
-use geo_types::Point;
+use geo_types::{MultiPolygon, Point};
 
 use crate::index::PointIndex;
 
@@ -60,6 +60,28 @@ pub trait WalkingMetric {
     fn is_straight_line(&self) -> bool {
         false
     }
+
+    /// The area reachable on foot within `walk_m` of `centre`.
+    ///
+    /// The default is [`Reach::Disk`]: everything within `walk_m` in a straight line. A network
+    /// metric returns the area along its streets ([`Reach::Area`]) or [`Reach::Unreachable`]
+    /// when `centre` is farther than `walk_m` from every street.
+    fn reach(&self, centre: Point<f64>, walk_m: f64) -> Reach {
+        let _ = (centre, walk_m);
+        Reach::Disk
+    }
+}
+
+/// What [`WalkingMetric::reach`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reach {
+    /// The disk of the walking radius (straight line).
+    Disk,
+    /// The reachable area (RD metres); a network metric gives whole grid cells, never tighter
+    /// than its publication grid.
+    Area(MultiPolygon<f64>),
+    /// Nothing is reachable: the centre is too far from any street.
+    Unreachable,
 }
 
 /// Neighbour and distance queries over a fixed slice of points, prepared by a [`WalkingMetric`].

@@ -7,6 +7,7 @@
 pub mod cluster;
 pub mod generalise;
 pub mod metric;
+pub mod network;
 pub mod run;
 pub mod score;
 pub mod sites;

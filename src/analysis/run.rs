@@ -11,7 +11,7 @@ use geo_types::{Geometry, Point};
 
 use super::cluster::{ClusterError, Clustering, Dbscan};
 use super::generalise::{Published, publish};
-use super::metric::WalkingMetric;
+use super::metric::{Reach, WalkingMetric};
 use super::score::{AreaInput, Prepared, prepare};
 use super::sites::{SiteParams, find_sites};
 use crate::index::{AreaIndex, PointIndex};
@@ -28,6 +28,11 @@ pub const WALK_STEP_M: f64 = 100.0;
 /// Allowed minimum participants: a circle cannot start with fewer than 5, and lower values
 /// would only let a caller probe smaller groups of clients.
 pub const MIN_PARTICIPANTS_RANGE: (usize, usize) = (5, 12);
+
+/// [`Summary::metric`] of a straight-line run.
+pub const STRAIGHT_LINE: &str = "straight line";
+/// [`Summary::metric`] of a run along the street network.
+pub const STREET_NETWORK: &str = "street network";
 
 /// The parameters clustering depends on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -143,7 +148,17 @@ pub fn analyse<M: WalkingMetric>(
         ..SiteParams::default()
     };
     let sites = find_sites(metric, &points, &clustering, &site_params);
-    let published = publish(&points, &clustering, &sites, params.walk_m);
+    let mut published = publish(&points, &clustering, &sites, params.walk_m);
+    let along_streets = !metric.is_straight_line();
+    if along_streets {
+        // A site's published shape becomes the area reachable on foot from its published
+        // centre: it depends on that centre and the public streets only.
+        for site in &mut published.sites {
+            if let Reach::Area(area) = metric.reach(site.centre_rd, params.walk_m) {
+                site.reach_rd = Some(area);
+            }
+        }
+    }
 
     // Potential participants per area: clients in the area who belong to a walking-distance
     // cluster, i.e. who have enough others near them to form a circle together.
@@ -176,6 +191,29 @@ pub fn analyse<M: WalkingMetric>(
 
     let place_points: Vec<Point<f64>> = inputs.places.iter().map(|p| p.position_rd).collect();
     let place_index = PointIndex::new(&place_points);
+    // Along streets a place serves an area when the area reachable from it on foot touches the
+    // area; the straight line (never longer than the walk) stays the cheap pre-filter.
+    let place_reach: Vec<std::cell::OnceCell<Reach>> = if along_streets {
+        place_points
+            .iter()
+            .map(|_| std::cell::OnceCell::new())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let serves = |i: usize, area: &geo_types::MultiPolygon<f64>| -> bool {
+        if Euclidean.distance(&place_points[i], area) > params.walk_m {
+            return false;
+        }
+        let Some(cell) = place_reach.get(i) else {
+            return true;
+        };
+        match cell.get_or_init(|| metric.reach(place_points[i], params.walk_m)) {
+            Reach::Disk => true,
+            Reach::Area(reach) => geo::Intersects::intersects(reach, area),
+            Reach::Unreachable => false,
+        }
+    };
     let circle_reach = params.walk_m / 2.0;
     let mut place_near = Vec::with_capacity(inputs.areas.len());
     let mut circle_near = Vec::with_capacity(inputs.areas.len());
@@ -186,7 +224,7 @@ pub fn analyse<M: WalkingMetric>(
                 let reach = r.width().hypot(r.height()) / 2.0 + params.walk_m;
                 place_index
                     .within_distance(r.center().into(), reach)
-                    .any(|i| Euclidean.distance(&place_points[i], &a.geometry_rd) <= params.walk_m)
+                    .any(|i| serves(i, &a.geometry_rd))
             })
         });
         let near_circle = (!inputs.circles.is_empty()).then(|| {
@@ -217,10 +255,10 @@ pub fn analyse<M: WalkingMetric>(
         clusters: clustering.cluster_count(),
         sites: sites.len(),
         in_sites: sites.iter().map(|s| s.participants.len()).sum(),
-        metric: if metric.is_straight_line() {
-            "straight line"
+        metric: if along_streets {
+            STREET_NETWORK
         } else {
-            "street network"
+            STRAIGHT_LINE
         },
     };
     Ok(Analysis {

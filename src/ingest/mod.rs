@@ -11,6 +11,7 @@ pub mod columns;
 pub mod figures;
 pub mod points;
 mod source;
+pub mod streets;
 pub mod value;
 
 use std::collections::BTreeMap;

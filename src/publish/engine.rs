@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::layers::{self, COLLECTIONS};
 use super::tiles::TileCache;
 use crate::analysis::metric::StraightLine;
+use crate::analysis::network::StreetNetwork;
 use crate::analysis::run::{Analysis, Inputs, Params, analyse};
 use crate::analysis::weights::Weights;
 use crate::crs::{CrsError, RD_NEW, Transformer, WGS84};
@@ -403,6 +404,8 @@ pub struct Dataset {
     fixed: HashMap<(&'static str, String), Arc<Geom>>,
     /// Extent of all areas in CRS84.
     pub extent_lonlat: Option<Rect<f64>>,
+    /// The walking network built from the snapshot's streets; `None` means straight line.
+    network: Option<StreetNetwork>,
     analyses: Mutex<Lru<(u64, usize), Cell<Analysis>>>,
     results: Mutex<Lru<ParamKey, Cell<Results>>>,
     default_results: OnceLock<Arc<Results>>,
@@ -439,10 +442,15 @@ impl Dataset {
             let g = Geom::new(c.geometry_rd.clone(), &t)?;
             fixed.insert(("circles", c.id.to_string()), Arc::new(g));
         }
+        let network = data
+            .streets
+            .as_ref()
+            .map(|lines| StreetNetwork::from_lines(lines.iter().cloned()));
         Ok(Dataset {
             data,
             fixed,
             extent_lonlat: extent,
+            network,
             analyses: Mutex::new(Lru::new(4)),
             results: Mutex::new(Lru::new(16)),
             default_results: OnceLock::new(),
@@ -510,7 +518,11 @@ impl Dataset {
                     places: &me.data.places,
                     circles: &me.data.circles,
                 };
-                let a = analyse(&StraightLine, inputs, params).map_err(EngineError::Params)?;
+                let a = match &me.network {
+                    Some(net) => analyse(net, inputs, params),
+                    None => analyse(&StraightLine, inputs, params),
+                }
+                .map_err(EngineError::Params)?;
                 me.stats.analyses.fetch_add(1, Relaxed);
                 me.stats
                     .analysis_us

@@ -59,6 +59,8 @@ pub fn build(
                 ("loopafstand_m", FieldType::Real),
                 ("centrum_x_rd", FieldType::Real),
                 ("centrum_y_rd", FieldType::Real),
+                ("afstandsmaat", FieldType::Text),
+                ("vorm", FieldType::Text),
             ],
             features: analysis
                 .published
@@ -66,13 +68,23 @@ pub fn build(
                 .iter()
                 .map(|s| Feature {
                     id: s.id.to_string(),
-                    geometry_rd: Geometry::Polygon(s.geometry_rd.clone()),
+                    // Along streets the area reachable on foot, else the walking-radius disk.
+                    geometry_rd: s.reach_rd.as_ref().map_or_else(
+                        || Geometry::Polygon(s.geometry_rd.clone()),
+                        |r| Geometry::MultiPolygon(r.clone()),
+                    ),
                     values: vec![
                         json!(s.cluster_id),
                         json!(s.participants.label()),
                         json!(analysis.params.walk_m),
                         json!(s.centre_rd.x()),
                         json!(s.centre_rd.y()),
+                        json!(metric_label(analysis)),
+                        json!(if s.reach_rd.is_some() {
+                            "loopbereik"
+                        } else {
+                            "cirkel"
+                        }),
                     ],
                 })
                 .collect(),
@@ -109,6 +121,16 @@ pub fn build(
     })
 }
 
+/// How walking distance was measured, as the API and the exports say it: `straatnetwerk`
+/// (along the imported OSM streets) or `hemelsbreed` (straight line).
+pub fn metric_label(analysis: &Analysis) -> &'static str {
+    if analysis.summary.metric == crate::analysis::run::STREET_NETWORK {
+        "straatnetwerk"
+    } else {
+        "hemelsbreed"
+    }
+}
+
 fn area_layer(
     level: Level,
     data: &StoreData,
@@ -131,6 +153,7 @@ fn area_layer(
         ("rang_van", FieldType::Integer),
         ("redenen", FieldType::Text),
         ("toelichting", FieldType::Json),
+        ("afstandsmaat", FieldType::Text),
     ]);
     let mut rows: Vec<(usize, usize)> = analysis
         .area_order
@@ -170,8 +193,13 @@ fn area_layer(
                 json!(s.explanation.top_reasons().join("; "))
             }));
             values.push(s.map_or(Value::Null, |s| {
-                serde_json::to_value(&s.explanation).unwrap_or(Value::Null)
+                let mut v = serde_json::to_value(&s.explanation).unwrap_or(Value::Null);
+                if let Value::Object(o) = &mut v {
+                    o.insert("afstandsmaat".into(), json!(metric_label(analysis)));
+                }
+                v
             }));
+            values.push(json!(metric_label(analysis)));
             Feature {
                 id: a.code.to_string(),
                 geometry_rd: Geometry::MultiPolygon(a.geometry_rd.clone()),

@@ -309,13 +309,13 @@ pub async fn api(
 fn description(name: &str) -> &'static str {
     match name {
         "gemeenten" | "wijken" | "buurten" => {
-            "Grenzen, CBS-kerncijfers, deelnemers (in klassen), geschiktheidsscore, categorie, rang en toelichting per criterium."
+            "Grenzen, CBS-kerncijfers, deelnemers (in klassen), geschiktheidsscore, categorie, rang en toelichting per criterium; afstandsmaat zegt of de loopafstand hemelsbreed of langs de straten is gemeten."
         }
         "clusters" => {
             "Groepen mogelijke deelnemers op loopafstand, gegeneraliseerd (minstens 5 leden, buffer 100 m, 100 m-raster); aantallen alleen in klassen."
         }
         "sites" => {
-            "Kandidaat-plekken voor een nieuwe Buurtcirkel: een afgerond middelpunt met de loopafstand als straal."
+            "Kandidaat-plekken voor een nieuwe Buurtcirkel: een afgerond middelpunt met de loopafstand als straal, of (met een stratennetwerk) het gebied dat binnen de loopafstand te voet bereikbaar is."
         }
         "places" => "Ontmoetingsplekken (wijkcentrum, bibliotheek, kerk, buurthuis).",
         _ => "Bestaande Buurtcirkels.",

@@ -1,7 +1,8 @@
 //! The store: one GeoPackage file, written and read through GDAL, that QGIS opens directly.
 //!
 //! Layers (all geometry in RD New, EPSG:28992): `gemeenten`, `wijken`, `buurten` (boundaries with
-//! key figures), `clients` (anonymised points), `places`, `circles`; attribute tables
+//! key figures), `clients` (anonymised points), `places`, `circles`, `streets` (the walking
+//! network, see [`graph`]); attribute tables
 //! `bc_metadata` (schema version) and `bc_imports` (one row per import: kind, source file, CBS
 //! year, time, rows).
 //!
@@ -10,6 +11,7 @@
 //! leaves the previous store intact and readable (a stale `.tmp-` file at worst).
 //! Depends on `model` and `crs` only.
 
+pub mod graph;
 pub mod table;
 
 use std::path::{Path, PathBuf};
@@ -96,6 +98,8 @@ pub struct StoreData {
     pub places: Vec<Place>,
     /// Existing circles.
     pub circles: Vec<Circle>,
+    /// The walking network's street pieces (RD metres), `None` when no streets were imported.
+    pub streets: Option<Vec<geo_types::LineString<f64>>>,
     /// Import log, oldest first.
     pub imports: Vec<ImportLog>,
 }
@@ -113,6 +117,8 @@ pub struct Change {
     pub circles: Option<Vec<Circle>>,
     /// Replace all analysis result layers (`resultaat_<name>`) with these tables.
     pub results: Option<Vec<crate::model::Table>>,
+    /// Replace the street network (layer `streets`, see [`graph`]) with these pieces, RD metres.
+    pub streets: Option<Vec<geo_types::LineString<f64>>>,
     /// Log entries to append.
     pub log: Vec<ImportLog>,
 }
@@ -275,6 +281,9 @@ impl Store {
         if let Some(results) = &change.results {
             self.write_results(&mut txn, results, &rd)?;
         }
+        if let Some(streets) = &change.streets {
+            self.write_streets(&mut txn, streets, &rd)?;
+        }
         self.index_layers(&txn, change)?;
         if !change.log.is_empty() {
             let mut layer = txn
@@ -312,6 +321,7 @@ impl Store {
             (change.clients.is_some(), "clients"),
             (change.places.is_some(), "places"),
             (change.circles.is_some(), "circles"),
+            (change.streets.is_some(), graph::STREETS_LAYER),
         ] {
             if written {
                 names.push(name.to_string());
@@ -686,6 +696,7 @@ impl Store {
                 });
             }
         }
+        data.streets = graph::read_streets(&ds);
         if let Ok(mut layer) = ds.layer_by_name("bc_imports") {
             for f in layer.features() {
                 data.imports.push(ImportLog {
