@@ -1,0 +1,209 @@
+// Interface texts in Dutch (the default) and English. The area explanations come from the API
+// in Dutch; in English the page words them itself from the same numbers (see panel.js).
+
+const TEXTS = {
+  nl: {
+    skip: 'Naar de bediening',
+    'search.label': 'Zoek een gemeente, wijk of buurt',
+    'search.placeholder': 'Zoek gemeente, wijk of buurt (naam of code)',
+    'search.none': 'Niets gevonden',
+    'search.failed': 'Zoeken lukt nu niet',
+    api: 'Gegevens (API)',
+    'api.long': 'Alle gegevens in de browsebare API',
+    'map.label': 'Kaart',
+    close: 'Sluiten',
+    'tune.title': 'Instellingen',
+    'level.label': 'Gebieden op de kaart',
+    'level.buurten': 'Buurten',
+    'level.wijken': 'Wijken',
+    'level.gemeenten': 'Gemeenten',
+    'walk.label': 'Loopafstand',
+    'minp.label': 'Minimum aantal deelnemers',
+    'weights.legend': 'Hoe zwaar telt elk criterium?',
+    'weight.off': 'telt niet mee',
+    reset: 'Standaardinstellingen',
+    'legend.title': 'Wat betekenen de kleuren?',
+    'legend.geschikt': 'Geschikt: hier kan een Buurtcirkel starten (genoeg deelnemers en een hoge score)',
+    'legend.kansrijk': 'Kansrijk: misschien, kijk naar de toelichting',
+    'legend.ongeschikt': 'Ongeschikt: nu niet de beste plek',
+    'legend.geen': 'Geen score: water, of geen gegevens',
+    'legend.shade': 'Hoe donkerder de kleur, hoe hoger de score (0-100)',
+    'legend.cluster': 'Groep mogelijke deelnemers op loopafstand (afgerond, minstens 5 mensen)',
+    'legend.site': 'Kandidaat-plek: middelpunt met de loopafstand als straal',
+    'legend.place': 'Ontmoetingsplek (wijkcentrum, bibliotheek, kerk)',
+    'legend.circle': 'Bestaande Buurtcirkel',
+    'legend.gemeente': 'Gemeentegrens',
+    'list.title': 'Gebieden in beeld',
+    'list.count': (n, shown) => shown < n ? `${n} gebieden in beeld; de beste ${shown} staan hieronder. Zoom in voor meer.` : `${n} gebieden in beeld.`,
+    'list.none': 'Geen gebieden in beeld. Zoom uit of zoek een plaats.',
+    'col.naam': 'Naam', 'col.score': 'Score', 'col.categorie': 'Categorie', 'col.rang': 'Rang',
+    'cat.geschikt': 'geschikt', 'cat.kansrijk': 'kansrijk', 'cat.ongeschikt': 'ongeschikt', 'cat.geen': 'geen score',
+    'panel.rank': (r, n, level, gm) => `${r}e van ${n} ${level} in ${gm}`,
+    'panel.rank.gemeente': (r, n) => `${r}e van ${n} gemeenten`,
+    'panel.norank': 'Geen rang (geen score)',
+    'panel.why': 'Waarom deze score?',
+    'panel.criterion': 'Criterium', 'panel.explain': 'Toelichting', 'panel.weight': 'Gewicht', 'panel.contribution': 'Bijdrage',
+    'panel.figures': 'Kerncijfers (CBS)',
+    'panel.participants': 'Mogelijke deelnemers binnen loopafstand',
+    'panel.notes': 'Let op',
+    'panel.add': 'Op de shortlist',
+    'panel.remove': 'Van de shortlist',
+    'panel.zoom': 'Zoom naar dit gebied',
+    'panel.apilink': 'Bekijk in de API',
+    'panel.loading': 'Gegevens van het gebied laden',
+    'panel.failed': 'Het gebied kon niet worden geladen',
+    unknown: 'onbekend (CBS geheim)',
+    'fig.inwoners': 'Inwoners', 'fig.huishoudens': 'Huishoudens', 'fig.p_65plus': '65-plussers',
+    'fig.p_eenpersoonshh': 'Eenpersoonshuishoudens', 'fig.p_laag_inkomen': 'Laag inkomen',
+    'fig.adresdichtheid': 'Adressen per km² (omgeving)', 'fig.bevolkingsdichtheid': 'Inwoners per km²',
+    'shortlist.title': 'Shortlist',
+    'shortlist.empty': 'Nog leeg. Klik op een gebied en kies "Op de shortlist".',
+    'shortlist.compare': 'Vergelijk',
+    'shortlist.report': 'Rapport (afdrukken)',
+    'shortlist.remove': 'Verwijder',
+    'shortlist.exporting': 'Shortlist ophalen voor export',
+    'compare.title': 'Shortlist naast elkaar',
+    'upload.title': 'Cliëntgegevens uploaden (beheer)',
+    'upload.privacy': 'Wat gebeurt er met de gegevens? Van elke cliënt bewaren we alleen de plek, afgerond op een raster van 25 meter, en eventueel de doelgroep. Namen, adressen, geboortedata en alle andere kolommen worden niet opgeslagen. De kaart toont nooit iemand afzonderlijk: alleen aantallen per gebied in klassen (minder dan 5, 5-8, 9-12, meer dan 12) en groepen van minstens 5 mensen, vergroot en afgerond op 100 meter.',
+    'upload.token': 'Beheertoken',
+    'upload.file': 'CSV-bestand met cliëntlocaties',
+    'upload.submit': 'Uploaden',
+    'upload.busy': 'Bezig met uploaden en controleren',
+    'upload.ok': 'Gelukt. De kaart is bijgewerkt.',
+    'upload.failed': 'Niet gelukt; er is niets veranderd.',
+    'upload.rows': 'Ingelezen rijen',
+    'upload.dropped': 'Niet opgeslagen kolommen',
+    'upload.warnings': 'Waarschuwingen',
+    'upload.notes': 'Opmerkingen',
+    sources: 'Bron: CBS Wijk- en Buurtkaart en Kerncijfers (CC BY 4.0), Kadaster; cliëntgegevens van de zorgorganisatie, geanonimiseerd.',
+    'status.loading': 'Gegevens laden',
+    'status.dataloading': 'De server laadt de gegevens nog; even geduld',
+    'status.down': 'De server is niet bereikbaar. Controleer of de Buurtcirkel Atlas draait en probeer het opnieuw.',
+    'status.error': 'Er ging iets mis',
+    'status.basemap': 'De achtergrondkaart is niet bereikbaar; de kaart toont een effen achtergrond.',
+    'status.nomaplib': 'De kaartbibliotheek ontbreekt. Voer scripts/setup uit (npm ci in web/).',
+    'status.nowebgl': 'Deze browser kan de kaart niet tekenen (geen WebGL). De lijst en het zoeken werken wel.',
+    yes: 'ja', no: 'nee',
+    metres: 'm',
+  },
+  en: {
+    skip: 'Skip to the controls',
+    'search.label': 'Search a municipality, district or neighbourhood',
+    'search.placeholder': 'Search gemeente, wijk or buurt (name or code)',
+    'search.none': 'Nothing found',
+    'search.failed': 'Search is not available right now',
+    api: 'Data (API)',
+    'api.long': 'All data in the browsable API',
+    'map.label': 'Map',
+    close: 'Close',
+    'tune.title': 'Settings',
+    'level.label': 'Areas on the map',
+    'level.buurten': 'Buurten (neighbourhoods)',
+    'level.wijken': 'Wijken (districts)',
+    'level.gemeenten': 'Gemeenten',
+    'walk.label': 'Walking distance',
+    'minp.label': 'Minimum number of participants',
+    'weights.legend': 'How much does each criterion count?',
+    'weight.off': 'not counted',
+    reset: 'Default settings',
+    'legend.title': 'What do the colours mean?',
+    'legend.geschikt': 'Suitable: a Buurtcirkel can start here (enough participants and a high score)',
+    'legend.kansrijk': 'Promising: maybe, see the explanation',
+    'legend.ongeschikt': 'Unsuitable: not the best place now',
+    'legend.geen': 'No score: water, or no data',
+    'legend.shade': 'The darker the colour, the higher the score (0-100)',
+    'legend.cluster': 'Group of potential participants within walking distance (rounded, at least 5 people)',
+    'legend.site': 'Candidate site: centre with the walking distance as radius',
+    'legend.place': 'Meeting place (community centre, library, church)',
+    'legend.circle': 'Existing Buurtcirkel',
+    'legend.gemeente': 'Municipal boundary',
+    'list.title': 'Areas in view',
+    'list.count': (n, shown) => shown < n ? `${n} areas in view; the best ${shown} are listed. Zoom in for more.` : `${n} areas in view.`,
+    'list.none': 'No areas in view. Zoom out or search a place.',
+    'col.naam': 'Name', 'col.score': 'Score', 'col.categorie': 'Category', 'col.rang': 'Rank',
+    'cat.geschikt': 'suitable', 'cat.kansrijk': 'promising', 'cat.ongeschikt': 'unsuitable', 'cat.geen': 'no score',
+    'panel.rank': (r, n, level, gm) => `rank ${r} of ${n} ${level} in ${gm}`,
+    'panel.rank.gemeente': (r, n) => `rank ${r} of ${n} municipalities`,
+    'panel.norank': 'No rank (no score)',
+    'panel.why': 'Why this score?',
+    'panel.criterion': 'Criterion', 'panel.explain': 'Explanation', 'panel.weight': 'Weight', 'panel.contribution': 'Points',
+    'panel.figures': 'Key figures (CBS)',
+    'panel.participants': 'Potential participants within walking distance',
+    'panel.notes': 'Note',
+    'panel.add': 'Add to shortlist',
+    'panel.remove': 'Remove from shortlist',
+    'panel.zoom': 'Zoom to this area',
+    'panel.apilink': 'View in the API',
+    'panel.loading': 'Loading the area',
+    'panel.failed': 'The area could not be loaded',
+    unknown: 'unknown (suppressed by CBS)',
+    'fig.inwoners': 'Inhabitants', 'fig.huishoudens': 'Households', 'fig.p_65plus': 'Aged 65+',
+    'fig.p_eenpersoonshh': 'One-person households', 'fig.p_laag_inkomen': 'Low income',
+    'fig.adresdichtheid': 'Addresses per km² (surroundings)', 'fig.bevolkingsdichtheid': 'Inhabitants per km²',
+    'shortlist.title': 'Shortlist',
+    'shortlist.empty': 'Empty. Click an area and choose "Add to shortlist".',
+    'shortlist.compare': 'Compare',
+    'shortlist.report': 'Report (print)',
+    'shortlist.remove': 'Remove',
+    'shortlist.exporting': 'Fetching the shortlist for export',
+    'compare.title': 'Shortlist side by side',
+    'upload.title': 'Upload client data (admin)',
+    'upload.privacy': 'What happens to the data? For each client only the location, rounded to a 25 metre grid, and optionally the target group are kept. Names, addresses, birth dates and all other columns are not stored. The map never shows anyone individually: only numbers per area in classes (fewer than 5, 5-8, 9-12, more than 12) and groups of at least 5 people, enlarged and rounded to 100 metres.',
+    'upload.token': 'Admin token',
+    'upload.file': 'CSV file with client locations',
+    'upload.submit': 'Upload',
+    'upload.busy': 'Uploading and checking',
+    'upload.ok': 'Done. The map has been updated.',
+    'upload.failed': 'Failed; nothing was changed.',
+    'upload.rows': 'Rows read',
+    'upload.dropped': 'Columns not stored',
+    'upload.warnings': 'Warnings',
+    'upload.notes': 'Notes',
+    sources: 'Source: CBS Wijk- en Buurtkaart and Kerncijfers (CC BY 4.0), Kadaster; client data of the care organisation, anonymised.',
+    'status.loading': 'Loading data',
+    'status.dataloading': 'The server is still loading its data; please wait',
+    'status.down': 'The server cannot be reached. Check that Buurtcirkel Atlas is running and try again.',
+    'status.error': 'Something went wrong',
+    'status.basemap': 'The background map cannot be reached; the map shows a plain background.',
+    'status.nomaplib': 'The map library is missing. Run scripts/setup (npm ci in web/).',
+    'status.nowebgl': 'This browser cannot draw the map (no WebGL). The list and search still work.',
+    yes: 'yes', no: 'no',
+    metres: 'm',
+  },
+};
+
+let lang = 'nl';
+
+export function setLang(l) {
+  lang = TEXTS[l] ? l : 'nl';
+  document.documentElement.lang = lang;
+}
+
+export function getLang() {
+  return lang;
+}
+
+/** The text for `key` in the current language; functions are called with `args`. */
+export function t(key, ...args) {
+  const v = TEXTS[lang][key] ?? TEXTS.nl[key] ?? key;
+  return typeof v === 'function' ? v(...args) : v;
+}
+
+/** Fills every element with data-i18n (text), data-i18n-placeholder and data-i18n-aria. */
+export function translatePage(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+}
+
+const nf = () => new Intl.NumberFormat(lang === 'nl' ? 'nl-NL' : 'en-GB', { maximumFractionDigits: 1 });
+
+/** A number in the page's language, or "onbekend (CBS geheim)" for a missing value. */
+export function num(v, unit = '') {
+  if (v === null || v === undefined || Number.isNaN(v)) return t('unknown');
+  return nf().format(v) + unit;
+}
+
+export function category(c) {
+  return t(`cat.${c ?? 'geen'}`);
+}
