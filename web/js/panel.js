@@ -64,8 +64,8 @@ export function renderPanel(feature, { level, gemeenteName, inShortlist }) {
   const ex = p.toelichting || { criteria: [], notes: [], missing: [] };
   const rows = ex.criteria.map((c) => `
     <tr data-criterion="${esc(c.criterion)}">
-      <td>${esc(criterionLabel(c))}</td>
-      <td class="${c.missing ? 'missing' : ''}">${esc(criterionReason(c, level))}</td>
+      <td><strong>${esc(criterionLabel(c))}</strong><br>
+        <span data-reason class="${c.missing ? 'missing' : ''}">${esc(criterionReason(c, level))}</span></td>
       <td class="num">${num(c.weight)}</td>
       <td class="num">${c.missing ? '—' : num(c.contribution)}
         <div class="bar" style="width:${Math.max(0, Math.min(100, (c.contribution || 0) * 3))}%" aria-hidden="true"></div></td>
@@ -86,7 +86,7 @@ export function renderPanel(feature, { level, gemeenteName, inShortlist }) {
     ${notes ? `<h3>${esc(t('panel.notes'))}</h3><ul class="notes">${notes}</ul>` : ''}
     <h3>${esc(t('panel.why'))}</h3>
     <div class="table-wrap"><table class="criteria">
-      <thead><tr><th scope="col">${esc(t('panel.criterion'))}</th><th scope="col">${esc(t('panel.explain'))}</th>
+      <thead><tr><th scope="col">${esc(t('panel.criterion'))}: ${esc(t('panel.explain').toLowerCase())}</th>
         <th scope="col" class="num">${esc(t('panel.weight'))}</th><th scope="col" class="num">${esc(t('panel.contribution'))}</th></tr></thead>
       <tbody>${rows}</tbody></table></div>
     <h3>${esc(t('panel.figures'))}</h3>
