@@ -668,6 +668,9 @@ function bind() {
 }
 
 async function boot() {
+  // Start MapLibre's tile workers now, while the configuration loads: a worker takes a few
+  // hundred milliseconds to start on a slow machine, and the first tiles wait for it.
+  if (typeof maplibregl !== 'undefined') maplibregl.prewarm();
   readURL();
   retranslateStatic();
   setStatus(t('status.loading'));
@@ -701,6 +704,21 @@ async function boot() {
       setStatus(t('status.nowebgl'), 'error');
       atlas.errors.push(String(e.message || e));
     }
+  }
+  // The first tiles already carry the colours of these parameters: let them draw first, then
+  // fetch the list data and overlays, so they do not compete for the network and main thread.
+  if (amap) {
+    await new Promise((resolve) => {
+      if (atlas.firstPaint) return resolve();
+      const timer = setTimeout(resolve, 3000);
+      amap.map.on('render', function check() {
+        if (atlas.firstPaint) {
+          clearTimeout(timer);
+          amap.map.off('render', check);
+          resolve();
+        }
+      });
+    });
   }
   loadGemeenteNames();
   scheduleScores();
