@@ -60,9 +60,8 @@ pub enum Command {
         #[arg(long, env = "BUURTCIRKEL_WEB_DIR")]
         web_dir: Option<PathBuf>,
         /// Background map for the web map: an XYZ raster tile URL with {z}, {x} and {y}, e.g.
-        /// PDOK's BRT-Achtergrondkaart
-        /// https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png.
-        /// Default: none, a plain background, and the page contacts no other host.
+        /// PDOK's BRT-Achtergrondkaart (see docs/web.md). Default: none, a plain background,
+        /// and the page contacts no other host.
         #[arg(long, env = "BUURTCIRKEL_BASEMAP_URL")]
         basemap_url: Option<String>,
     },
