@@ -45,7 +45,8 @@ pub enum Command {
         #[arg(long, env = "BUURTCIRKEL_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
         /// Server configuration (TOML: public_url, cors_origins, body_limit_mb,
-        /// request_timeout_s, `[auth]`); see docs/api.md. BUURTCIRKEL_PUBLIC_URL,
+        /// request_timeout_s, web_dir, basemap_url, basemap_attribution, `[auth]`); see
+        /// docs/api.md and docs/web.md. BUURTCIRKEL_PUBLIC_URL,
         /// BUURTCIRKEL_CORS_ORIGINS, BUURTCIRKEL_BODY_LIMIT_MB, BUURTCIRKEL_REQUEST_TIMEOUT_S and
         /// BUURTCIRKEL_READ_ROLE override it.
         #[arg(long, env = "BUURTCIRKEL_CONFIG")]
@@ -54,6 +55,15 @@ pub enum Command {
         /// `[auth]` table of --config. Without it reading is public and nobody may import.
         #[arg(long, env = "BUURTCIRKEL_AUTH")]
         auth: Option<PathBuf>,
+        /// The web map's folder (index.html, and MapLibre from `npm ci` in its node_modules).
+        /// Default: web/ in the working directory, else web/ of the source tree.
+        #[arg(long, env = "BUURTCIRKEL_WEB_DIR")]
+        web_dir: Option<PathBuf>,
+        /// Background map for the web map: an XYZ raster tile URL with {z}, {x} and {y}, e.g.
+        /// PDOK's BRT-Achtergrondkaart (see docs/web.md). Default: none, a plain background,
+        /// and the page contacts no other host.
+        #[arg(long, env = "BUURTCIRKEL_BASEMAP_URL")]
+        basemap_url: Option<String>,
     },
     /// Import a file into the store: print a report, exit non-zero on error. A failed import
     /// leaves the store as it was.
@@ -272,12 +282,25 @@ fn init_logging() {
 pub fn run(cli: Cli) -> Result<()> {
     let store = Store::new(&cli.store);
     match cli.command {
-        Command::Serve { addr, config, auth } => {
-            let config = crate::publish::config::ServeConfig::load(
+        Command::Serve {
+            addr,
+            config,
+            auth,
+            web_dir,
+            basemap_url,
+        } => {
+            let mut config = crate::publish::config::ServeConfig::load(
                 config.as_deref(),
                 auth.as_deref(),
                 |var| std::env::var(var).ok(),
             )?;
+            if web_dir.is_some() {
+                config.web_dir = web_dir;
+            }
+            if let Some(u) = basemap_url.filter(|u| !u.trim().is_empty()) {
+                crate::publish::config::check_basemap_url(&u).map_err(anyhow::Error::msg)?;
+                config.basemap_url = Some(u);
+            }
             serve(addr, store, config)
         }
         Command::Demo { out, force } => {

@@ -81,6 +81,15 @@ pub struct ServeConfig {
     pub request_timeout_s: u64,
     /// Roles and tokens (or in a separate file with `--auth`).
     pub auth: AuthConfig,
+    /// The folder with the web map (`index.html`, and `node_modules/maplibre-gl` from
+    /// `npm ci`); default: `web/` in the working directory, else in the source tree.
+    pub web_dir: Option<std::path::PathBuf>,
+    /// An XYZ raster tile URL for the web map's background, with `{z}`, `{x}` and `{y}`
+    /// (e.g. PDOK's BRT-Achtergrondkaart); default none: a plain background, and the page
+    /// asks no host but this service.
+    pub basemap_url: Option<String>,
+    /// The attribution shown with the basemap (e.g. "Kaartgegevens © Kadaster").
+    pub basemap_attribution: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -91,6 +100,9 @@ impl Default for ServeConfig {
             body_limit_mb: 200,
             request_timeout_s: 120,
             auth: AuthConfig::default(),
+            web_dir: None,
+            basemap_url: None,
+            basemap_attribution: None,
         }
     }
 }
@@ -157,6 +169,15 @@ impl ServeConfig {
                     .map_err(|_| bad(var, format!("'{v}' is not a whole number")))?;
             }
         }
+        if let Some(v) = env("BUURTCIRKEL_WEB_DIR") {
+            cfg.web_dir = Some(v.into());
+        }
+        if let Some(v) = env("BUURTCIRKEL_BASEMAP_URL") {
+            cfg.basemap_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = env("BUURTCIRKEL_BASEMAP_ATTRIBUTION") {
+            cfg.basemap_attribution = Some(v);
+        }
         if let Some(v) = env("BUURTCIRKEL_READ_ROLE") {
             cfg.auth.read = Role::parse(&v).ok_or_else(|| {
                 bad(
@@ -192,6 +213,9 @@ impl ServeConfig {
                 ));
             }
         }
+        if let Some(u) = &self.basemap_url {
+            check_basemap_url(u)?;
+        }
         if self.body_limit_mb == 0 || self.request_timeout_s == 0 {
             return Err("body_limit_mb and request_timeout_s must be above 0".into());
         }
@@ -217,6 +241,19 @@ impl ServeConfig {
         collection
             .and_then(|c| self.auth.collections.get(c).copied())
             .unwrap_or(self.auth.read)
+    }
+}
+
+/// Checks a basemap tile URL: http(s) with the `{z}`, `{x}` and `{y}` placeholders.
+pub fn check_basemap_url(url: &str) -> Result<(), String> {
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    let placeholders_ok = ["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p));
+    if scheme_ok && placeholders_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "basemap_url '{url}' is not an http(s) XYZ tile URL; expected one with {{z}}, {{x}} and {{y}}, e.g. https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{{z}}/{{x}}/{{y}}.png"
+        ))
     }
 }
 
@@ -257,6 +294,24 @@ mod tests {
         .unwrap();
         let err = ServeConfig::load(None, Some(&p), |_| None).unwrap_err();
         assert!(err.to_string().contains("token"), "{err}");
+    }
+
+    #[test]
+    fn a_basemap_url_without_tile_placeholders_is_refused() {
+        let err = ServeConfig::load(None, None, |v| {
+            (v == "BUURTCIRKEL_BASEMAP_URL").then(|| "https://example.org/kaart.png".to_string())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("{z}"), "{err}");
+        let ok = ServeConfig::load(None, None, |v| {
+            (v == "BUURTCIRKEL_BASEMAP_URL")
+                .then(|| "https://t.example/{z}/{x}/{y}.png".to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            ok.basemap_url.as_deref(),
+            Some("https://t.example/{z}/{x}/{y}.png")
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! - [`tiles`]: Mapbox Vector Tiles (OGC API Tiles, WebMercatorQuad).
 //! - [`openapi`]: the OpenAPI 3.0 document at `/ogc/v1/api`.
 //! - [`imports`]: `POST /api/v1/imports/{kind}` for admins.
+//! - [`api`]: `/api/v1/search` and `/api/v1/scores/{collection}`, compact JSON for the web map.
+//! - [`web`]: the web map at `/` and its files under `/web` (from the `web/` folder).
 //! - [`engine`]: the store snapshot and the per-parameter-set result caches.
 //! - [`layers`]: the one place that decides what a collection holds (the privacy rules).
 //! - [`config`], [`metrics`], [`problem`]: roles and tokens, Prometheus, problem details.
@@ -13,6 +15,7 @@
 //! (the same readers the CLI uses, so an upload is validated exactly like `import`); nothing
 //! imports `publish`.
 
+pub mod api;
 pub mod config;
 pub mod engine;
 pub mod export;
@@ -24,6 +27,7 @@ pub mod ogc;
 pub mod openapi;
 pub mod problem;
 pub mod tiles;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -182,11 +186,6 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let cfg = &state.inner.config;
     let ogc = Router::new()
-        // Until the web map is served here, the front door leads to the browsable API.
-        .route(
-            "/",
-            get(|| async { axum::response::Redirect::to("/ogc/v1?f=html") }),
-        )
         .route("/ogc/v1", get(ogc::landing))
         .route("/ogc/v1/conformance", get(ogc::conformance))
         .route("/ogc/v1/api", get(ogc::api))
@@ -203,6 +202,8 @@ pub fn router(state: AppState) -> Router {
             "/ogc/v1/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
             get(ogc::tile),
         )
+        .route("/api/v1/search", get(api::search))
+        .route("/api/v1/scores/{id}", get(api::scores))
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .route(
@@ -227,7 +228,9 @@ pub fn router(state: AppState) -> Router {
                 .and(NotForContentType::GRPC)
                 .and(NotForContentType::IMAGES),
         );
+    let web_dir = web::resolve_dir(cfg.web_dir.as_deref());
     let mut app = ogc
+        .merge(web::routes(&web_dir))
         .fallback(|uri: axum::http::Uri| async move {
             Problem::not_found(format!("no resource at {}", uri.path()))
         })

@@ -26,7 +26,7 @@ use super::{AppState, html};
 use crate::analysis::run::Params;
 use crate::analysis::weights::Weights;
 
-type Pairs = Vec<(String, String)>;
+pub(super) type Pairs = Vec<(String, String)>;
 
 /// Conformance classes this service implements.
 pub const CONFORMANCE: [&str; 8] = [
@@ -74,14 +74,14 @@ enum Format {
 }
 
 /// A request's parsed query, after the common checks.
-struct Req {
+pub(super) struct Req {
     pairs: Pairs,
     format: Format,
     base: String,
 }
 
 impl Req {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(k, _)| k == name)
@@ -102,7 +102,7 @@ impl Req {
 
 /// Parses the query and checks names (`allowed` plus the analysis parameters), duplicates and
 /// the output format.
-fn parse(
+pub(super) fn parse(
     state: &AppState,
     headers: &HeaderMap,
     query: Result<Query<Pairs>, QueryRejection>,
@@ -202,7 +202,10 @@ fn param_set(req: &Req) -> Result<ParamSet, Problem> {
     Ok(ParamSet { params, weights })
 }
 
-async fn results(state: &AppState, req: &Req) -> Result<(Arc<Dataset>, Arc<Results>), Problem> {
+pub(super) async fn results(
+    state: &AppState,
+    req: &Req,
+) -> Result<(Arc<Dataset>, Arc<Results>), Problem> {
     let set = param_set(req)?;
     let ds = state.dataset()?;
     let r = ds.results(&set).await.map_err(|e| match e {
@@ -220,7 +223,7 @@ fn unknown_collection(id: &str) -> Problem {
 }
 
 /// Checks that `id` names a collection and that the caller may read it.
-fn readable(state: &AppState, headers: &HeaderMap, id: &str) -> Result<(), Problem> {
+pub(super) fn readable(state: &AppState, headers: &HeaderMap, id: &str) -> Result<(), Problem> {
     if !COLLECTIONS.contains(&id) {
         return Err(unknown_collection(id));
     }

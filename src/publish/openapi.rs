@@ -200,6 +200,35 @@ pub fn document(base: &str) -> Value {
     paths.insert("/health".into(), health);
     paths.insert("/metrics".into(), metrics);
     paths.insert("/api/v1/imports/{kind}".into(), import);
+    // The web map's two compact endpoints (src/publish/api.rs), also outside /ogc/v1.
+    let root = json!([{"url": base, "description": "De wortel van de service"}]);
+    parameters.insert("q".into(), json!({"name": "q", "in": "query", "required": true, "description": "Naam (deel van een woord, hoofdletters en accenten maken niet uit) of het begin van een CBS-code (GM, WK, BU).", "schema": {"type": "string", "minLength": 1, "maxLength": 100}}));
+    parameters.insert("searchLimit".into(), json!({"name": "limit", "in": "query", "required": false, "description": "Aantal resultaten.", "schema": {"type": "integer", "minimum": 1, "maximum": super::api::SEARCH_LIMIT_MAX, "default": 10}}));
+    parameters.insert("areaCollection".into(), json!({"name": "collectionId", "in": "path", "required": true, "description": "Het niveau.", "schema": {"type": "string", "enum": super::api::AREA_COLLECTIONS}}));
+    let mut search = get(
+        "searchAreas",
+        "Gemeenten, wijken en buurten zoeken op naam of code",
+        "Data",
+        vec![param_ref("q"), param_ref("searchLimit")],
+        json!({
+        "200": {"description": "De beste treffers eerst (exact, begin, begin van een woord, deel), per niveau gemeente-wijk-buurt; elk met collection, code, naam, gemeentecode, gemeentenaam en bbox (CRS84: minLon, minLat, maxLon, maxLat).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Object"}}}},
+        "400": bad.clone(), "401": unauthorized.clone(), "503": loading.clone()}),
+    );
+    search["servers"] = root.clone();
+    let mut ps = vec![param_ref("areaCollection")];
+    ps.extend(analysis_refs());
+    let mut scores = get(
+        "getScores",
+        "Score, categorie, rang en deelnemersklasse van alle gebieden van één niveau, zonder geometrie",
+        "Data",
+        ps,
+        json!({
+        "200": {"description": "Compacte rijen voor de webkaart: fields noemt de kolommen (code, naam, gemeentecode, score, categorie, rang, rang_van, deelnemers, bbox in CRS84), rows de waarden; parameters de gebruikte analyseparameters. Dezelfde waarden als de items.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Object"}}}},
+        "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading}),
+    );
+    scores["servers"] = root;
+    paths.insert("/api/v1/search".into(), search);
+    paths.insert("/api/v1/scores/{collectionId}".into(), scores);
 
     json!({
         "openapi": "3.0.3",

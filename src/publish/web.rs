@@ -1,0 +1,191 @@
+//! The web map: `GET /` and the static files under `/web`, served from a folder on disk
+//! (`web/` of the repository by default), plus `/web/config.json`, which tells the page the
+//! analysis defaults and the optional basemap.
+//!
+//! Inputs: the web folder (HTML, CSS and ES modules written for this project, and MapLibre GL JS
+//! from `npm ci` in `web/node_modules`). Outputs: files, unchanged. Only the app's own files and
+//! MapLibre's `dist` folder are reachable: `node_modules`, the browser tests and the npm
+//! manifests are not served. The page reads everything else through the public API, so it can
+//! show nothing the API does not publish (DESIGN.md, privacy).
+
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::AppState;
+use super::problem::Problem;
+use crate::analysis::run::{
+    DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M, MIN_PARTICIPANTS_RANGE, WALK_STEP_M,
+};
+use crate::analysis::weights::{Criterion, Weights};
+
+/// The walking distances the page offers, metres: the range the brief of a circle allows
+/// (a 5 to 20 minute walk), in the API's 100 m steps.
+pub const WALK_UI_RANGE_M: (f64, f64) = (400.0, 1500.0);
+
+/// The web folder to serve: the configured one, else `web/` in the working directory when it
+/// has an `index.html`, else `web/` of the source tree this binary was built from.
+pub fn resolve_dir(configured: Option<&Path>) -> PathBuf {
+    if let Some(p) = configured {
+        return p.to_path_buf();
+    }
+    let cwd = PathBuf::from("web");
+    if cwd.join("index.html").is_file() {
+        return cwd;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web")
+}
+
+/// The routes of the web map, for a web folder `dir`.
+pub fn routes(dir: &Path) -> Router<AppState> {
+    let index = dir.join("index.html");
+    let vendor = dir.join("node_modules/maplibre-gl/dist");
+    // The page and its modules change with a deploy: revalidate (ServeDir sends Last-Modified).
+    let revalidate = SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    let app_files = Router::new()
+        .fallback_service(ServeDir::new(dir).append_index_html_on_directories(false))
+        .layer(axum::middleware::from_fn(only_app_files))
+        .layer(revalidate.clone());
+    let root: Router<AppState> = if index.is_file() {
+        Router::new().route_service("/", ServeFile::new(index))
+    } else {
+        let shown = dir.display().to_string();
+        Router::new().route("/", get(move || missing_web_dir(shown.clone())))
+    };
+    root.route("/web/config.json", get(config))
+        .nest_service(
+            "/web/vendor/maplibre-gl",
+            Router::new().fallback_service(ServeDir::new(vendor)).layer(
+                SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=86400"),
+                ),
+            ),
+        )
+        .nest_service("/web", app_files)
+        .layer(revalidate)
+}
+
+/// Refuses everything in the web folder that is not part of the app: installed packages (only
+/// MapLibre's `dist` is served, under `/web/vendor`), the tests, npm manifests, dot files.
+async fn only_app_files(req: Request, next: Next) -> Response {
+    let path = req.uri().path().trim_start_matches('/');
+    let first = path.split('/').next().unwrap_or("");
+    let hidden = matches!(first, "node_modules" | "test")
+        || first.starts_with("package")
+        || path.split('/').any(|s| s.starts_with('.'));
+    if hidden {
+        return Problem::not_found(format!("no resource at /web/{path}")).into_response();
+    }
+    next.run(req).await
+}
+
+async fn missing_web_dir(dir: String) -> Response {
+    let dir = dir
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    (
+        StatusCode::OK,
+        Html(format!(
+            "<!doctype html><html lang=\"nl\"><meta charset=\"utf-8\"><title>Buurtcirkel Atlas</title>\
+             <body style=\"font-family:sans-serif;max-width:40em;margin:2em auto\">\
+             <h1>Buurtcirkel Atlas</h1><p>De webkaart is niet gevonden in <code>{dir}</code>. \
+             Start <code>buurtcirkel serve</code> vanuit de map van het project, of geef de map op \
+             met <code>--web-dir</code>.</p><p><a href=\"/ogc/v1?f=html\">Naar de API</a></p></body></html>"
+        )),
+    )
+        .into_response()
+}
+
+/// The page's settings: analysis defaults and ranges (for the reset button and the sliders) and
+/// the basemap, or `null` for the plain background.
+pub fn config_json(state: &AppState) -> Value {
+    let cfg = &state.inner.config;
+    let defaults = Weights::default();
+    // In the model's criterion order, which is the order of every explanation.
+    let weights: Vec<Value> = Criterion::ALL
+        .iter()
+        .map(|c| {
+            json!({"param": c.parameter(), "default": defaults.weight(*c), "label": c.label(), "key": c.key()})
+        })
+        .collect();
+    let t = defaults.thresholds();
+    // The extent and level counts let the page pick its first view and level without waiting
+    // for any data request.
+    let ds = state.inner.dataset.load_full();
+    let extent = ds
+        .as_ref()
+        .and_then(|d| d.extent_lonlat)
+        .map(|e| json!([e.min().x, e.min().y, e.max().x, e.max().y]));
+    let levels: Map<String, Value> = crate::model::Level::ALL
+        .iter()
+        .map(|l| {
+            let n = ds.as_ref().map_or(0, |d| {
+                d.data.areas.iter().filter(|a| a.level() == *l).count()
+            });
+            (l.collection().to_string(), json!(n))
+        })
+        .collect();
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "data": if ds.is_some() { "ready" } else { "loading" },
+        "extent": extent,
+        "levels": levels,
+        "basemap": cfg.basemap_url.as_ref().map(|u| json!({
+            "url": u,
+            "attribution": cfg.basemap_attribution.clone().unwrap_or_default(),
+        })),
+        "defaults": {
+            "walk_m": DEFAULT_WALK_M,
+            "min_participants": DEFAULT_MIN_PARTICIPANTS,
+            "t_geschikt": t.geschikt,
+            "t_kansrijk": t.kansrijk,
+        },
+        "ranges": {
+            "walk_m": [WALK_UI_RANGE_M.0, WALK_UI_RANGE_M.1, WALK_STEP_M],
+            "min_participants": [MIN_PARTICIPANTS_RANGE.0, MIN_PARTICIPANTS_RANGE.1],
+            "weight": [0, 10],
+        },
+        "weights": weights,
+    })
+}
+
+async fn config(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        config_json(&state).to_string(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_defaults_are_the_model_defaults_and_walk_steps_are_valid() {
+        let v = config_json(&AppState::empty());
+        assert_eq!(v["basemap"], Value::Null);
+        assert_eq!(v["defaults"]["walk_m"], 800.0);
+        assert_eq!(v["weights"][0]["param"], "w_participants");
+        assert_eq!(v["weights"][0]["default"], 3.0);
+        let (lo, hi) = WALK_UI_RANGE_M;
+        assert_eq!((lo / WALK_STEP_M).fract(), 0.0);
+        assert_eq!((hi / WALK_STEP_M).fract(), 0.0);
+    }
+}

@@ -1,0 +1,236 @@
+// The MapLibre map: area fills from the service's vector tiles, recoloured through feature
+// state when the analysis parameters change (the tiles themselves never need to be fetched
+// again), gemeente outlines, generalised clusters and sites, meeting places and circles.
+//
+// No glyphs, sprites or styles are loaded from anywhere: the style is built here and the two
+// symbols are drawn on a canvas, so without a configured basemap the page asks no host but the
+// service.
+
+export const COLOURS = {
+  geschikt: '#0072b2',
+  kansrijk: '#e69f00',
+  ongeschikt: '#9aa3ad',
+  geen: '#ffffff',
+  cluster: '#cc79a7',
+  site: '#009e73',
+  gemeente: '#2b2b2b',
+  selected: '#1d2430',
+  shortlist: '#b34700',
+};
+
+const CAT = ['coalesce', ['feature-state', 'c'], ['get', 'categorie'], 'geen'];
+const SCORE = ['coalesce', ['feature-state', 's'], ['get', 'score'], -1];
+
+/** Opacity for a score: stronger colour for a higher score (the legend says so). */
+export function scoreOpacity(score) {
+  if (score === null || score === undefined || score < 0) return 0.5;
+  return 0.25 + (0.65 * Math.max(0, Math.min(100, score))) / 100;
+}
+
+function icon(draw) {
+  const size = 24;
+  const c = document.createElement('canvas');
+  c.width = c.height = size;
+  const g = c.getContext('2d');
+  draw(g, size);
+  return g.getImageData(0, 0, size, size);
+}
+
+const PLACE_ICON = () => icon((g, s) => {
+  // A small house: a meeting place.
+  g.fillStyle = '#ffffff';
+  g.strokeStyle = '#1d2430';
+  g.lineWidth = 2;
+  g.beginPath();
+  g.moveTo(s / 2, 3); g.lineTo(s - 3, s / 2 - 1); g.lineTo(s - 5, s / 2 - 1); g.lineTo(s - 5, s - 3);
+  g.lineTo(5, s - 3); g.lineTo(5, s / 2 - 1); g.lineTo(3, s / 2 - 1); g.closePath();
+  g.fill(); g.stroke();
+});
+
+const CIRCLE_ICON = () => icon((g, s) => {
+  // Two rings: an existing Buurtcirkel.
+  g.lineWidth = 3;
+  g.strokeStyle = '#ffffff';
+  g.beginPath(); g.arc(s / 2, s / 2, s / 2 - 3, 0, 2 * Math.PI); g.stroke();
+  g.lineWidth = 2.5;
+  g.strokeStyle = '#6a1b4d';
+  g.beginPath(); g.arc(s / 2, s / 2, s / 2 - 3, 0, 2 * Math.PI); g.stroke();
+  g.fillStyle = '#6a1b4d';
+  g.beginPath(); g.arc(s / 2, s / 2, 3.5, 0, 2 * Math.PI); g.fill();
+});
+
+function tileUrl(collection, query) {
+  const q = query ? `?${query}` : '';
+  return `${location.origin}/ogc/v1/collections/${collection}/tiles/WebMercatorQuad/{z}/{y}/{x}${q}`;
+}
+
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+export class AtlasMap {
+  /**
+   * @param container element
+   * @param opts {center, zoom, bounds, basemap, onClick(code), onMove(), onBasemapError(), onFirstPaint(ms)}
+   */
+  constructor(container, opts) {
+    this.opts = opts;
+    this.level = null;
+    this.selected = null;
+    this.shortlist = [];
+    this.firstPaint = null;
+    const style = {
+      version: 8,
+      sources: {},
+      layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0ec' } }],
+    };
+    if (opts.basemap) {
+      style.sources.basemap = {
+        type: 'raster', tiles: [opts.basemap.url], tileSize: 256,
+        attribution: opts.basemap.attribution || '',
+      };
+      style.layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.8 } });
+    }
+    const init = { container, style, attributionControl: false, dragRotate: false, pitchWithRotate: false, maxZoom: 16.9 };
+    if (opts.center && opts.zoom !== undefined) {
+      init.center = opts.center;
+      init.zoom = opts.zoom;
+    } else if (opts.bounds) {
+      init.bounds = opts.bounds;
+      init.fitBoundsOptions = { padding: 20 };
+    } else {
+      init.center = [5.3, 52.1];
+      init.zoom = 7;
+    }
+    this.map = new maplibregl.Map(init);
+    this.map.touchZoomRotate.disableRotation();
+    this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
+    this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+    this.map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: 'CBS, Kadaster' }), 'bottom-right');
+    this.ready = new Promise((resolve) => this.map.once('load', resolve));
+    this.map.on('error', (e) => {
+      // A basemap that cannot be reached falls back to the plain background, quietly: the
+      // page says so once in the status bar.
+      if (e.sourceId === 'basemap' || (e.source && e.source.id === 'basemap') || String(e.error?.url || '').startsWith(opts.basemap?.url?.split('{')[0] || '\u0000')) {
+        if (this.map.getLayer('basemap')) this.map.removeLayer('basemap');
+        opts.onBasemapError?.();
+        return;
+      }
+      opts.onError?.(e.error || e);
+    });
+    this.map.on('moveend', () => opts.onMove?.());
+    this.map.on('render', () => {
+      if (this.firstPaint === null && this.level && this.map.getSource('areas') && this.map.isSourceLoaded('areas')) {
+        this.firstPaint = performance.now();
+        performance.mark('atlas-first-map-paint');
+        opts.onFirstPaint?.(this.firstPaint);
+      }
+    });
+    this.ready.then(() => this.addStaticLayers());
+  }
+
+  addStaticLayers() {
+    const m = this.map;
+    m.addImage('place', PLACE_ICON());
+    m.addImage('circle', CIRCLE_ICON());
+    m.addSource('gemeenten', { type: 'vector', tiles: [tileUrl('gemeenten', '')], minzoom: 0, maxzoom: 16, promoteId: 'code' });
+    for (const id of ['clusters', 'sites', 'places', 'circles']) m.addSource(id, { type: 'geojson', data: EMPTY });
+    m.addLayer({ id: 'gemeente-line', type: 'line', source: 'gemeenten', 'source-layer': 'gemeenten', paint: { 'line-color': COLOURS.gemeente, 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 1, 12, 2.5] } });
+    m.addLayer({ id: 'cluster-fill', type: 'fill', source: 'clusters', paint: { 'fill-color': COLOURS.cluster, 'fill-opacity': 0.25 } });
+    m.addLayer({ id: 'cluster-line', type: 'line', source: 'clusters', paint: { 'line-color': COLOURS.cluster, 'line-width': 2 } });
+    m.addLayer({ id: 'site-line', type: 'line', source: 'sites', paint: { 'line-color': COLOURS.site, 'line-width': 1.5, 'line-dasharray': [2, 2] } });
+    m.addLayer({ id: 'circle-area', type: 'line', source: 'circles', filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#6a1b4d', 'line-width': 2.5 } });
+    m.addLayer({ id: 'circle-symbol', type: 'symbol', source: 'circles', layout: { 'icon-image': 'circle', 'icon-allow-overlap': true } });
+    m.addLayer({ id: 'place-symbol', type: 'symbol', source: 'places', layout: { 'icon-image': 'place', 'icon-allow-overlap': true } });
+  }
+
+  /** Shows the areas of `level` from tiles made with the analysis parameters `query`. */
+  async setLevel(level, query) {
+    await this.ready;
+    const m = this.map;
+    for (const id of ['area-fill', 'area-line', 'area-shortlist', 'area-selected']) if (m.getLayer(id)) m.removeLayer(id);
+    if (m.getSource('areas')) m.removeSource('areas');
+    this.level = level;
+    this.firstPaint = null;
+    m.addSource('areas', { type: 'vector', tiles: [tileUrl(level, query)], minzoom: 0, maxzoom: 16, promoteId: 'code' });
+    const before = 'gemeente-line';
+    m.addLayer({
+      id: 'area-fill', type: 'fill', source: 'areas', 'source-layer': level,
+      paint: {
+        'fill-color': ['match', CAT, 'geschikt', COLOURS.geschikt, 'kansrijk', COLOURS.kansrijk, 'ongeschikt', COLOURS.ongeschikt, COLOURS.geen],
+        'fill-opacity': ['case', ['<', SCORE, 0], 0.5, ['interpolate', ['linear'], SCORE, 0, 0.25, 100, 0.9]],
+      },
+    }, before);
+    m.addLayer({ id: 'area-line', type: 'line', source: 'areas', 'source-layer': level, paint: { 'line-color': '#ffffff', 'line-width': 0.7 } }, before);
+    m.addLayer({ id: 'area-shortlist', type: 'line', source: 'areas', 'source-layer': level, filter: ['in', ['get', 'code'], ['literal', this.shortlist]], paint: { 'line-color': COLOURS.shortlist, 'line-width': 3, 'line-dasharray': [2, 1] } });
+    m.addLayer({ id: 'area-selected', type: 'line', source: 'areas', 'source-layer': level, filter: ['==', ['get', 'code'], this.selected ?? ''], paint: { 'line-color': COLOURS.selected, 'line-width': 4 } });
+    if (!this.clickBound) {
+      this.clickBound = true;
+      m.on('click', 'area-fill', (e) => {
+        const f = e.features && e.features[0];
+        if (f) this.opts.onClick?.(f.properties.code);
+      });
+      m.on('mouseenter', 'area-fill', () => { m.getCanvas().style.cursor = 'pointer'; });
+      m.on('mouseleave', 'area-fill', () => { m.getCanvas().style.cursor = ''; });
+    }
+  }
+
+  /**
+   * Recolours the areas from score rows ({code, score, categorie}) through feature state.
+   * Resolves when the map has drawn the new colours.
+   */
+  applyScores(rows) {
+    const m = this.map;
+    if (!m.getSource('areas')) return Promise.resolve();
+    const layer = this.level;
+    for (const r of rows) {
+      m.setFeatureState({ source: 'areas', sourceLayer: layer, id: r.code }, { s: r.score ?? -1, c: r.categorie ?? 'geen' });
+    }
+    return new Promise((resolve) => {
+      m.once('render', () => resolve(performance.now()));
+      m.triggerRepaint();
+    });
+  }
+
+  setSelected(code) {
+    this.selected = code;
+    if (this.map.getLayer('area-selected')) this.map.setFilter('area-selected', ['==', ['get', 'code'], code ?? '']);
+  }
+
+  setShortlist(codes) {
+    this.shortlist = codes;
+    if (this.map.getLayer('area-shortlist')) this.map.setFilter('area-shortlist', ['in', ['get', 'code'], ['literal', codes]]);
+  }
+
+  async setOverlay(id, geojson) {
+    await this.ready;
+    this.map.getSource(id)?.setData(geojson || EMPTY);
+  }
+
+  fit(bbox) {
+    if (!bbox) return;
+    this.map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 40, maxZoom: 15, duration: 0 });
+  }
+
+  bounds() {
+    const b = this.map.getBounds();
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
+  }
+
+  view() {
+    const c = this.map.getCenter();
+    return { center: [c.lng, c.lat], zoom: this.map.getZoom() };
+  }
+
+  /** The map as a PNG data URL, taken right after a fresh frame (no preserved buffer needed). */
+  snapshot() {
+    return new Promise((resolve) => {
+      this.map.once('render', () => {
+        try {
+          resolve(this.map.getCanvas().toDataURL('image/png'));
+        } catch {
+          resolve(null);
+        }
+      });
+      this.map.triggerRepaint();
+    });
+  }
+}

@@ -1,0 +1,95 @@
+// The side panel of one area: score, category, rank in its gemeente, the explanation per
+// criterion, key figures. Everything shown comes from the item the API returns
+// (`/ogc/v1/collections/{level}/items/{code}`); a missing value reads "onbekend (CBS geheim)".
+
+import { t, num, category, getLang } from './i18n.js';
+
+export const FIGURES = [
+  ['inwoners', ''], ['huishoudens', ''], ['p_65plus', '%'], ['p_eenpersoonshh', '%'],
+  ['p_laag_inkomen', '%'], ['adresdichtheid', ''], ['bevolkingsdichtheid', ''],
+];
+
+const LEVEL_NAME = {
+  nl: { buurten: 'buurten', wijken: 'wijken', gemeenten: 'gemeenten' },
+  en: { buurten: 'buurten', wijken: 'wijken', gemeenten: 'municipalities' },
+};
+
+const CRITERION_EN = {
+  participants: 'participants within walking distance',
+  p_65plus: 'aged 65+',
+  p_eenpersoonshh: 'one-person households',
+  p_laag_inkomen: 'low income',
+  adresdichtheid: 'address density',
+  meeting_place: 'meeting place within walking distance',
+  no_existing_circle: 'no existing Buurtcirkel',
+};
+
+export function esc(s) {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+}
+
+export function criterionLabel(c) {
+  return getLang() === 'en' ? (CRITERION_EN[c.criterion] ?? c.label) : c.label;
+}
+
+/** The plain-language explanation of one criterion in the current language. */
+export function criterionReason(c, level) {
+  if (c.missing) return t('unknown');
+  if (getLang() === 'nl') return c.reason;
+  const pct = c.normalised === null || c.normalised === undefined ? null : Math.round(c.normalised * 100);
+  const lv = LEVEL_NAME.en[level] ?? level;
+  switch (c.criterion) {
+    case 'participants': return `${c.value} potential participants within walking distance`;
+    case 'meeting_place': return c.value ? 'a meeting place within walking distance' : 'no meeting place within walking distance';
+    case 'no_existing_circle': return c.value ? 'no Buurtcirkel nearby yet' : 'an existing Buurtcirkel nearby';
+    case 'adresdichtheid': return `${num(c.value)} addresses per km²; higher than ${pct}% of the ${lv}`;
+    default: return `${num(c.value)}% ${CRITERION_EN[c.criterion] ?? c.label}; higher than ${pct}% of the ${lv}`;
+  }
+}
+
+export function rankText(p, level, gemeenteName) {
+  if (!p.rang) return t('panel.norank');
+  if (level === 'gemeenten') return t('panel.rank.gemeente', p.rang, p.rang_van);
+  return t('panel.rank', p.rang, p.rang_van, LEVEL_NAME[getLang()][level] ?? level, gemeenteName || p.gemeentecode);
+}
+
+export function badge(cat) {
+  const c = cat ?? 'geen';
+  return `<span class="badge ${esc(c)}">${esc(category(c))}</span>`;
+}
+
+/** The panel's HTML for an item. */
+export function renderPanel(feature, { level, gemeenteName, inShortlist }) {
+  const p = feature.properties;
+  const ex = p.toelichting || { criteria: [], notes: [], missing: [] };
+  const rows = ex.criteria.map((c) => `
+    <tr data-criterion="${esc(c.criterion)}">
+      <td><strong>${esc(criterionLabel(c))}</strong><br>
+        <span data-reason class="${c.missing ? 'missing' : ''}">${esc(criterionReason(c, level))}</span></td>
+      <td class="num">${num(c.weight)}</td>
+      <td class="num">${c.missing ? '—' : num(c.contribution)}
+        <div class="bar" style="width:${Math.max(0, Math.min(100, (c.contribution || 0) * 3))}%" aria-hidden="true"></div></td>
+    </tr>`).join('');
+  const figures = FIGURES.map(([f, unit]) => `
+    <tr data-figure="${f}"><th scope="row">${esc(t(`fig.${f}`))}</th>
+      <td class="num ${p[f] === null || p[f] === undefined ? 'missing' : ''}">${esc(num(p[f], unit))}</td></tr>`).join('');
+  const notes = (ex.notes || []).map((n) => `<li>${esc(n)}</li>`).join('');
+  return `
+    <p><span class="score-big" data-field="score">${p.score === null || p.score === undefined ? '—' : num(p.score)}</span>
+       <span data-field="categorie">${badge(p.categorie)}</span></p>
+    <p data-field="rang">${esc(rankText(p, level, gemeenteName))}</p>
+    <p>${esc(t('panel.participants'))}: <strong data-field="deelnemers">${esc(p.deelnemers ?? t('unknown'))}</strong></p>
+    <div class="buttons">
+      <button type="button" id="panel-shortlist" aria-pressed="${inShortlist}">${esc(t(inShortlist ? 'panel.remove' : 'panel.add'))}</button>
+      <button type="button" id="panel-zoom" class="secondary">${esc(t('panel.zoom'))}</button>
+    </div>
+    ${notes ? `<h3>${esc(t('panel.notes'))}</h3><ul class="notes">${notes}</ul>` : ''}
+    <h3>${esc(t('panel.why'))}</h3>
+    <div class="table-wrap"><table class="criteria">
+      <thead><tr><th scope="col">${esc(t('panel.criterion'))}: ${esc(t('panel.explain').toLowerCase())}</th>
+        <th scope="col" class="num">${esc(t('panel.weight'))}</th><th scope="col" class="num">${esc(t('panel.contribution'))}</th></tr></thead>
+      <tbody>${rows}</tbody></table></div>
+    <h3>${esc(t('panel.figures'))}</h3>
+    <table class="figures"><tbody>${figures}</tbody></table>
+    <p class="note"><a href="/ogc/v1/collections/${esc(level)}/items/${encodeURIComponent(p.code)}?f=html">${esc(t('panel.apilink'))}</a></p>`;
+}

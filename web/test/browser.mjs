@@ -1,0 +1,419 @@
+// Browser tests of the web map in Debian's headless Chromium, driven by playwright-core (no
+// browser is ever downloaded). Run against a running server:
+//
+//   node web/test/browser.mjs http://127.0.0.1:PORT            # the tests
+//   node web/test/browser.mjs http://127.0.0.1:PORT --bench 7  # timings only, medians
+//
+// Environment: ATLAS_ADMIN_TOKEN (an admin bearer token of that server, for the upload tests),
+// ATLAS_ARTIFACTS (where screenshots go; default target/web-artifacts), CHROMIUM (default
+// /usr/bin/chromium). Prints one line per test and "N passed, N failed"; exits 1 on a failure.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const base = (process.argv[2] || '').replace(/\/$/, '');
+if (!/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(base)) {
+  console.error('usage: node web/test/browser.mjs http://127.0.0.1:PORT [--bench N]');
+  process.exit(2);
+}
+const benchIdx = process.argv.indexOf('--bench');
+const benchRuns = benchIdx > 0 ? Number(process.argv[benchIdx + 1] || 5) : 0;
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!existsSync(executablePath)) {
+  console.error(`FAIL: no Chromium at ${executablePath}; run scripts/setup (apt-get install chromium)`);
+  process.exit(1);
+}
+const artifacts = resolve(process.env.ATLAS_ARTIFACTS || 'target/web-artifacts');
+mkdirSync(artifacts, { recursive: true });
+const token = process.env.ATLAS_ADMIN_TOKEN || '';
+
+const browser = await chromium.launch({
+  executablePath,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+
+// ---- helpers -------------------------------------------------------------------------------
+
+const origin = new URL(base).origin;
+const foreignRequests = [];
+const consoleErrors = [];
+
+async function newContext(viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  context.on('request', (r) => {
+    const u = r.url();
+    if (!(u.startsWith(origin + '/') || u.startsWith('data:') || u.startsWith('blob:'))) foreignRequests.push(u);
+  });
+  context.on('page', watchPage);
+  return context;
+}
+
+function watchPage(page) {
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+}
+
+async function openMap(context, path = '/') {
+  const page = await context.newPage();
+  await page.goto(base + path);
+  await page.waitForFunction(() => window.atlas?.ready && window.atlas.firstPaint && window.atlas.scoresApplied > 0, null, { timeout: 30_000 });
+  await page.evaluate(() => new Promise((r) => (window.atlas.map.loaded() ? r() : window.atlas.map.once('idle', r))));
+  return page;
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function eq(a, b, msg) {
+  const ja = JSON.stringify(a);
+  const jb = JSON.stringify(b);
+  if (ja !== jb) throw new Error(`${msg}: expected ${jb}, got ${ja}`);
+}
+
+async function api(path) {
+  const r = await fetch(base + path);
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  return r.json();
+}
+
+async function shot(page, name, opts = {}) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), ...opts });
+}
+
+async function mapPixels(page) {
+  return (await page.locator('#map canvas').screenshot()).toString('base64');
+}
+
+/** A point on the map canvas (page coordinates) over the area with the best score in view. */
+async function pointOverArea(page) {
+  return page.evaluate(() => {
+    const m = window.atlas.map;
+    const c = m.getCanvas().getBoundingClientRect();
+    let best = null;
+    for (let y = 0.2; y <= 0.8; y += 0.05) {
+      for (let x = 0.2; x <= 0.8; x += 0.05) {
+        const p = [c.width * x, c.height * y];
+        const f = m.queryRenderedFeatures(p, { layers: ['area-fill'] })[0];
+        const sym = m.queryRenderedFeatures([[p[0] - 14, p[1] - 14], [p[0] + 14, p[1] + 14]], { layers: ['place-symbol', 'circle-symbol'] });
+        if (f && !sym.length && f.properties.score !== null && f.properties.score !== undefined) {
+          if (!best || f.properties.score > best.score) best = { x: c.left + p[0], y: c.top + p[1], code: f.properties.code, score: f.properties.score };
+        }
+      }
+    }
+    return best;
+  });
+}
+
+const median = (xs) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function moveSlider(page, id, key) {
+  await page.focus(`#${id}`);
+  await page.keyboard.press(key);
+}
+
+async function waitRecolour(page, fragment) {
+  await page.waitForFunction((f) => window.atlas.lastRecolour && window.atlas.lastRecolour.query.includes(f), fragment, { timeout: 15_000 });
+  return page.evaluate(() => window.atlas.lastRecolour.ms);
+}
+
+// ---- bench mode ----------------------------------------------------------------------------
+
+if (benchRuns > 0) {
+  const firstPaints = [];
+  const recolours = [];
+  const context = await newContext();
+  for (let i = 0; i < benchRuns; i++) {
+    const page = await openMap(context);
+    firstPaints.push(await page.evaluate(() => window.atlas.firstPaint));
+    // Each move is a parameter set the server has not computed yet: the worst case.
+    for (const v of [i + 2]) {
+      await page.evaluate((val) => {
+        const el = document.getElementById('w_p_65plus');
+        el.value = String(val);
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      }, Math.min(10, v));
+      recolours.push(await waitRecolour(page, `w_p_65plus=${Math.min(10, v)}`));
+    }
+    if (i === 0) await shot(page, 'bench-national');
+    await page.close();
+  }
+  await browser.close();
+  const fmt = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
+  console.log(`first meaningful paint (ms): median ${median(firstPaints).toFixed(0)} of [${fmt(firstPaints)}]`);
+  console.log(`slider -> recoloured map (ms): median ${median(recolours).toFixed(0)} of [${fmt(recolours)}]`);
+  if (consoleErrors.length) console.log(`console errors: ${consoleErrors.join(' | ')}`);
+  if (foreignRequests.length) console.log(`requests to other hosts: ${foreignRequests.join(' ')}`);
+  process.exit(consoleErrors.length || foreignRequests.length ? 1 : 0);
+}
+
+// ---- tests ---------------------------------------------------------------------------------
+
+const results = [];
+async function test(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push([name, null]);
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push([name, e]);
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+const context = await newContext();
+let page;
+const timings = {};
+let selected = null;
+
+await test('the page loads with the map drawn and no console errors', async () => {
+  page = await openMap(context);
+  timings.firstPaint = await page.evaluate(() => window.atlas.firstPaint);
+  eq(await page.evaluate(() => document.documentElement.lang), 'nl', 'page language');
+  const legend = await page.locator('#legend').innerText();
+  assert(legend.includes('Geschikt'), `legend explains the colours in Dutch: ${legend}`);
+  assert(await page.locator('a[href="/ogc/v1?f=html"]').count() > 0, 'a link to the browsable API');
+  const rows = await page.locator('#ranked tbody tr').count();
+  assert(rows > 0, 'the ranked list has areas in view');
+  await shot(page, '01-start');
+  eq(consoleErrors, [], 'console errors');
+});
+
+await test('clicking a buurt opens its panel with the values the API publishes', async () => {
+  const p = await pointOverArea(page);
+  assert(p, 'no scored area found on the map');
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction((code) => document.querySelector('#panel-title')?.textContent.includes(code) && !document.querySelector('#panel-body').hasAttribute('aria-busy'), p.code);
+  selected = p.code;
+  const f = await api(`/ogc/v1/collections/buurten/items/${p.code}`);
+  const pr = f.properties;
+  const shownScore = await page.locator('#panel-body [data-field="score"]').innerText();
+  eq(shownScore, pr.score.toLocaleString('nl-NL', { maximumFractionDigits: 1 }), 'score');
+  const cat = await page.locator('#panel-body [data-field="categorie"]').innerText();
+  eq(cat.trim(), pr.categorie, 'category');
+  const rank = await page.locator('#panel-body [data-field="rang"]').innerText();
+  assert(rank.startsWith(`${pr.rang}e van ${pr.rang_van} buurten in `), `rank in gemeente: ${rank}`);
+  eq(await page.locator('#panel-body [data-field="deelnemers"]').innerText(), pr.deelnemers ?? 'onbekend (CBS geheim)', 'participants bucket');
+  for (const c of pr.toelichting.criteria) {
+    const text = await page.locator(`#panel-body tr[data-criterion="${c.criterion}"] [data-reason]`).innerText();
+    eq(text.trim(), c.missing ? 'onbekend (CBS geheim)' : c.reason, `explanation of ${c.criterion}`);
+  }
+  for (const fig of ['inwoners', 'p_65plus']) {
+    const text = await page.locator(`#panel-body tr[data-figure="${fig}"] td`).innerText();
+    if (pr[fig] === null) eq(text, 'onbekend (CBS geheim)', fig);
+    else assert(text.startsWith(pr[fig].toLocaleString('nl-NL', { maximumFractionDigits: 1 })), `${fig}: ${text} vs ${pr[fig]}`);
+  }
+  await shot(page, '02-panel');
+});
+
+await test('moving a weight slider recolours the map and reorders the list', async () => {
+  const listBefore = await page.locator('#ranked tbody tr').evaluateAll((trs) => trs.map((t) => t.dataset.code));
+  const pixelsBefore = await mapPixels(page);
+  const stateBefore = await page.evaluate(() => JSON.stringify(window.atlas.map.getFeatureState({ source: 'areas', sourceLayer: 'buurten', id: window.atlas.state.selected })));
+  await moveSlider(page, 'w_participants', 'Home'); // participants off
+  await waitRecolour(page, 'w_participants=0');
+  await moveSlider(page, 'w_p_65plus', 'End'); // 65-plussers to the maximum
+  timings.recolour = await waitRecolour(page, 'w_p_65plus=10');
+  await page.evaluate(() => new Promise((r) => (window.atlas.map.loaded() ? r() : window.atlas.map.once('idle', r))));
+  const listAfter = await page.locator('#ranked tbody tr').evaluateAll((trs) => trs.map((t) => t.dataset.code));
+  assert(JSON.stringify(listAfter) !== JSON.stringify(listBefore), 'the ranking did not change');
+  // The list follows the API's order for the same parameters.
+  const s = await api('/api/v1/scores/buurten?w_participants=0&w_p_65plus=10');
+  const best = s.rows.map((r) => Object.fromEntries(s.fields.map((k, i) => [k, r[i]])));
+  const scoreOf = new Map(best.map((r) => [r.code, r.score]));
+  const shown = listAfter.map((c) => scoreOf.get(c) ?? -1);
+  assert(shown.every((v, i) => i === 0 || shown[i - 1] >= v), `list not sorted by the API's new scores: ${shown}`);
+  const stateAfter = await page.evaluate(() => JSON.stringify(window.atlas.map.getFeatureState({ source: 'areas', sourceLayer: 'buurten', id: window.atlas.state.selected })));
+  assert(stateAfter !== stateBefore, `feature state unchanged: ${stateAfter}`);
+  const pixelsAfter = await mapPixels(page);
+  assert(pixelsAfter !== pixelsBefore, 'the map looks the same after the slider moved');
+  // The open panel follows the new weights.
+  const f = await api(`/ogc/v1/collections/buurten/items/${selected}?w_participants=0&w_p_65plus=10`);
+  await page.waitForFunction((score) => document.querySelector('#panel-body [data-field="score"]')?.textContent === score,
+    f.properties.score.toLocaleString('nl-NL', { maximumFractionDigits: 1 }), { timeout: 5000 });
+  await shot(page, '03-after-slider');
+});
+
+await test('the URL carries the view, parameters, selection and shortlist; a new tab reproduces it', async () => {
+  await page.click('#panel-shortlist');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('sl'));
+  await page.waitForTimeout(100); // the URL is written on the next animation frame
+  const url = page.url();
+  const q = new URL(url).searchParams;
+  eq(q.get('w_p_65plus'), '10', 'weight in the URL');
+  eq(q.get('w_participants'), '0', 'weight in the URL');
+  eq(q.get('sel'), selected, 'selection in the URL');
+  eq(q.get('sl'), `buurten:${selected}`, 'shortlist in the URL');
+  assert(q.get('z') && q.get('c'), 'zoom and centre in the URL');
+  const viewBefore = await page.evaluate(() => ({ z: window.atlas.map.getZoom(), c: window.atlas.map.getCenter() }));
+  const p2 = await openMap(context, url.slice(origin.length));
+  await p2.waitForFunction((code) => document.querySelector('#panel-title')?.textContent.includes(code), selected);
+  eq(await p2.inputValue('#w_p_65plus'), '10', 'slider restored');
+  eq(await p2.inputValue('#w_participants'), '0', 'slider restored');
+  const viewAfter = await p2.evaluate(() => ({ z: window.atlas.map.getZoom(), c: window.atlas.map.getCenter() }));
+  assert(Math.abs(viewAfter.z - viewBefore.z) < 0.02, `zoom ${viewAfter.z} vs ${viewBefore.z}`);
+  assert(Math.abs(viewAfter.c.lng - viewBefore.c.lng) < 1e-4 && Math.abs(viewAfter.c.lat - viewBefore.c.lat) < 1e-4, 'centre restored');
+  eq(await p2.locator('#shortlist li').count(), 1, 'shortlist restored');
+  // Same areas drawn with the same colours (pixels may differ by the rounding of the zoom).
+  const drawn = (pg) => pg.evaluate(() => {
+    const m = window.atlas.map;
+    const codes = [...new Set(m.queryRenderedFeatures({ layers: ['area-fill'] }).map((f) => f.properties.code))].sort();
+    return codes.map((c) => [c, m.getFeatureState({ source: 'areas', sourceLayer: 'buurten', id: c })]);
+  });
+  const a = await drawn(page);
+  const b = await drawn(p2);
+  assert(a.length > 0, 'no areas drawn');
+  eq(b, a, 'areas and colours of the reproduced map');
+  await p2.close();
+});
+
+await test('a shortlist exports GeoJSON whose features are the API items, and CSV', async () => {
+  // Add the second-best area of the list as well, by keyboard from the list.
+  const second = await page.locator('#ranked tbody tr').nth(1).getAttribute('data-code');
+  const code2 = second === selected ? await page.locator('#ranked tbody tr').nth(0).getAttribute('data-code') : second;
+  await page.locator(`#ranked button[data-select="${code2}"]`).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((code) => document.querySelector('#panel-title')?.textContent.includes(code) && document.querySelector('#panel-shortlist'), code2);
+  await page.click('#panel-shortlist');
+  eq(await page.locator('#shortlist li').count(), 2, 'two areas on the shortlist');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#export-geojson')]);
+  const fc = JSON.parse(readFileSync(await dl.path(), 'utf8'));
+  eq(fc.type, 'FeatureCollection', 'GeoJSON type');
+  eq(fc.features.map((f) => f.id), [selected, code2], 'exported areas');
+  for (const f of fc.features) {
+    const a = await api(`/ogc/v1/collections/buurten/items/${f.id}?w_participants=0&w_p_65plus=10`);
+    delete a.links;
+    eq(f, a, `exported feature ${f.id} matches the API`);
+  }
+  const [dl2] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const csv = readFileSync(await dl2.path(), 'utf8').replace(/^\ufeff/, '').trim().split('\r\n');
+  eq(csv.length, 3, 'CSV rows (header + 2)');
+  assert(csv[0].startsWith('niveau;code;naam;'), `CSV header: ${csv[0]}`);
+  assert(csv[1].includes(selected), 'CSV row of the first area');
+  await page.click('#compare');
+  await page.waitForSelector('#compare-dialog[open] table.compare');
+  await shot(page, '04-compare');
+  await page.keyboard.press('Escape');
+});
+
+await test('the printable report shows snapshot, table, explanation, parameters, sources and date', async () => {
+  const [report] = await Promise.all([context.waitForEvent('page'), page.click('#report')]);
+  await report.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  const text = await report.locator('main').innerText();
+  for (const part of ['Shortlist naast elkaar', 'Toelichting per gebied', 'Instellingen van de analyse', 'Bronnen', 'CBS', selected, code2Of(text)]) {
+    assert(text.includes(part), `report lacks ${part}`);
+  }
+  assert(await report.locator('#report-figure img').count() === 1, 'map snapshot in the report');
+  assert(await report.locator('#report-figure svg path').count() === 2, 'outline map of the two areas');
+  await report.emulateMedia({ media: 'print' });
+  assert(!(await report.locator('#print').isVisible()), 'the print button is hidden in print');
+  await shot(report, '05-report-print', { fullPage: true });
+  await report.close();
+});
+function code2Of(text) {
+  return text.includes('BU') ? 'BU' : '';
+}
+
+await test('search finds an area by name and by code and zooms to it', async () => {
+  const target = (await api('/api/v1/scores/buurten')).rows.at(-1);
+  const [code, naam] = target;
+  await page.fill('#search-q', naam.slice(0, 5));
+  await page.waitForSelector('#search-results li[role="option"]');
+  await page.fill('#search-q', code);
+  await page.waitForFunction((c) => document.querySelector('#search-results li[role="option"]')?.textContent.includes(c), code);
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((c) => document.querySelector('#panel-title')?.textContent.includes(c), code);
+  eq(await page.evaluate(() => window.atlas.state.selected), code, 'selected after search');
+});
+
+await test('a bad upload shows the server error and leaves the map unchanged', async () => {
+  assert(token, 'ATLAS_ADMIN_TOKEN is not set');
+  await page.evaluate(() => { document.getElementById('admin').open = true; });
+  await page.evaluate(() => new Promise((r) => (window.atlas.map.loaded() ? r() : window.atlas.map.once('idle', r))));
+  const applied = await page.evaluate(() => window.atlas.scoresApplied);
+  const scoresBefore = await api('/api/v1/scores/buurten');
+  const pixelsBefore = await mapPixels(page);
+  console.log('     before upload ready');
+  await page.fill('#upload-token', token);
+  await page.setInputFiles('#upload-file', { name: 'clienten.csv', mimeType: 'text/csv', buffer: Buffer.from('x;y\n150000;420000\nnoord;420100\n') });
+  const errorsBefore = consoleErrors.length;
+  const t = Date.now();
+  await page.click('#upload-form button[type="submit"]');
+  await page.waitForSelector('#upload-result [data-outcome="error"]');
+  // Chromium logs the 400 answer itself; that one is expected here.
+  eq(consoleErrors.splice(errorsBefore).filter((e) => !e.includes('status of 400')), [], 'console errors');
+  console.log(`     upload answered in ${Date.now() - t} ms`);
+  const msg = await page.locator('#upload-result').innerText();
+  assert(/Niet gelukt/.test(msg) && /3|regel|row|line/i.test(msg), `error shown: ${msg}`);
+  const scoresAfter = await api('/api/v1/scores/buurten');
+  eq(scoresAfter.rows, scoresBefore.rows, 'scores after a failed upload');
+  eq(await page.evaluate(() => window.atlas.scoresApplied), applied, 'the map was not recoloured');
+  assert((await mapPixels(page)) === pixelsBefore, 'the map changed after a failed upload');
+  await shot(page, '06-upload-error');
+});
+
+await test('a good upload reports dropped columns and updates the map', async () => {
+  assert(token, 'ATLAS_ADMIN_TOKEN is not set');
+  const sites = await api('/ogc/v1/collections/sites/items?limit=1');
+  const [x, y] = [sites.features[0].properties.centrum_x_rd, sites.features[0].properties.centrum_y_rd];
+  let csv = 'x;y;naam;doelgroep\n';
+  for (let i = 0; i < 12; i++) csv += `${x + (i % 4) * 40};${y + Math.floor(i / 4) * 40};Persoon ${i};ouderen\n`;
+  const applied = await page.evaluate(() => window.atlas.scoresApplied);
+  await page.setInputFiles('#upload-file', { name: 'clienten.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.click('#upload-form button[type="submit"]');
+  await page.waitForSelector('#upload-result [data-outcome="ok"]', { timeout: 30_000 });
+  eq(await page.locator('#upload-result [data-field="rows"]').innerText(), '12', 'rows accepted');
+  assert((await page.locator('#upload-result').innerText()).includes('naam'), 'the name column is reported as dropped');
+  await page.waitForFunction((n) => window.atlas.scoresApplied > n, applied, { timeout: 15_000 });
+  await shot(page, '07-upload-ok');
+});
+
+await test('server down: a failing request shows a plain error and keeps the map', async () => {
+  await page.route('**/api/v1/scores/**', (r) => r.abort('connectionrefused'));
+  const errorsBefore = consoleErrors.length;
+  await moveSlider(page, 'w_p_65plus', 'ArrowLeft');
+  await page.waitForFunction(() => document.getElementById('status').classList.contains('error'));
+  assert((await page.locator('#status').innerText()).includes('niet bereikbaar'), 'server-down message');
+  await shot(page, '08-server-down');
+  await page.unroute('**/api/v1/scores/**');
+  // A refused connection is logged by Chromium itself; that one is expected here.
+  consoleErrors.splice(errorsBefore);
+  await moveSlider(page, 'w_p_65plus', 'ArrowRight');
+  await page.waitForFunction(() => !document.getElementById('status').classList.contains('error'));
+});
+
+await test('English toggle, keyboard focus and tablet width', async () => {
+  await page.click('#lang');
+  eq(await page.locator('#legend-title').innerText(), 'What do the colours mean?', 'English legend');
+  assert(new URL(page.url()).searchParams.get('lang') === 'en' || (await page.waitForFunction(() => location.search.includes('lang=en'))), 'language in URL');
+  await page.click('#lang');
+  await page.keyboard.press('Tab');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert(outline !== 'none', `a focused element shows a focus ring (${outline})`);
+  const tablet = await newContext({ width: 820, height: 1180 });
+  const tp = await openMap(tablet, new URL(page.url()).pathname + new URL(page.url()).search);
+  const overflow = await tp.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `no horizontal scrolling at tablet width (${overflow}px)`);
+  await shot(tp, '09-tablet', { fullPage: true });
+  await tablet.close();
+});
+
+await test('no request went to any host but the service, and no console errors', async () => {
+  eq(foreignRequests, [], 'requests to other hosts');
+  eq(consoleErrors, [], 'console errors');
+});
+
+await browser.close();
+console.log(`first meaningful paint: ${timings.firstPaint?.toFixed(0)} ms; slider -> recoloured map: ${timings.recolour?.toFixed(0)} ms (this run)`);
+console.log(`screenshots: ${artifacts}`);
+const failed = results.filter(([, e]) => e).length;
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
