@@ -79,6 +79,7 @@ export function renderPanel(feature, { level, gemeenteName, inShortlist }) {
        <span data-field="categorie">${badge(p.categorie)}</span></p>
     <p data-field="rang">${esc(rankText(p, level, gemeenteName))}</p>
     <p>${esc(t('panel.participants'))}: <strong data-field="deelnemers">${esc(p.deelnemers ?? t('unknown'))}</strong></p>
+    ${p.afstandsmaat ? `<p class="note" data-field="afstandsmaat">${esc(t(p.afstandsmaat === 'straatnetwerk' ? 'panel.metric.streets' : 'panel.metric.line'))}</p>` : ''}
     <div class="buttons">
       <button type="button" id="panel-shortlist" aria-pressed="${inShortlist}">${esc(t(inShortlist ? 'panel.remove' : 'panel.add'))}</button>
       <button type="button" id="panel-zoom" class="secondary">${esc(t('panel.zoom'))}</button>
