@@ -20,7 +20,7 @@ use std::path::Path;
 
 use buurtcirkel::analysis::cluster::Dbscan;
 use buurtcirkel::analysis::generalise::on_publish_grid;
-use buurtcirkel::analysis::metric::StraightLine;
+use buurtcirkel::analysis::metric::{StraightLine, WalkingMetric};
 use buurtcirkel::analysis::run::{Inputs, Params, analyse};
 use buurtcirkel::analysis::weights::{Criterion, Weights};
 use buurtcirkel::crs::{RD_NEW, Transformer};
@@ -223,6 +223,18 @@ fn assert_reveals_nothing(
                 on_publish_grid(cx) && on_publish_grid(cy),
                 "{what}: centre off the grid"
             );
+            if s.coords_rd
+                .iter()
+                .all(|&(x, y)| on_publish_grid(x) && on_publish_grid(y))
+            {
+                // Along streets a site is its isochrone: whole cells of the (offset) publication
+                // grid, which lies 12.5 m off the clients' 25 m grid, so no vertex can be a home.
+                assert!(
+                    s.coords_rd.iter().all(|&(x, y)| !homes.near(x, y)),
+                    "{what}: an isochrone vertex lies within 1 m of a client"
+                );
+                continue;
+            }
             let d: Vec<f64> = s
                 .coords_rd
                 .iter()
@@ -266,7 +278,8 @@ fn assert_reveals_nothing(
 
 /// Every published cluster has at least 5 members, vertices on the 100 m grid, and contains
 /// each of its members at least 100 m inside; small clusters are not published at all.
-fn assert_clusters_generalised(
+fn assert_clusters_generalised<M: WalkingMetric>(
+    metric: &M,
     what: &str,
     polygons: &[Polygon<f64>],
     clients: &[Point<f64>],
@@ -285,7 +298,7 @@ fn assert_clusters_generalised(
     }
     let clustering = Dbscan::new(walk_m, min)
         .expect("dbscan")
-        .cluster(&StraightLine, clients);
+        .cluster(metric, clients);
     let big: Vec<Vec<usize>> = clustering
         .members()
         .into_iter()
@@ -364,6 +377,7 @@ fn attack_through_the_binary(dir: &Path, store: &Path, walk: &str, min: &str) {
         if name == "resultaat_clusters" {
             let polys = polygons(&seen_geometries(&copy));
             assert_clusters_generalised(
+                &StraightLine,
                 name,
                 &polys,
                 &homes.points,
@@ -405,6 +419,7 @@ fn attack_through_the_binary(dir: &Path, store: &Path, walk: &str, min: &str) {
             if layer == "clusters" && epsg == 28992 {
                 let polys = polygons(&seen_geometries(&out));
                 assert_clusters_generalised(
+                    &StraightLine,
                     &what,
                     &polys,
                     &homes.points,
@@ -515,6 +530,23 @@ fn places() -> Vec<Place> {
 
 /// Random client sets: a few concentrations plus scattered homes, all inside the gemeente and
 /// on the 25 m grid.
+/// A street grid over the areas: every 150 m, 7 m off any published or client grid.
+fn street_grid() -> buurtcirkel::analysis::network::StreetNetwork {
+    let mut lines = Vec::new();
+    for k in 0..=27 {
+        let v = 7.0 + 150.0 * f64::from(k);
+        lines.push(LineString::from(vec![
+            (OX + v, OY - 50.0),
+            (OX + v, OY + 4050.0),
+        ]));
+        lines.push(LineString::from(vec![
+            (OX - 50.0, OY + v),
+            (OX + 4050.0, OY + v),
+        ]));
+    }
+    buurtcirkel::analysis::network::StreetNetwork::from_lines(lines)
+}
+
 fn client_sets() -> impl Strategy<Value = Vec<Client>> {
     let concentration = (
         0.0..3500.0f64,
@@ -634,6 +666,7 @@ proptest! {
         clients in client_sets(),
         walk in prop::sample::select(vec![200.0, 500.0, 800.0, 1200.0]),
         min in 5usize..=8,
+        along_streets in any::<bool>(),
     ) {
         let data = StoreData {
             areas: areas(),
@@ -643,11 +676,14 @@ proptest! {
         };
         let homes = Homes::of(&data.clients);
         let public = Public::of(&data);
-        let analysis = analyse(
-            &StraightLine,
-            Inputs { areas: &data.areas, clients: &data.clients, places: &data.places, circles: &[] },
-            Params { walk_m: walk, min_participants: min },
-        ).expect("analysis");
+        let inputs = Inputs { areas: &data.areas, clients: &data.clients, places: &data.places, circles: &[] };
+        let params = Params { walk_m: walk, min_participants: min };
+        // Along streets, sites are published as isochrones: the same checks hold for them.
+        let analysis = if along_streets {
+            analyse(&street_grid(), inputs, params)
+        } else {
+            analyse(&StraightLine, inputs, params)
+        }.expect("analysis");
         let scores = analysis.prepared.score(&Weights::default());
         for name in COLLECTIONS {
             let layer = build(name, &data, &analysis, &scores).expect("layer");
@@ -674,7 +710,11 @@ proptest! {
                     Geometry::Polygon(p) => p.clone(),
                     other => panic!("{other:?}"),
                 }).collect();
-                assert_clusters_generalised(name, &polys, &homes.points, walk, min);
+                if along_streets {
+                    assert_clusters_generalised(&street_grid(), name, &polys, &homes.points, walk, min);
+                } else {
+                    assert_clusters_generalised(&StraightLine, name, &polys, &homes.points, walk, min);
+                }
             }
         }
     }
