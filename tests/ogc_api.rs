@@ -736,3 +736,50 @@ async fn a_collection_can_be_closed_to_the_public() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_multipart_upload_is_read_like_a_raw_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path().join("s.gpkg"));
+    buurtcirkel::cli::write_demo(&store).unwrap();
+    let app = app_with(
+        auth_config(false),
+        Some(store.clone()),
+        store.load().unwrap(),
+    );
+    let boundary = "----atlas-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"plekken.csv\"\r\nContent-Type: text/csv\r\n\r\nnaam,soort,x,y\r\nBibliotheek Test,bibliotheek,150000,420000\r\n\r\n--{boundary}--\r\n"
+    );
+    let req = |token: &str, body: String| {
+        Request::post("/api/v1/imports/places")
+            .header("host", "test")
+            .header("authorization", format!("Bearer {token}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let r = send(&app, req("admin-token", body)).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["kind"], "places");
+    let places = get(&app, "/ogc/v1/collections/places/items").await.json();
+    assert_eq!(places["numberMatched"], 1);
+    assert_eq!(
+        places["features"][0]["properties"]["naam"],
+        "Bibliotheek Test"
+    );
+
+    // A form without a file part: a problem that says which part is missing; nothing changes.
+    let empty = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhallo\r\n--{boundary}--\r\n"
+    );
+    let r = send(&app, req("admin-token", empty)).await;
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    assert!(r.json()["detail"].as_str().unwrap().contains("'file'"));
+    let places = get(&app, "/ogc/v1/collections/places/items").await.json();
+    assert_eq!(places["numberMatched"], 1);
+}
