@@ -458,6 +458,16 @@ impl Dataset {
         })
     }
 
+    /// The results of the default parameters when they are computed already: the hot path of
+    /// the tile server, with no lock, no allocation and no await.
+    pub fn default_results_ready(&self) -> Option<Arc<Results>> {
+        let r = self.default_results.get()?.clone();
+        self.stats
+            .result_hits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(r)
+    }
+
     /// The results for `set`, computed on a blocking thread on the first request and cached;
     /// concurrent requests for the same new set wait for one computation.
     pub async fn results(self: &Arc<Self>, set: &ParamSet) -> Result<Arc<Results>, EngineError> {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawPathParams, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use geo::Intersects;
@@ -793,13 +793,21 @@ pub async fn tileset(
 /// empty tile; `ETag` and `If-None-Match` (304).
 pub async fn tile(
     State(state): State<AppState>,
-    Path((id, z, y, x)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
-    query: Result<Query<Pairs>, QueryRejection>,
+    params: RawPathParams,
+    req: axum::extract::Request,
 ) -> Result<Response, Problem> {
-    readable(&state, &headers, &id)?;
-    let req = parse(&state, &headers, query, &["f"], false)?;
-    let x = x.strip_suffix(".mvt").unwrap_or(&x);
+    // The hot path of the map: a cached tile of the default analysis is answered without
+    // allocating (no header map or path copies, no base URL, no query parsing when there is no
+    // query). Everything else goes through the same checks as the other routes.
+    // The body is not Sync: keep only the parts, which the futures below may borrow.
+    let (req, _) = req.into_parts();
+    let headers = &req.headers;
+    let mut it = params.iter().map(|(_, v)| v);
+    let (Some(id), Some(z), Some(y), Some(x)) = (it.next(), it.next(), it.next(), it.next()) else {
+        return Err(Problem::not_found(String::from("no tile at this path")));
+    };
+    readable(&state, headers, id)?;
+    let x = x.strip_suffix(".mvt").unwrap_or(x);
     let bad = || {
         Problem::not_found(format!(
             "no tile {z}/{y}/{x}: expected zoom 0 to {MAX_ZOOM} and row and column from 0 to 2^zoom - 1"
@@ -813,17 +821,44 @@ pub async fn tile(
     if yy >= 1 << zz || xx >= 1 << zz {
         return Err(bad());
     }
-    let (_, r) = results(&state, &req).await?;
-    let c = r.collection(&id).ok_or_else(|| unknown_collection(&id))?;
-    let name = c.name;
     let m = &state.inner.metrics;
-    let t = match r.tiles.get(name, zz, xx, yy) {
-        Some(t) => {
-            m.tile_hits
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            t
-        }
-        None => {
+    let plain = req.uri.query().is_none_or(str::is_empty);
+    // A cached tile of the default analysis: answered at once, with no timer set.
+    let cached = if plain {
+        state
+            .dataset()?
+            .default_results_ready()
+            .and_then(|r| r.collection(id).map(|c| c.name).zip(Some(r)))
+            .and_then(|(name, r)| r.tiles.get(name, zz, xx, yy))
+    } else {
+        None
+    };
+    let t = if let Some(t) = cached {
+        m.tile_hits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        t
+    } else {
+        // Anything else may compute an analysis or render a tile: bounded by the request
+        // time limit like every other route.
+        let limit = std::time::Duration::from_secs(state.inner.config.request_timeout_s);
+        let slow = async {
+            let r = if plain {
+                state
+                    .dataset()?
+                    .results(&ParamSet::default())
+                    .await
+                    .map_err(|e| Problem::internal(&e))?
+            } else {
+                let query = Query::<Pairs>::try_from_uri(&req.uri);
+                let parsed = parse(&state, headers, query, &["f"], false)?;
+                results(&state, &parsed).await?.1
+            };
+            let name = r.collection(id).ok_or_else(|| unknown_collection(id))?.name;
+            if let Some(t) = r.tiles.get(name, zz, xx, yy) {
+                m.tile_hits
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(t);
+            }
             m.tile_misses
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let r2 = r.clone();
@@ -835,25 +870,33 @@ pub async fn tile(
             .map_err(|e| Problem::internal(&e))?
             .ok_or_else(|| unknown_collection(name))?;
             r.tiles.put(name, zz, xx, yy, t.clone());
-            t
-        }
+            Ok::<_, Problem>(t)
+        };
+        tokio::time::timeout(limit, slow).await.map_err(|_| {
+            Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the tile took longer than the request time limit of {} s",
+                    limit.as_secs()
+                ),
+            )
+        })??
     };
-    let etag = HeaderValue::from_str(&t.etag).map_err(|e| Problem::internal(&e))?;
     let cache = HeaderValue::from_static("public, max-age=300");
     if headers
         .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+        .is_some_and(|v| v.as_bytes() == t.etag.as_bytes())
     {
         return Ok((
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+            [(header::ETAG, t.etag), (header::CACHE_CONTROL, cache)],
         )
             .into_response());
     }
     if t.body.is_empty() {
         return Ok((
             StatusCode::NO_CONTENT,
-            [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+            [(header::ETAG, t.etag), (header::CACHE_CONTROL, cache)],
         )
             .into_response());
     }
@@ -863,7 +906,7 @@ pub async fn tile(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
             ),
-            (header::ETAG, etag),
+            (header::ETAG, t.etag),
             (header::CACHE_CONTROL, cache),
         ],
         t.body,

@@ -51,8 +51,8 @@ const MAX_CACHED: usize = 200_000;
 pub struct CachedTile {
     /// MVT bytes; empty when no feature touches the tile.
     pub body: Bytes,
-    /// Strong ETag over the bytes.
-    pub etag: String,
+    /// Strong ETag over the bytes, ready to be sent (cloning it copies no bytes).
+    pub etag: axum::http::HeaderValue,
 }
 
 /// A tile address within one parameter set: (collection, z, x, y).
@@ -109,8 +109,11 @@ pub fn render_cached(coll: &Collection, z: u8, x: u32, y: u32) -> CachedTile {
     let body = render(coll, z, x, y).map_or_else(Bytes::new, Bytes::from);
     let mut h = std::collections::hash_map::DefaultHasher::new();
     body.hash(&mut h);
+    let etag = format!("\"{:016x}-{}\"", h.finish(), body.len());
     CachedTile {
-        etag: format!("\"{:016x}-{}\"", h.finish(), body.len()),
+        // Hex digits, a dash and quotes: always a valid header value.
+        etag: axum::http::HeaderValue::from_str(&etag)
+            .unwrap_or_else(|_| axum::http::HeaderValue::from_static("\"0\"")),
         body,
     }
 }
