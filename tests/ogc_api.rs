@@ -556,6 +556,21 @@ async fn every_bad_request_gets_problem_details_that_say_what_was_wrong() {
             404,
             "2^zoom",
         ),
+        (
+            "/ogc/v1/collections/buurten/tiles/WebMercatorQuad/2/1/2?z=3",
+            400,
+            "unknown parameter 'z'",
+        ),
+        (
+            "/ogc/v1/collections/buurten/tiles/WebMercatorQuad/2/1/2?walk_m=ver",
+            400,
+            "walk_m",
+        ),
+        (
+            "/ogc/v1/collections/straten/tiles/WebMercatorQuad/2/1/2",
+            404,
+            "no collection 'straten'",
+        ),
         ("/ogc/v1/nergens", 404, "/ogc/v1/nergens"),
     ] {
         let r = get(&app, uri).await;

@@ -201,6 +201,93 @@ async fn a_buurten_tile_holds_the_source_shapes_and_attributes() {
     );
 }
 
+/// (code, categorie) of every feature in an MVT tile.
+fn categories(body: &[u8]) -> Vec<(String, String)> {
+    let tile = Tile::decode(body).unwrap();
+    let layer = &tile.layers[0];
+    let mut out: Vec<(String, String)> = layer
+        .features
+        .iter()
+        .map(|f| {
+            let mut code = String::new();
+            let mut cat = String::new();
+            for kv in f.tags.chunks(2) {
+                let v = layer.values[kv[1] as usize].string_value.clone();
+                match layer.keys[kv[0] as usize].as_str() {
+                    "code" => code = v.unwrap(),
+                    "categorie" => cat = v.unwrap_or_default(),
+                    _ => {}
+                }
+            }
+            (code, cat)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_tile_with_analysis_parameters_has_that_sets_colours_and_leaves_the_default_as_it_was() {
+    let (data, app) = demo();
+    // A zoom-12 tile over the middle of the demo gemeente.
+    let to_wgs = buurtcirkel::crs::Transformer::new("EPSG:28992", "EPSG:4326").unwrap();
+    let area = data
+        .areas
+        .iter()
+        .find(|a| a.code.as_str() == "BU99990201")
+        .unwrap();
+    let p = geo::InteriorPoint::interior_point(&area.geometry_rd).unwrap();
+    let (lon, lat) = to_wgs.point(p.x(), p.y()).unwrap();
+    let (x, y) = tile_of(lon, lat, 12);
+    let tile = &format!("/ogc/v1/collections/buurten/tiles/WebMercatorQuad/12/{y}/{x}");
+    let (s0, h0, default) = get(&app, tile, None).await;
+    assert_eq!(s0, 200);
+    // The same tile again comes from the cache: the same bytes and ETag.
+    let (s1, h1, again) = get(&app, tile, None).await;
+    assert_eq!((s1, &again), (StatusCode::OK, &default));
+    assert_eq!(h0["etag"], h1["etag"]);
+
+    let q = "w_participants=0&w_p_65plus=10&w_p_laag_inkomen=0";
+    let (s2, h2, tuned) = get(&app, &format!("{tile}?{q}"), None).await;
+    assert_eq!(s2, 200);
+    assert_ne!(
+        h0["etag"], h2["etag"],
+        "another parameter set, another tile"
+    );
+    let items: Value = serde_json::from_slice(
+        &get(
+            &app,
+            &format!("/ogc/v1/collections/buurten/items?limit=1000&{q}"),
+            None,
+        )
+        .await
+        .2,
+    )
+    .unwrap();
+    let expected = |code: &str| {
+        items["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == code)
+            .map(|f| {
+                f["properties"]["categorie"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .unwrap()
+    };
+    let tuned = categories(&tuned);
+    assert!(tuned.len() > 3, "the tile over the demo holds buurten");
+    for (code, cat) in &tuned {
+        assert_eq!(cat, &expected(code), "{code} in the tuned tile");
+    }
+    assert_ne!(tuned, categories(&default), "the weights change a colour");
+    let (_, h3, after) = get(&app, tile, None).await;
+    assert_eq!((after, &h3["etag"]), (default, &h0["etag"]));
+}
+
 #[tokio::test]
 async fn an_empty_tile_is_204_and_the_tileset_describes_the_layer() {
     let (_, app) = demo();
