@@ -32,7 +32,7 @@ const gemeenteNames = new Map();
 const names = new Map(); // "level:code" -> naam, for the shortlist
 
 // Exposed for the browser tests and for curious users in the console.
-const atlas = (window.atlas = { state, lastRecolour: null, firstPaint: null, scoresApplied: 0, errors: [] });
+const atlas = (window.atlas = { state, lastRecolour: null, firstPaint: null, firstShown: null, scoresApplied: 0, errors: [] });
 
 // ---- status line -------------------------------------------------------------------------
 
@@ -113,6 +113,9 @@ function query() {
 // ---- configuration and controls ------------------------------------------------------------
 
 async function loadConfig() {
+  const early = await window.atlasConfigRequest;
+  window.atlasConfigRequest = null;
+  if (early?.data === 'ready') return early;
   for (let attempt = 0; ; attempt++) {
     try {
       const c = await getJSON('/web/config.json');
@@ -670,11 +673,14 @@ function bind() {
 async function boot() {
   // Start MapLibre's tile workers now, while the configuration loads: a worker takes a few
   // hundred milliseconds to start on a slow machine, and the first tiles wait for it.
-  if (typeof maplibregl !== 'undefined') maplibregl.prewarm();
+  if (typeof maplibregl !== 'undefined') {
+    maplibregl.prewarm();
+  }
   readURL();
   retranslateStatic();
   setStatus(t('status.loading'));
   config = await loadConfig();
+  performance.mark('atlas-config');
   setStatus('');
   buildControls();
   if (!state.level) state.level = config.levels.buurten > 0 ? 'buurten' : 'wijken';
@@ -686,6 +692,8 @@ async function boot() {
   } else {
     try {
       amap = new AtlasMap($('#map'), {
+        level: state.level,
+        query: q,
         center: state.view?.center,
         zoom: state.view?.zoom,
         bounds: config.extent,
@@ -695,9 +703,12 @@ async function boot() {
         onBasemapError: () => setStatus(t('status.basemap')),
         onError: (e) => atlas.errors.push(String(e?.message || e)),
         onFirstPaint: (ms) => { atlas.firstPaint = ms; },
+        onFirstShown: (ms) => { atlas.firstShown = ms; },
       });
       atlas.map = amap.map;
+      performance.mark('atlas-map-created');
       await amap.setLevel(state.level, q);
+      performance.mark('atlas-areas-added');
       renderShortlist();
     } catch (e) {
       amap = null;

@@ -66,10 +66,32 @@ function tileUrl(collection, query) {
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
+const GEMEENTE_LINE = { id: 'gemeente-line', type: 'line', source: 'gemeenten', 'source-layer': 'gemeenten', paint: { 'line-color': COLOURS.gemeente, 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 1, 12, 2.5] } };
+
+function areaSource(level, query) {
+  return { type: 'vector', tiles: [tileUrl(level, query)], minzoom: 0, maxzoom: 16, promoteId: 'code' };
+}
+
+/** The area layers of `level`: fill by category and score, outline, shortlist and selection. */
+function areaLayers(level, shortlist, selected) {
+  return [
+    {
+      id: 'area-fill', type: 'fill', source: 'areas', 'source-layer': level,
+      paint: {
+        'fill-outline-color': '#ffffff',
+        'fill-color': ['match', CAT, 'geschikt', COLOURS.geschikt, 'kansrijk', COLOURS.kansrijk, 'ongeschikt', COLOURS.ongeschikt, COLOURS.geen],
+        'fill-opacity': ['case', ['<', SCORE, 0], 0.5, ['interpolate', ['linear'], SCORE, 0, 0.25, 100, 0.9]],
+      },
+    },
+    { id: 'area-shortlist', type: 'line', source: 'areas', 'source-layer': level, filter: ['in', ['get', 'code'], ['literal', shortlist]], paint: { 'line-color': COLOURS.shortlist, 'line-width': 3, 'line-dasharray': [2, 1] } },
+    { id: 'area-selected', type: 'line', source: 'areas', 'source-layer': level, filter: ['==', ['get', 'code'], selected ?? ''], paint: { 'line-color': COLOURS.selected, 'line-width': 4 } },
+  ];
+}
+
 export class AtlasMap {
   /**
    * @param container element
-   * @param opts {center, zoom, bounds, basemap, onClick(code), onMove(), onBasemapError(), onFirstPaint(ms)}
+   * @param opts {level, query, center, zoom, bounds, basemap, onClick(code), onMove(), onBasemapError(), onFirstPaint(ms), onFirstShown(ms)}
    */
   constructor(container, opts) {
     this.opts = opts;
@@ -79,6 +101,10 @@ export class AtlasMap {
     this.firstPaint = null;
     const style = {
       version: 8,
+      // No paint transitions and no symbol fading: every animation frame is a full redraw,
+      // and in software rendering (no GPU) a frame costs 70-250 ms, so a 300 ms fade after
+      // each added layer kept the main thread busy while the first tiles were waiting.
+      transition: { duration: 0, delay: 0 },
       sources: {},
       layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0ec' } }],
     };
@@ -89,7 +115,17 @@ export class AtlasMap {
       };
       style.layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.8 } });
     }
-    const init = { container, style, attributionControl: false, dragRotate: false, pitchWithRotate: false, maxZoom: 16.9 };
+    // The areas are part of the first style, so their tiles are asked for in the very first
+    // frame rather than after the 'load' event (two or three frames later, a few hundred
+    // milliseconds in software rendering). The gemeente outlines follow on 'load', which comes
+    // once the areas are in: they do not compete with them for the tile worker.
+    if (opts.level) {
+      this.level = opts.level;
+      this.query = opts.query;
+      style.sources.areas = areaSource(opts.level, opts.query);
+      style.layers.push(...areaLayers(opts.level, [], null));
+    }
+    const init = { container, style, fadeDuration: 0, attributionControl: false, dragRotate: false, pitchWithRotate: false, maxZoom: 16.9 };
     if (opts.center && opts.zoom !== undefined) {
       init.center = opts.center;
       init.zoom = opts.zoom;
@@ -105,7 +141,7 @@ export class AtlasMap {
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     this.map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: 'CBS, Kadaster' }), 'bottom-right');
-    this.ready = new Promise((resolve) => this.map.once('load', resolve));
+    this.ready = new Promise((resolve) => this.map.once('load', () => { performance.mark('atlas-map-load'); resolve(); }));
     this.map.on('error', (e) => {
       // A basemap that cannot be reached falls back to the plain background, quietly: the
       // page says so once in the status bar.
@@ -122,6 +158,12 @@ export class AtlasMap {
         this.firstPaint = performance.now();
         performance.mark('atlas-first-map-paint');
         opts.onFirstPaint?.(this.firstPaint);
+        // The next animation frame starts once the browser has taken this frame to the screen
+        // (in software rendering that is a read-back of the whole canvas, 100-200 ms).
+        requestAnimationFrame(() => {
+          performance.mark('atlas-first-map-shown');
+          opts.onFirstShown?.(performance.now());
+        });
       }
     });
     this.ready.then(() => this.addStaticLayers());
@@ -132,8 +174,8 @@ export class AtlasMap {
     m.addImage('place', PLACE_ICON());
     m.addImage('circle', CIRCLE_ICON());
     m.addSource('gemeenten', { type: 'vector', tiles: [tileUrl('gemeenten', '')], minzoom: 0, maxzoom: 16, promoteId: 'code' });
+    m.addLayer(GEMEENTE_LINE);
     for (const id of ['clusters', 'sites', 'places', 'circles']) m.addSource(id, { type: 'geojson', data: EMPTY });
-    m.addLayer({ id: 'gemeente-line', type: 'line', source: 'gemeenten', 'source-layer': 'gemeenten', paint: { 'line-color': COLOURS.gemeente, 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 1, 12, 2.5] } });
     m.addLayer({ id: 'cluster-fill', type: 'fill', source: 'clusters', paint: { 'fill-color': COLOURS.cluster, 'fill-opacity': 0.25 } });
     m.addLayer({ id: 'cluster-line', type: 'line', source: 'clusters', paint: { 'line-color': COLOURS.cluster, 'line-width': 2 } });
     m.addLayer({ id: 'site-line', type: 'line', source: 'sites', paint: { 'line-color': COLOURS.site, 'line-width': 1.5, 'line-dasharray': [2, 2] } });
@@ -146,22 +188,15 @@ export class AtlasMap {
   async setLevel(level, query) {
     await this.ready;
     const m = this.map;
-    for (const id of ['area-fill', 'area-line', 'area-shortlist', 'area-selected']) if (m.getLayer(id)) m.removeLayer(id);
-    if (m.getSource('areas')) m.removeSource('areas');
-    this.level = level;
-    this.firstPaint = null;
-    m.addSource('areas', { type: 'vector', tiles: [tileUrl(level, query)], minzoom: 0, maxzoom: 16, promoteId: 'code' });
-    const before = 'gemeente-line';
-    m.addLayer({
-      id: 'area-fill', type: 'fill', source: 'areas', 'source-layer': level,
-      paint: {
-        'fill-color': ['match', CAT, 'geschikt', COLOURS.geschikt, 'kansrijk', COLOURS.kansrijk, 'ongeschikt', COLOURS.ongeschikt, COLOURS.geen],
-        'fill-opacity': ['case', ['<', SCORE, 0], 0.5, ['interpolate', ['linear'], SCORE, 0, 0.25, 100, 0.9]],
-      },
-    }, before);
-    m.addLayer({ id: 'area-line', type: 'line', source: 'areas', 'source-layer': level, paint: { 'line-color': '#ffffff', 'line-width': 0.7 } }, before);
-    m.addLayer({ id: 'area-shortlist', type: 'line', source: 'areas', 'source-layer': level, filter: ['in', ['get', 'code'], ['literal', this.shortlist]], paint: { 'line-color': COLOURS.shortlist, 'line-width': 3, 'line-dasharray': [2, 1] } });
-    m.addLayer({ id: 'area-selected', type: 'line', source: 'areas', 'source-layer': level, filter: ['==', ['get', 'code'], this.selected ?? ''], paint: { 'line-color': COLOURS.selected, 'line-width': 4 } });
+    if (level !== this.level || query !== this.query || !m.getSource('areas')) {
+      for (const id of ['area-fill', 'area-line', 'area-shortlist', 'area-selected']) if (m.getLayer(id)) m.removeLayer(id);
+      if (m.getSource('areas')) m.removeSource('areas');
+      this.level = level;
+      this.query = query;
+      this.firstPaint = null;
+      m.addSource('areas', areaSource(level, query));
+      for (const l of areaLayers(level, this.shortlist, this.selected)) m.addLayer(l, 'gemeente-line');
+    }
     if (!this.clickBound) {
       this.clickBound = true;
       m.on('click', 'area-fill', (e) => {
