@@ -172,7 +172,9 @@ fn read_output(path: &Path, epsg: u32) -> (Vec<String>, Vec<Seen>) {
                     Some(FieldValue::IntegerValue(v)) => s.numbers.push(f64::from(v)),
                     Some(FieldValue::Integer64Value(v)) => s.numbers.push(v as f64),
                     Some(FieldValue::StringValue(t)) => {
-                        if name == "deelnemers" {
+                        // CSV has no NULL: an empty text is one (no client data loaded, as
+                        // when a random client set comes out empty).
+                        if name == "deelnemers" && !t.is_empty() {
                             s.deelnemers = Some(t.clone());
                         }
                         match serde_json::from_str::<Value>(&t) {
@@ -631,6 +633,15 @@ fn a_minimum_below_five_or_an_odd_walking_distance_is_refused_outright() {
         );
     }
     attack_through_the_binary(dir.path(), &store, "300", "5");
+}
+
+#[test]
+fn a_store_without_clients_leaves_the_counts_empty_in_every_format() {
+    // Found by the property test below: an empty random client set. No clients means no
+    // participant bucket at all (NULL, or an empty text in CSV), never a made-up "<5".
+    let dir = tmp();
+    let store = store_with(dir.path(), vec![]);
+    attack_through_the_binary(dir.path(), &store, "800", "5");
 }
 
 proptest! {
