@@ -8,6 +8,7 @@ use axum::http::{Request, StatusCode};
 use buurtcirkel::publish::config::{ServeConfig, sha256_hex};
 use buurtcirkel::publish::{AppState, router};
 use buurtcirkel::store::{Store, StoreData};
+use futures_util::StreamExt as _;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -797,4 +798,47 @@ async fn a_multipart_upload_is_read_like_a_raw_body() {
     assert!(r.json()["detail"].as_str().unwrap().contains("'file'"));
     let places = get(&app, "/ogc/v1/collections/places/items").await.json();
     assert_eq!(places["numberMatched"], 1);
+}
+
+#[tokio::test]
+async fn a_request_over_the_time_limit_is_a_408_problem() {
+    // An upload whose body stops arriving: the request ends at the time limit with a
+    // problem+json answer, not an empty 408 and not a hung connection.
+    let config = ServeConfig {
+        request_timeout_s: 1,
+        ..auth_config(false)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path().join("s.gpkg"));
+    buurtcirkel::cli::write_demo(&store).unwrap();
+    let before = std::fs::read(store.path()).unwrap();
+    let app = app_with(config, Some(store.clone()), demo_data());
+    let stalled = futures_util::stream::iter([Ok::<_, std::io::Error>(
+        axum::body::Bytes::from_static(b"x,y\n155000,463000\n"),
+    )])
+    .chain(futures_util::stream::pending());
+    let t = std::time::Instant::now();
+    let r = send(
+        &app,
+        Request::post("/api/v1/imports/clients")
+            .header("authorization", "Bearer admin-token")
+            .header("content-type", "text/csv")
+            .body(Body::from_stream(stalled))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 408);
+    assert_eq!(r.header("content-type"), "application/problem+json");
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("time limit of 1 s")
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        std::fs::read(store.path()).unwrap(),
+        before,
+        "nothing stored"
+    );
 }

@@ -43,7 +43,6 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::store::{Store, StoreData};
 use config::{Role, ServeConfig};
@@ -243,9 +242,9 @@ pub fn router(state: AppState) -> Router {
             Problem::not_found(format!("no resource at {}", uri.path()))
         })
         .layer(compress)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             Duration::from_secs(cfg.request_timeout_s),
+            time_limit,
         ))
         .merge(tiles)
         .layer(SetResponseHeaderLayer::overriding(
@@ -275,6 +274,26 @@ pub fn router(state: AppState) -> Router {
         );
     }
     app.with_state(state)
+}
+
+/// Middleware: answers 408 with a problem+json body when a request takes longer than the
+/// configured time limit (tower-http's timeout layer answers with an empty body).
+async fn time_limit(
+    State(limit): State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request took longer than the time limit of {} s (request_timeout_s)",
+                limit.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 async fn health(State(state): State<AppState>) -> Response {

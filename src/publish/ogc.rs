@@ -876,7 +876,7 @@ pub async fn tile(
             Problem::new(
                 StatusCode::REQUEST_TIMEOUT,
                 format!(
-                    "the tile took longer than the request time limit of {} s",
+                    "the tile took longer than the time limit of {} s (request_timeout_s)",
                     limit.as_secs()
                 ),
             )
