@@ -597,6 +597,7 @@ function retranslate() {
   buildLegend();
   renderList();
   renderShortlist();
+  amap?.translate({ label: t('map.label'), zoomIn: t('map.zoomin'), zoomOut: t('map.zoomout') });
   if (state.selected && panelFeature) {
     $('#panel-body').innerHTML = renderPanel(panelFeature, { level: state.level, gemeenteName: gemeenteNames.get(panelFeature.properties.gemeentecode), inShortlist: inShortlist(state.level, state.selected) });
     $('#panel-shortlist').addEventListener('click', () => toggleShortlist(state.level, state.selected));
@@ -694,6 +695,7 @@ async function boot() {
       amap = new AtlasMap($('#map'), {
         level: state.level,
         query: q,
+        labels: { label: t('map.label'), zoomIn: t('map.zoomin'), zoomOut: t('map.zoomout') },
         center: state.view?.center,
         zoom: state.view?.zoom,
         bounds: config.extent,

@@ -125,7 +125,8 @@ export class AtlasMap {
       style.sources.areas = areaSource(opts.level, opts.query);
       style.layers.push(...areaLayers(opts.level, [], null));
     }
-    const init = { container, style, fadeDuration: 0, attributionControl: false, dragRotate: false, pitchWithRotate: false, maxZoom: 16.9 };
+    const l = opts.labels || {};
+    const init = { container, style, locale: { 'Map.Title': l.label, 'NavigationControl.ZoomIn': l.zoomIn, 'NavigationControl.ZoomOut': l.zoomOut }, fadeDuration: 0, attributionControl: false, dragRotate: false, pitchWithRotate: false, maxZoom: 16.9 };
     if (opts.center && opts.zoom !== undefined) {
       init.center = opts.center;
       init.zoom = opts.zoom;
@@ -228,6 +229,16 @@ export class AtlasMap {
   setSelected(code) {
     this.selected = code;
     if (this.map.getLayer('area-selected')) this.map.setFilter('area-selected', ['==', ['get', 'code'], code ?? '']);
+  }
+
+  /** The map's own labels (canvas and zoom buttons) in the page's language. */
+  translate({ label, zoomIn, zoomOut }) {
+    const c = this.map.getContainer();
+    this.map.getCanvas().setAttribute('aria-label', label);
+    for (const [sel, text] of [['.maplibregl-ctrl-zoom-in', zoomIn], ['.maplibregl-ctrl-zoom-out', zoomOut]]) {
+      const b = c.querySelector(sel);
+      if (b) { b.title = text; b.setAttribute('aria-label', text); }
+    }
   }
 
   setShortlist(codes) {

@@ -405,11 +405,20 @@ await test('server down: a failing request shows a plain error and keeps the map
 await test('English toggle, keyboard focus and tablet width', async () => {
   await page.click('#lang');
   eq(await page.locator('#legend-title').innerText(), 'What do the colours mean?', 'English legend');
+  eq(await page.locator('canvas.maplibregl-canvas').getAttribute('aria-label'), 'Map', 'map label in English');
+  eq(await page.locator('.maplibregl-ctrl-zoom-in').getAttribute('aria-label'), 'Zoom in', 'zoom button in English');
   assert(new URL(page.url()).searchParams.get('lang') === 'en' || (await page.waitForFunction(() => location.search.includes('lang=en'))), 'language in URL');
   await page.click('#lang');
+  eq(await page.locator('canvas.maplibregl-canvas').getAttribute('aria-label'), 'Kaart', 'map label in Dutch');
   await page.keyboard.press('Tab');
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert(outline !== 'none', `a focused element shows a focus ring (${outline})`);
+  // The map is one tab stop (MapLibre's canvas), and the arrow keys move it.
+  eq(await page.locator('#map[tabindex]').count(), 0, 'the map container is not a second tab stop');
+  await page.locator('canvas.maplibregl-canvas').focus();
+  const before = await page.evaluate(() => window.atlas.map.getCenter().lng);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((lng) => window.atlas.map.getCenter().lng > lng, before);
   const tablet = await newContext({ width: 820, height: 1180 });
   const tp = await openMap(tablet, new URL(page.url()).pathname + new URL(page.url()).search);
   const overflow = await tp.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
