@@ -97,19 +97,25 @@ fn decode_points(geometry: &[u32]) -> Vec<(i64, i64)> {
     out
 }
 
+/// An area of the store and the x/y of the zoom-`z` tile over a point inside it.
+fn tile_over<'a>(
+    data: &'a StoreData,
+    code: &str,
+    z: u8,
+) -> (&'a buurtcirkel::model::Area, u32, u32) {
+    let to_wgs = buurtcirkel::crs::Transformer::new("EPSG:28992", "EPSG:4326").unwrap();
+    let area = data.areas.iter().find(|a| a.code.as_str() == code).unwrap();
+    let p = geo::InteriorPoint::interior_point(&area.geometry_rd).unwrap();
+    let (lon, lat) = to_wgs.point(p.x(), p.y()).unwrap();
+    let (x, y) = tile_of(lon, lat, z);
+    (area, x, y)
+}
+
 #[tokio::test]
 async fn a_buurten_tile_holds_the_source_shapes_and_attributes() {
     let (data, app) = demo();
-    let to_wgs = buurtcirkel::crs::Transformer::new("EPSG:28992", "EPSG:4326").unwrap();
-    let area = data
-        .areas
-        .iter()
-        .find(|a| a.code.as_str() == "BU99990101")
-        .unwrap();
-    let p = geo::InteriorPoint::interior_point(&area.geometry_rd).unwrap();
-    let (lon, lat) = to_wgs.point(p.x(), p.y()).unwrap();
     let z = 14;
-    let (x, y) = tile_of(lon, lat, z);
+    let (area, x, y) = tile_over(&data, "BU99990101", z);
     let uri = format!("/ogc/v1/collections/buurten/tiles/WebMercatorQuad/{z}/{y}/{x}");
     let (status, headers, body) = get(&app, &uri, None).await;
     assert_eq!(status, 200);
@@ -230,15 +236,7 @@ fn categories(body: &[u8]) -> Vec<(String, String)> {
 async fn a_tile_with_analysis_parameters_has_that_sets_colours_and_leaves_the_default_as_it_was() {
     let (data, app) = demo();
     // A zoom-12 tile over the middle of the demo gemeente.
-    let to_wgs = buurtcirkel::crs::Transformer::new("EPSG:28992", "EPSG:4326").unwrap();
-    let area = data
-        .areas
-        .iter()
-        .find(|a| a.code.as_str() == "BU99990201")
-        .unwrap();
-    let p = geo::InteriorPoint::interior_point(&area.geometry_rd).unwrap();
-    let (lon, lat) = to_wgs.point(p.x(), p.y()).unwrap();
-    let (x, y) = tile_of(lon, lat, 12);
+    let (_, x, y) = tile_over(&data, "BU99990201", 12);
     let tile = &format!("/ogc/v1/collections/buurten/tiles/WebMercatorQuad/12/{y}/{x}");
     let (s0, h0, default) = get(&app, tile, None).await;
     assert_eq!(s0, 200);
