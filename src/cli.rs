@@ -442,53 +442,17 @@ pub fn run(cli: Cli) -> Result<()> {
             let mapping = load_mapping(mapping.as_deref())?;
             let progress = CliProgress::new();
             let import = read_figures(&path, &mapping, &progress)?;
-            let mut data = store.load()?;
-            let mut report = import.report;
-            let mut matched = 0usize;
-            let mut levels: Vec<Level> = Vec::new();
-            let mut unmatched = Vec::new();
-            for (code, row) in &import.rows {
-                match data.areas.iter_mut().find(|a| &a.code == code) {
-                    Some(area) => {
-                        for (field, v) in row {
-                            if let Some(slot) = area.figures.field_mut(field) {
-                                *slot = *v;
-                            }
-                        }
-                        matched += 1;
-                        if !levels.contains(&code.level()) {
-                            levels.push(code.level());
-                        }
-                    }
-                    None => unmatched.push(code.to_string()),
-                }
-            }
-            if matched == 0 {
-                bail!(
+            let data = store.load()?;
+            let joined = import.join(data.areas).map_err(|e| {
+                anyhow::anyhow!(
                     "{}: none of its {} area codes matches an area in the store {} (e.g. {}); import the areas first; the store is unchanged",
                     path.display(),
-                    import.rows.len(),
+                    e.codes,
                     store.path().display(),
-                    crate::ingest::abbreviate(&unmatched, 3)
-                );
-            }
-            report.notes.push(format!(
-                "joined {matched} of {} codes to stored areas",
-                import.rows.len()
-            ));
-            if !unmatched.is_empty() {
-                report.warnings.push(format!(
-                    "{} codes match no stored area: {}",
-                    unmatched.len(),
-                    crate::ingest::abbreviate(&unmatched, 20)
-                ));
-            }
-            levels.sort();
-            let areas = data
-                .areas
-                .into_iter()
-                .filter(|a| levels.contains(&a.level()))
-                .collect();
+                    e.examples
+                )
+            })?;
+            let (levels, areas, report) = (joined.levels, joined.areas, joined.report);
             let log = log_entry(&report);
             store.apply(&Change {
                 areas: Some((levels, areas)),

@@ -14,7 +14,7 @@ use gdal::vector::LayerAccess;
 use super::columns::{Mapping, resolve};
 use super::value::{Cell, from_field, text_of};
 use super::{ImportReport, IngestError, LayerReport, Progress, open_vector};
-use crate::model::{AreaCode, FIGURE_FIELDS};
+use crate::model::{Area, AreaCode, FIGURE_FIELDS, Level};
 
 /// Figures for one code: only the fields the table provides (`None` inside = missing there).
 pub type FigureRow = BTreeMap<&'static str, Option<f64>>;
@@ -26,6 +26,82 @@ pub struct FigureImport {
     pub rows: BTreeMap<AreaCode, FigureRow>,
     /// What was read.
     pub report: ImportReport,
+}
+
+/// Key figures joined to stored areas: the levels they touch and every area of those levels
+/// (with the new figures), ready to replace those levels in the store.
+#[derive(Debug)]
+pub struct FigureJoin {
+    /// Levels that received figures, sorted.
+    pub levels: Vec<Level>,
+    /// All areas of those levels.
+    pub areas: Vec<Area>,
+    /// The import report, with the join's note and the unmatched codes as a warning.
+    pub report: ImportReport,
+}
+
+/// No code of the table matches a stored area.
+#[derive(Debug)]
+pub struct NothingMatched {
+    /// Codes in the table.
+    pub codes: usize,
+    /// A few of them, for the message.
+    pub examples: String,
+}
+
+impl FigureImport {
+    /// Joins the figures to `areas` on their code (the CLI and the upload endpoint both store
+    /// the result). Codes that match no area are listed in the report; a table of which no code
+    /// matches is refused.
+    ///
+    /// # Errors
+    /// [`NothingMatched`] when no code matches, so nothing is stored.
+    pub fn join(self, mut areas: Vec<Area>) -> Result<FigureJoin, NothingMatched> {
+        let mut report = self.report;
+        let mut matched = 0usize;
+        let mut levels: Vec<Level> = Vec::new();
+        let mut unmatched = Vec::new();
+        for (code, row) in &self.rows {
+            match areas.iter_mut().find(|a| &a.code == code) {
+                Some(area) => {
+                    for (field, v) in row {
+                        if let Some(slot) = area.figures.field_mut(field) {
+                            *slot = *v;
+                        }
+                    }
+                    matched += 1;
+                    if !levels.contains(&code.level()) {
+                        levels.push(code.level());
+                    }
+                }
+                None => unmatched.push(code.to_string()),
+            }
+        }
+        if matched == 0 {
+            return Err(NothingMatched {
+                codes: self.rows.len(),
+                examples: super::abbreviate(&unmatched, 3),
+            });
+        }
+        report.notes.push(format!(
+            "joined {matched} of {} codes to stored areas",
+            self.rows.len()
+        ));
+        if !unmatched.is_empty() {
+            report.warnings.push(format!(
+                "{} codes match no stored area: {}",
+                unmatched.len(),
+                super::abbreviate(&unmatched, 20)
+            ));
+        }
+        levels.sort();
+        areas.retain(|a| levels.contains(&a.level()));
+        Ok(FigureJoin {
+            levels,
+            areas,
+            report,
+        })
+    }
 }
 
 /// Reads the first layer of `path` that has an area-code column.

@@ -324,52 +324,16 @@ fn run_import(
         }
         _ => {
             let import = read_figures(path, &Mapping::default(), &NoProgress).map_err(input)?;
-            let mut data = store.load().map_err(|e| Failure::Internal(e.to_string()))?;
-            let mut report = import.report;
-            let mut matched = 0usize;
-            let mut levels: Vec<Level> = Vec::new();
-            let mut unmatched = Vec::new();
-            for (code, row) in &import.rows {
-                match data.areas.iter_mut().find(|a| &a.code == code) {
-                    Some(area) => {
-                        for (field, v) in row {
-                            if let Some(slot) = area.figures.field_mut(field) {
-                                *slot = *v;
-                            }
-                        }
-                        matched += 1;
-                        if !levels.contains(&code.level()) {
-                            levels.push(code.level());
-                        }
-                    }
-                    None => unmatched.push(code.to_string()),
-                }
-            }
-            if matched == 0 {
-                return Err(Failure::Input(format!(
+            let data = store.load().map_err(|e| Failure::Internal(e.to_string()))?;
+            let joined = import.join(data.areas).map_err(|e| {
+                Failure::Input(format!(
                     "{}: none of its {} area codes matches an area in the store (e.g. {}); import the areas first; the store is unchanged",
                     path.display(),
-                    import.rows.len(),
-                    crate::ingest::abbreviate(&unmatched, 3)
-                )));
-            }
-            report.notes.push(format!(
-                "joined {matched} of {} codes to stored areas",
-                import.rows.len()
-            ));
-            if !unmatched.is_empty() {
-                report.warnings.push(format!(
-                    "{} codes match no stored area: {}",
-                    unmatched.len(),
-                    crate::ingest::abbreviate(&unmatched, 20)
-                ));
-            }
-            levels.sort();
-            let areas = data
-                .areas
-                .into_iter()
-                .filter(|a| levels.contains(&a.level()))
-                .collect();
+                    e.codes,
+                    e.examples
+                ))
+            })?;
+            let (levels, areas, report) = (joined.levels, joined.areas, joined.report);
             apply(
                 store,
                 &Change {
