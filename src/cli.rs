@@ -552,9 +552,9 @@ fn analyse(
     let s = &analysis.summary;
     store.apply(&Change {
         results: Some(results),
-        log: vec![ImportLog {
-            kind: "analysis".into(),
-            source: format!(
+        log: vec![ImportLog::new(
+            "analysis",
+            format!(
                 "walk_m={} min_participants={} weights={} metric={}",
                 args.walk_m,
                 args.min_participants,
@@ -563,10 +563,9 @@ fn analyse(
                     .map_or_else(|| "default".into(), |p| p.display().to_string()),
                 s.metric
             ),
-            cbs_year: None,
-            imported_at: now(),
-            rows: i64::try_from(scores.len()).unwrap_or(i64::MAX),
-        }],
+            None,
+            scores.len(),
+        )],
         ..Default::default()
     })?;
 
@@ -857,20 +856,7 @@ fn load_mapping(path: Option<&Path>) -> Result<Mapping> {
 }
 
 fn log_entry(report: &ImportReport) -> ImportLog {
-    ImportLog {
-        kind: report.kind.clone(),
-        source: Path::new(&report.source).file_name().map_or_else(
-            || report.source.clone(),
-            |n| n.to_string_lossy().to_string(),
-        ),
-        cbs_year: report.year,
-        imported_at: now(),
-        rows: i64::try_from(report.features()).unwrap_or(i64::MAX),
-    }
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ImportLog::of_file(&report.kind, &report.source, report.year, report.features())
 }
 
 /// Writes the demo data set into a store that does not exist yet.
@@ -878,13 +864,12 @@ pub fn write_demo(store: &Store) -> Result<()> {
     let demo = crate::demo::generate();
     let levels = Level::ALL.to_vec();
     store.apply(&Change {
-        log: vec![ImportLog {
-            kind: "demo".into(),
-            source: "built-in demo data set (fictional gemeente Lindenhoeve)".into(),
-            cbs_year: None,
-            imported_at: now(),
-            rows: i64::try_from(demo.areas.len() + demo.clients.len()).unwrap_or(i64::MAX),
-        }],
+        log: vec![ImportLog::new(
+            "demo",
+            "built-in demo data set (fictional gemeente Lindenhoeve)".into(),
+            None,
+            demo.areas.len() + demo.clients.len(),
+        )],
         results: None,
         streets: None,
         areas: Some((levels, demo.areas)),

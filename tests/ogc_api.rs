@@ -50,6 +50,16 @@ fn app_with(config: ServeConfig, store: Option<Store>, data: StoreData) -> axum:
     router(state)
 }
 
+/// A service on a demo store in a temporary folder (kept alive by the returned guard), for the
+/// routes that write to the store.
+fn app_on_demo_store(config: ServeConfig) -> (tempfile::TempDir, Store, axum::Router) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path().join("s.gpkg"));
+    buurtcirkel::cli::write_demo(&store).unwrap();
+    let app = app_with(config, Some(store.clone()), store.load().unwrap());
+    (dir, store, app)
+}
+
 fn app() -> axum::Router {
     app_with(ServeConfig::default(), None, demo_data())
 }
@@ -664,14 +674,7 @@ async fn post(app: &axum::Router, uri: &str, token: Option<&str>, body: &str) ->
 
 #[tokio::test]
 async fn imports_need_an_admin_token_and_return_the_cli_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::new(dir.path().join("s.gpkg"));
-    buurtcirkel::cli::write_demo(&store).unwrap();
-    let app = app_with(
-        auth_config(false),
-        Some(store.clone()),
-        store.load().unwrap(),
-    );
+    let (_dir, _store, app) = app_on_demo_store(auth_config(false));
     let csv = "naam,soort,x,y\nWijkcentrum Test,wijkcentrum,150000,420000\n";
     let uri = "/api/v1/imports/places?filename=plekken.csv";
 
@@ -755,14 +758,7 @@ async fn a_collection_can_be_closed_to_the_public() {
 
 #[tokio::test]
 async fn a_multipart_upload_is_read_like_a_raw_body() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::new(dir.path().join("s.gpkg"));
-    buurtcirkel::cli::write_demo(&store).unwrap();
-    let app = app_with(
-        auth_config(false),
-        Some(store.clone()),
-        store.load().unwrap(),
-    );
+    let (_dir, _store, app) = app_on_demo_store(auth_config(false));
     let boundary = "----atlas-test-boundary";
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"plekken.csv\"\r\nContent-Type: text/csv\r\n\r\nnaam,soort,x,y\r\nBibliotheek Test,bibliotheek,150000,420000\r\n\r\n--{boundary}--\r\n"
@@ -808,11 +804,8 @@ async fn a_request_over_the_time_limit_is_a_408_problem() {
         request_timeout_s: 1,
         ..auth_config(false)
     };
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::new(dir.path().join("s.gpkg"));
-    buurtcirkel::cli::write_demo(&store).unwrap();
+    let (_dir, store, app) = app_on_demo_store(config);
     let before = std::fs::read(store.path()).unwrap();
-    let app = app_with(config, Some(store.clone()), demo_data());
     let stalled = futures_util::stream::iter([Ok::<_, std::io::Error>(
         axum::body::Bytes::from_static(b"x,y\n155000,463000\n"),
     )])

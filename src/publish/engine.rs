@@ -604,7 +604,8 @@ impl Dataset {
     }
 }
 
-fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
+/// The smallest rectangle holding `a` and `b`.
+pub(super) fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
     Rect::new(
         Coord {
             x: a.min().x.min(b.min().x),

@@ -8,7 +8,7 @@
 //! `skip_invalid`). Output: the [`ImportReport`] as JSON. Neither the upload nor the report is
 //! logged: a client file is special-category personal data (DESIGN.md, privacy).
 
-use std::path::{Path as FsPath, PathBuf};
+use std::path::Path as FsPath;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -204,21 +204,8 @@ fn safe_name(name: &str) -> Option<String> {
     (!clean.starts_with('.') && !ext.is_empty()).then_some(clean)
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn log_entry(report: &ImportReport) -> ImportLog {
-    ImportLog {
-        kind: report.kind.clone(),
-        source: PathBuf::from(&report.source).file_name().map_or_else(
-            || report.source.clone(),
-            |n| n.to_string_lossy().to_string(),
-        ),
-        cbs_year: report.year,
-        imported_at: now(),
-        rows: i64::try_from(report.features()).unwrap_or(i64::MAX),
-    }
+    ImportLog::of_file(&report.kind, &report.source, report.year, report.features())
 }
 
 fn input(e: impl std::fmt::Display) -> Failure {

@@ -331,18 +331,7 @@ fn collection_json(c: &Collection, base: &str, suffix: &str, ds: &Dataset) -> Va
         .items
         .iter()
         .filter_map(|i| i.geom.bbox_lonlat)
-        .reduce(|a, b| {
-            Rect::new(
-                Coord {
-                    x: a.min().x.min(b.min().x),
-                    y: a.min().y.min(b.min().y),
-                },
-                Coord {
-                    x: a.max().x.max(b.max().x),
-                    y: a.max().y.max(b.max().y),
-                },
-            )
-        })
+        .reduce(super::engine::union)
         .or(ds.extent_lonlat);
     let mut v = json!({
         "id": c.name,

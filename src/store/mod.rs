@@ -87,6 +87,28 @@ pub struct ImportLog {
     pub rows: i64,
 }
 
+impl ImportLog {
+    /// A log entry stamped with the current time (UTC, whole seconds).
+    pub fn new(kind: &str, source: String, cbs_year: Option<i32>, rows: usize) -> ImportLog {
+        ImportLog {
+            kind: kind.to_string(),
+            source,
+            cbs_year,
+            imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            rows: i64::try_from(rows).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// A log entry for an imported file: only its file name is kept (a path can name a
+    /// person's folder).
+    pub fn of_file(kind: &str, path: &str, cbs_year: Option<i32>, rows: usize) -> ImportLog {
+        let source = Path::new(path)
+            .file_name()
+            .map_or_else(|| path.to_string(), |n| n.to_string_lossy().to_string());
+        ImportLog::new(kind, source, cbs_year, rows)
+    }
+}
+
 /// Everything the store holds, in memory.
 #[derive(Debug, Clone, Default)]
 pub struct StoreData {
