@@ -580,6 +580,24 @@ fn client_sets() -> impl Strategy<Value = Vec<Client>> {
         })
 }
 
+/// Clusters and sites of `clients` alone (no areas or places), 100 m apart at most, 5 or more.
+fn analyse_clients_only(clients: &[Client]) -> buurtcirkel::analysis::run::Analysis {
+    analyse(
+        &StraightLine,
+        Inputs {
+            areas: &[],
+            clients,
+            places: &[],
+            circles: &[],
+        },
+        Params {
+            walk_m: 100.0,
+            min_participants: 5,
+        },
+    )
+    .expect("analysis")
+}
+
 fn store_with(dir: &Path, clients: Vec<Client>) -> std::path::PathBuf {
     let path = dir.join("store.gpkg");
     Store::new(&path)
@@ -847,20 +865,7 @@ fn a_published_site_centre_is_never_a_client_home() {
     })
     .collect();
     let homes = Homes::of(&clients);
-    let analysis = analyse(
-        &StraightLine,
-        Inputs {
-            areas: &[],
-            clients: &clients,
-            places: &[],
-            circles: &[],
-        },
-        Params {
-            walk_m: 100.0,
-            min_participants: 5,
-        },
-    )
-    .expect("analysis");
+    let analysis = analyse_clients_only(&clients);
     assert_eq!(analysis.published.sites.len(), 1);
     for site in &analysis.published.sites {
         assert!(
@@ -916,20 +921,7 @@ fn a_published_cluster_vertex_is_never_a_client_home() {
         doelgroep: None,
     });
     let homes = Homes::of(&clients);
-    let analysis = analyse(
-        &StraightLine,
-        Inputs {
-            areas: &[],
-            clients: &clients,
-            places: &[],
-            circles: &[],
-        },
-        Params {
-            walk_m: 100.0,
-            min_participants: 5,
-        },
-    )
-    .expect("analysis");
+    let analysis = analyse_clients_only(&clients);
     assert_eq!(analysis.published.clusters.len(), 1);
     for c in analysis.published.clusters[0]
         .geometry_rd
