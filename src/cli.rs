@@ -289,7 +289,7 @@ pub fn run(cli: Cli) -> Result<()> {
             web_dir,
             basemap_url,
         } => {
-            let mut config = crate::publish::config::ServeConfig::load(
+            let mut config = crate::http::config::ServeConfig::load(
                 config.as_deref(),
                 auth.as_deref(),
                 |var| std::env::var(var).ok(),
@@ -298,7 +298,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 config.web_dir = web_dir;
             }
             if let Some(u) = basemap_url.filter(|u| !u.trim().is_empty()) {
-                crate::publish::config::check_basemap_url(&u).map_err(anyhow::Error::msg)?;
+                crate::http::config::check_basemap_url(&u).map_err(anyhow::Error::msg)?;
                 config.basemap_url = Some(u);
             }
             serve(addr, store, config)
@@ -345,14 +345,14 @@ pub fn run(cli: Cli) -> Result<()> {
             let data = store.load()?;
             let analysis = run_analysis(&data, &params)?;
             let scores = analysis.prepared.score(&params.weights()?);
-            let table = crate::publish::layers::build(&layer, &data, &analysis, &scores)
+            let table = crate::release::layers::build(&layer, &data, &analysis, &scores)
                 .with_context(|| {
                     format!(
                         "unknown layer '{layer}'; expected one of {}",
-                        crate::publish::layers::COLLECTIONS.join(", ")
+                        crate::release::layers::COLLECTIONS.join(", ")
                     )
                 })?;
-            let n = crate::publish::export::export(&table, &out, crs.as_deref())?;
+            let n = crate::release::export::export(&table, &out, crs.as_deref())?;
             println!("exported {n} features of {layer} to {out}");
             Ok(())
         }
@@ -541,11 +541,11 @@ fn analyse(
         None => Level::Wijk,
     };
     let mut results = Vec::new();
-    for name in crate::publish::layers::COLLECTIONS {
+    for name in crate::release::layers::COLLECTIONS {
         if matches!(name, "places" | "circles") {
             continue;
         }
-        if let Some(t) = crate::publish::layers::build(name, &data, &analysis, &scores) {
+        if let Some(t) = crate::release::layers::build(name, &data, &analysis, &scores) {
             results.push(t);
         }
     }
@@ -880,11 +880,7 @@ pub fn write_demo(store: &Store) -> Result<()> {
     Ok(())
 }
 
-fn serve(
-    addr: SocketAddr,
-    store: Store,
-    config: crate::publish::config::ServeConfig,
-) -> Result<()> {
+fn serve(addr: SocketAddr, store: Store, config: crate::http::config::ServeConfig) -> Result<()> {
     if !store.exists() {
         println!(
             "No store at {} yet: writing the built-in demo data set (fictional gemeente Lindenhoeve).",
@@ -898,7 +894,7 @@ fn serve(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(crate::publish::serve(addr, store, config))
+    rt.block_on(crate::http::server::serve(addr, store, config))
         .with_context(|| format!("serving on {addr}"))
 }
 

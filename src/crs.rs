@@ -127,6 +127,70 @@ fn short(def: &str) -> String {
     }
 }
 
+/// The coordinate reference systems the API serves (OGC API Features Part 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Crs {
+    /// WGS 84 longitude/latitude (the GeoJSON default).
+    Crs84,
+    /// WGS 84 with the EPSG axis order: latitude first.
+    Epsg4326,
+    /// Amersfoort / RD New, the storage CRS.
+    RdNew,
+}
+
+impl Crs {
+    /// Every supported CRS, default first.
+    pub const ALL: [Crs; 3] = [Crs::Crs84, Crs::RdNew, Crs::Epsg4326];
+
+    /// The OGC URI.
+    pub fn uri(self) -> &'static str {
+        match self {
+            Crs::Crs84 => "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+            Crs::Epsg4326 => "http://www.opengis.net/def/crs/EPSG/0/4326",
+            Crs::RdNew => "http://www.opengis.net/def/crs/EPSG/0/28992",
+        }
+    }
+
+    /// Parses an OGC URI, also accepting `https`, `EPSG:n` and the safe CURIE `[EPSG:n]`.
+    pub fn parse(text: &str) -> Option<Crs> {
+        let t = text.trim().trim_start_matches('[').trim_end_matches(']');
+        let t = t
+            .strip_prefix("https://")
+            .map_or_else(|| t.to_string(), |rest| format!("http://{rest}"));
+        Crs::ALL.into_iter().find(|c| {
+            c.uri() == t
+                || match c {
+                    Crs::Crs84 => t == "OGC:CRS84" || t == "CRS84",
+                    Crs::Epsg4326 => t == "EPSG:4326",
+                    Crs::RdNew => t == "EPSG:28992",
+                }
+        })
+    }
+
+    /// The position of this CRS in per-CRS caches (0..3).
+    pub fn slot(self) -> usize {
+        match self {
+            Crs::Crs84 => 0,
+            Crs::Epsg4326 => 1,
+            Crs::RdNew => 2,
+        }
+    }
+}
+
+/// Web Mercator (EPSG:3857) from longitude/latitude: the spherical formula that defines the CRS.
+pub fn mercator(c: Coord<f64>) -> Coord<f64> {
+    const R: f64 = 6_378_137.0;
+    let lat = c.y.clamp(-85.051_128_78, 85.051_128_78).to_radians();
+    Coord {
+        x: R * c.x.to_radians(),
+        y: R * (std::f64::consts::FRAC_PI_4 + lat / 2.0).tan().ln(),
+    }
+}
+
+/// Half the width of the Web Mercator world (EPSG:3857), metres: x and y lie in
+/// -HALF_WORLD..HALF_WORLD.
+pub const WEB_MERCATOR_HALF_WORLD_M: f64 = 20_037_508.342_789_244;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +213,19 @@ mod tests {
     fn an_unknown_crs_is_a_clear_error() {
         let err = Transformer::new("EPSG:999999", RD_NEW).unwrap_err();
         assert!(err.to_string().contains("EPSG:999999"), "{err}");
+    }
+
+    #[test]
+    fn crs_names_in_every_accepted_spelling_parse() {
+        assert_eq!(
+            Crs::parse("http://www.opengis.net/def/crs/EPSG/0/28992"),
+            Some(Crs::RdNew)
+        );
+        assert_eq!(Crs::parse("[EPSG:4326]"), Some(Crs::Epsg4326));
+        assert_eq!(
+            Crs::parse("https://www.opengis.net/def/crs/OGC/1.3/CRS84"),
+            Some(Crs::Crs84)
+        );
+        assert_eq!(Crs::parse("EPSG:3857"), None);
     }
 }

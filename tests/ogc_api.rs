@@ -5,8 +5,9 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use buurtcirkel::publish::config::{ServeConfig, sha256_hex};
-use buurtcirkel::publish::{AppState, router};
+use buurtcirkel::http::AppState;
+use buurtcirkel::http::config::{ServeConfig, sha256_hex};
+use buurtcirkel::http::server::router;
 use buurtcirkel::store::{Store, StoreData};
 use futures_util::StreamExt as _;
 use http_body_util::BodyExt;

@@ -6,8 +6,9 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use buurtcirkel::publish::config::ServeConfig;
-use buurtcirkel::publish::{AppState, router};
+use buurtcirkel::http::AppState;
+use buurtcirkel::http::config::ServeConfig;
+use buurtcirkel::http::server::router;
 use buurtcirkel::store::StoreData;
 use geozero::mvt::{Message, Tile};
 use http_body_util::BodyExt;
@@ -365,7 +366,7 @@ async fn no_response_reveals_a_client_location_or_an_exact_count() {
     let to_wgs = buurtcirkel::crs::Transformer::new("EPSG:28992", "EPSG:4326").unwrap();
 
     // Every collection in every CRS, and with extreme weights.
-    for coll in buurtcirkel::publish::layers::COLLECTIONS {
+    for coll in buurtcirkel::release::layers::COLLECTIONS {
         for q in [
             "",
             "&crs=EPSG:28992",
@@ -451,7 +452,7 @@ async fn no_response_reveals_a_client_location_or_an_exact_count() {
                 for n in c.as_array().unwrap() {
                     let n = n.as_f64().unwrap();
                     assert!(
-                        buurtcirkel::analysis::generalise::on_publish_grid(n),
+                        buurtcirkel::analysis::grid::on_publish_grid(n),
                         "vertex {n} is off the publication grid (100 m, 12.5 m off the client grid)"
                     );
                 }

@@ -19,13 +19,13 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use buurtcirkel::analysis::cluster::Dbscan;
-use buurtcirkel::analysis::generalise::on_publish_grid;
+use buurtcirkel::analysis::grid::on_publish_grid;
 use buurtcirkel::analysis::metric::{StraightLine, WalkingMetric};
 use buurtcirkel::analysis::run::{Inputs, Params, analyse};
 use buurtcirkel::analysis::weights::{Criterion, Weights};
 use buurtcirkel::crs::{RD_NEW, Transformer};
 use buurtcirkel::model::{Area, AreaCode, Client, Figures, Level, Place, snap};
-use buurtcirkel::publish::layers::{COLLECTIONS, build};
+use buurtcirkel::release::layers::{COLLECTIONS, build};
 use buurtcirkel::store::{Change, Store, StoreData};
 use common::{bc_on, tmp};
 use gdal::vector::{FieldValue, LayerAccess};

@@ -6,10 +6,11 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use buurtcirkel::analysis::generalise::on_publish_grid;
+use buurtcirkel::analysis::grid::on_publish_grid;
+use buurtcirkel::http::AppState;
+use buurtcirkel::http::config::ServeConfig;
+use buurtcirkel::http::server::router;
 use buurtcirkel::model::{Area, AreaCode, Client, Figures, Place};
-use buurtcirkel::publish::config::ServeConfig;
-use buurtcirkel::publish::{AppState, router};
 use buurtcirkel::store::StoreData;
 use geo::Contains;
 use geo_types::{LineString, MultiPolygon, Point, Rect};

@@ -2,7 +2,7 @@
 //! is never shorter than the straight line.
 
 use buurtcirkel::analysis::cluster::Dbscan;
-use buurtcirkel::analysis::generalise::on_publish_grid;
+use buurtcirkel::analysis::grid::on_publish_grid;
 use buurtcirkel::analysis::metric::{Neighbourhood, StraightLine, WalkingMetric};
 use buurtcirkel::analysis::network::{StreetNetwork, compare_clusterings};
 use buurtcirkel::analysis::sites::{SiteParams, find_sites};

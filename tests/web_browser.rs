@@ -97,7 +97,7 @@ fn the_web_map_works_in_headless_chromium() {
         "auth.toml",
         &format!(
             "read = \"public\"\n[[tokens]]\nname = \"web test\"\nrole = \"admin\"\nsha256 = \"{}\"\n",
-            buurtcirkel::publish::config::sha256_hex(TOKEN)
+            buurtcirkel::http::config::sha256_hex(TOKEN)
         ),
     );
     let log = dir.path().join("server.log");

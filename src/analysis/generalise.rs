@@ -13,33 +13,9 @@ use geo::ConvexHull;
 use geo_types::{Coord, LineString, MultiPoint, MultiPolygon, Point, Polygon};
 
 use super::cluster::Clustering;
+use super::grid::{PUBLISH_GRID_M, snap_to_publish_grid};
 use super::sites::Site;
-use crate::model::{Bucket, snap};
-
-/// The publication grid, metres: every published cluster vertex and site centre lies on it.
-pub const PUBLISH_GRID_M: f64 = 100.0;
-
-/// The publication grid's nodes sit at `100·k + 12.5` m, half a client grid cell off the 25 m
-/// grid that client locations are snapped to on ingest. So no published vertex or centre can
-/// ever coincide with a client's (snapped) home, whoever lives there.
-pub const PUBLISH_GRID_OFFSET_M: f64 = crate::model::CLIENT_SNAP_M / 2.0;
-
-/// Snaps a coordinate to the nearest node of the publication grid.
-///
-/// # Examples
-/// ```
-/// use buurtcirkel::analysis::generalise::snap_to_publish_grid;
-/// assert_eq!(snap_to_publish_grid(155_040.0), 155_012.5);
-/// assert_eq!(snap_to_publish_grid(155_070.0), 155_112.5);
-/// ```
-pub fn snap_to_publish_grid(v: f64) -> f64 {
-    snap(v - PUBLISH_GRID_OFFSET_M, PUBLISH_GRID_M) + PUBLISH_GRID_OFFSET_M
-}
-
-/// True when a coordinate lies on the publication grid.
-pub fn on_publish_grid(v: f64) -> bool {
-    ((v - PUBLISH_GRID_OFFSET_M) / PUBLISH_GRID_M).fract() == 0.0
-}
+use crate::model::Bucket;
 
 /// A cluster or site is published only with at least this many members.
 pub const MIN_PUBLISHED_MEMBERS: usize = 5;
@@ -105,7 +81,8 @@ pub struct Published {
 /// # Examples
 /// ```
 /// use buurtcirkel::analysis::cluster::Dbscan;
-/// use buurtcirkel::analysis::generalise::{on_publish_grid, publish};
+/// use buurtcirkel::analysis::generalise::publish;
+/// use buurtcirkel::analysis::grid::on_publish_grid;
 /// use buurtcirkel::analysis::metric::StraightLine;
 /// use buurtcirkel::analysis::sites::{SiteParams, find_sites};
 /// use buurtcirkel::model::Bucket;
@@ -252,6 +229,7 @@ pub fn site_circle(centre_rd: Point<f64>, walk_m: f64) -> Option<(Point<f64>, Po
 mod tests {
     use super::*;
     use crate::analysis::cluster::Dbscan;
+    use crate::analysis::grid::on_publish_grid;
     use crate::analysis::metric::StraightLine;
     use crate::analysis::sites::{SiteParams, find_sites};
     use geo::{Contains, Distance, Euclidean};

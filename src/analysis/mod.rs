@@ -6,6 +6,7 @@
 
 pub mod cluster;
 pub mod generalise;
+pub mod grid;
 pub mod metric;
 pub mod network;
 pub mod run;

@@ -39,7 +39,7 @@ use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line as RLine};
 
 use super::cluster::Clustering;
-use super::generalise::PUBLISH_GRID_OFFSET_M;
+use super::grid::PUBLISH_GRID_OFFSET_M;
 use super::metric::{Neighbourhood, Reach, WalkingMetric, straight};
 use crate::index::PointIndex;
 
@@ -1020,8 +1020,8 @@ mod tests {
         ]);
         let iso = net.isochrone(Point::new(1_000.0, 0.0), 300.0).unwrap();
         for c in iso.0.iter().flat_map(|p| p.exterior().0.iter()) {
-            assert!(super::super::generalise::on_publish_grid(c.x), "{c:?}");
-            assert!(super::super::generalise::on_publish_grid(c.y), "{c:?}");
+            assert!(super::super::grid::on_publish_grid(c.x), "{c:?}");
+            assert!(super::super::grid::on_publish_grid(c.y), "{c:?}");
         }
         // 300 m either way along the street and 300 m up the side street, plus the margin.
         assert!(geo::Area::unsigned_area(&iso) > 0.0);

@@ -227,7 +227,7 @@ fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
         return Vec::new();
     }
     // Nodes at k·grid_m + offset: the publication grid, off the clients' 25 m grid.
-    let offset = super::generalise::PUBLISH_GRID_OFFSET_M;
+    let offset = super::grid::PUBLISH_GRID_OFFSET_M;
     let cell = |v: f64| ((v - offset) / grid_m).floor() as i64;
     let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
     for p in &finite {

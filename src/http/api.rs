@@ -7,8 +7,8 @@
 //!   geometry, so the map can recolour its vector tiles after a slider move without fetching
 //!   megabytes of GeoJSON.
 //!
-//! Inputs: the published collections of [`super::engine::Results`] (the same values the items
-//! and tiles carry, built by [`super::layers::build`]). Outputs: JSON. Nothing here reads the
+//! Inputs: the published collections of [`crate::release::dataset::Results`] (the same values the items
+//! and tiles carry, built by [`crate::release::layers::build`]). Outputs: JSON. Nothing here reads the
 //! store directly, so neither endpoint can publish more than the items endpoint does.
 
 use axum::extract::rejection::QueryRejection;
@@ -17,10 +17,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::engine::{Collection, Item};
-use super::ogc::{Pairs, parse, readable, results};
 use super::problem::Problem;
+use super::query::{Pairs, parse, readable, results};
+use super::state::AppState;
+use crate::release::collection::{Collection, Item};
 
 /// The area collections, in the order search results of equal quality are listed.
 pub const AREA_COLLECTIONS: [&str; 3] = ["gemeenten", "wijken", "buurten"];

@@ -206,10 +206,10 @@ impl ServeConfig {
             }
         }
         for c in self.auth.collections.keys() {
-            if !super::layers::COLLECTIONS.contains(&c.as_str()) {
+            if !crate::release::layers::COLLECTIONS.contains(&c.as_str()) {
                 return Err(format!(
                     "auth.collections: unknown collection '{c}'; expected one of {}",
-                    super::layers::COLLECTIONS.join(", ")
+                    crate::release::layers::COLLECTIONS.join(", ")
                 ));
             }
         }

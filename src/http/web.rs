@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::AppState;
 use super::problem::Problem;
+use super::state::AppState;
 use crate::analysis::run::{
     DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M, MIN_PARTICIPANTS_RANGE, WALK_STEP_M,
 };

@@ -4,14 +4,14 @@
 
 use serde_json::{Map, Value, json};
 
-use super::engine::Crs;
-use super::layers::COLLECTIONS;
-use super::ogc::{LIMIT_DEFAULT, LIMIT_MAX, QUERYABLES};
-use super::tiles::MAX_ZOOM;
+use super::features::{LIMIT_DEFAULT, LIMIT_MAX, QUERYABLES};
 use crate::analysis::run::{
     DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M, MIN_PARTICIPANTS_RANGE, WALK_RANGE_M,
 };
 use crate::analysis::weights::{Criterion, Weights};
+use crate::crs::Crs;
+use crate::release::layers::COLLECTIONS;
+use crate::release::tiles::MAX_ZOOM;
 
 fn param_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/parameters/{name}")})

@@ -3,18 +3,15 @@
 //!
 //! Labels are route templates (`/ogc/v1/collections/{id}/items`), never concrete URLs or query
 //! strings, so a metric can never carry anything a client sent.
+//! Must not depend on the server state or the handlers (the middleware in
+//! [`super::middleware`] feeds it).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-
-use super::AppState;
+use crate::release::dataset::EngineStats;
 
 /// Upper bounds of the latency buckets, seconds.
 const BUCKETS: [f64; 12] = [
@@ -57,7 +54,7 @@ impl Metrics {
             .clone()
     }
 
-    fn observe(&self, route: &str, status: u16, seconds: f64) {
+    pub(crate) fn observe(&self, route: &str, status: u16, seconds: f64) {
         let s = self.route(route);
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         s.by_class[class].fetch_add(1, Relaxed);
@@ -69,7 +66,7 @@ impl Metrics {
     }
 
     /// The text exposition of every metric.
-    pub fn render(&self, state: &AppState) -> String {
+    pub fn render(&self, e: &EngineStats, data_ready: bool) -> String {
         let mut out = String::new();
         let routes = self
             .routes
@@ -108,7 +105,6 @@ impl Metrics {
                 s.sum_us.load(Relaxed) as f64 / 1e6
             );
         }
-        let e = &state.inner.stats;
         let _ = write!(
             out,
             "# HELP buurtcirkel_cache_hits_total Cache hits by cache.\n# TYPE buurtcirkel_cache_hits_total counter\n\
@@ -130,32 +126,8 @@ impl Metrics {
             e.analyses.load(Relaxed),
             e.analysis_us.load(Relaxed) as f64 / 1e6,
             e.results_us.load(Relaxed) as f64 / 1e6,
-            u8::from(state.inner.dataset.load().is_some()),
+            u8::from(data_ready),
         );
         out
     }
-}
-
-/// Middleware: times every request, counts it under its route template and logs it. The log
-/// line holds the method, route template, status and time, never the URL, query or body: those
-/// can carry an uploaded client file or a bbox drawn around someone's home. Successes log at
-/// `debug` (a tile server answers tens of thousands a second), client errors at `info`, server
-/// errors at `warn`.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    // MatchedPath is an Arc<str>: cloning it costs no allocation on the hot tile path.
-    let matched = req.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let t = Instant::now();
-    let res = next.run(req).await;
-    let seconds = t.elapsed().as_secs_f64();
-    let status = res.status().as_u16();
-    state.inner.metrics.observe(route, status, seconds);
-    let ms = seconds * 1e3;
-    match status {
-        500.. => tracing::warn!(%method, route, status, ms, "request"),
-        400..=499 => tracing::info!(%method, route, status, ms, "request"),
-        _ => tracing::debug!(%method, route, status, ms, "request"),
-    }
-    res
 }

@@ -1,22 +1,23 @@
-//! The serving engine: one immutable store snapshot ([`Dataset`]) with every published geometry
-//! converted once to the CRSs the API serves, and analysis results per parameter set
-//! ([`Results`]) computed once and kept in small LRU caches.
+//! The published dataset: one immutable store snapshot ([`Dataset`]) with every store-only
+//! geometry converted once to the CRSs the API serves, and the published collections per
+//! parameter set ([`Results`]) computed once and kept in small LRU caches.
 //!
-//! Inputs: a [`StoreData`] snapshot (RD New, metres) and request parameters (`walk_m`,
+//! Inputs: a [`StoreData`] snapshot (RD New, metres) and a [`ParamSet`] (`walk_m`,
 //! `min_participants`, `w_*`/`t_*`). Outputs: [`Collection`]s built by
 //! [`super::layers::build`], the one place where the privacy rules are applied; this module only
 //! converts and indexes what that function returns. A new snapshot replaces the whole dataset,
 //! so every cache (results, tiles) is dropped with it: there is nothing to invalidate by hand.
+//! Must not depend on `http` (no axum, no status codes).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use geo::{BoundingRect, MapCoords};
-use geo_types::{Coord, Geometry, Rect};
+use geo_types::{Geometry, Rect};
 use serde_json::Value;
 
+use super::collection::{Collection, Item, union};
+use super::geojson::Geom;
 use super::layers::{self, COLLECTIONS};
 use super::tiles::TileCache;
 use crate::analysis::metric::StraightLine;
@@ -24,251 +25,8 @@ use crate::analysis::network::StreetNetwork;
 use crate::analysis::run::{Analysis, Inputs, Params, analyse};
 use crate::analysis::weights::Weights;
 use crate::crs::{CrsError, RD_NEW, Transformer, WGS84};
-use crate::model::{FieldType, Level};
+use crate::model::Level;
 use crate::store::StoreData;
-
-/// The coordinate reference systems the API serves (OGC API Features Part 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Crs {
-    /// WGS 84 longitude/latitude (the GeoJSON default).
-    Crs84,
-    /// WGS 84 with the EPSG axis order: latitude first.
-    Epsg4326,
-    /// Amersfoort / RD New, the storage CRS.
-    RdNew,
-}
-
-impl Crs {
-    /// Every supported CRS, default first.
-    pub const ALL: [Crs; 3] = [Crs::Crs84, Crs::RdNew, Crs::Epsg4326];
-
-    /// The OGC URI.
-    pub fn uri(self) -> &'static str {
-        match self {
-            Crs::Crs84 => "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-            Crs::Epsg4326 => "http://www.opengis.net/def/crs/EPSG/0/4326",
-            Crs::RdNew => "http://www.opengis.net/def/crs/EPSG/0/28992",
-        }
-    }
-
-    /// Parses an OGC URI, also accepting `https`, `EPSG:n` and the safe CURIE `[EPSG:n]`.
-    pub fn parse(text: &str) -> Option<Crs> {
-        let t = text.trim().trim_start_matches('[').trim_end_matches(']');
-        let t = t
-            .strip_prefix("https://")
-            .map_or_else(|| t.to_string(), |rest| format!("http://{rest}"));
-        Crs::ALL.into_iter().find(|c| {
-            c.uri() == t
-                || match c {
-                    Crs::Crs84 => t == "OGC:CRS84" || t == "CRS84",
-                    Crs::Epsg4326 => t == "EPSG:4326",
-                    Crs::RdNew => t == "EPSG:28992",
-                }
-        })
-    }
-
-    fn slot(self) -> usize {
-        match self {
-            Crs::Crs84 => 0,
-            Crs::Epsg4326 => 1,
-            Crs::RdNew => 2,
-        }
-    }
-}
-
-/// One published geometry in every CRS the service needs, with bounding boxes.
-#[derive(Debug)]
-pub struct Geom {
-    /// RD New, metres.
-    pub rd: Geometry<f64>,
-    /// CRS84 longitude/latitude, degrees.
-    pub lonlat: Geometry<f64>,
-    /// Web Mercator (EPSG:3857) metres, for tiles.
-    pub merc: Geometry<f64>,
-    /// Bounding box in RD New.
-    pub bbox_rd: Option<Rect<f64>>,
-    /// Bounding box in CRS84.
-    pub bbox_lonlat: Option<Rect<f64>>,
-    /// Bounding box in Web Mercator.
-    pub bbox_merc: Option<Rect<f64>>,
-    json: [OnceLock<String>; 3],
-}
-
-/// Web Mercator (EPSG:3857) from longitude/latitude: the spherical formula that defines the CRS.
-pub fn mercator(c: Coord<f64>) -> Coord<f64> {
-    const R: f64 = 6_378_137.0;
-    let lat = c.y.clamp(-85.051_128_78, 85.051_128_78).to_radians();
-    Coord {
-        x: R * c.x.to_radians(),
-        y: R * (std::f64::consts::FRAC_PI_4 + lat / 2.0).tan().ln(),
-    }
-}
-
-impl Geom {
-    /// Converts an RD New geometry.
-    pub fn new(rd: Geometry<f64>, to_wgs84: &Transformer) -> Result<Geom, CrsError> {
-        let lonlat = to_wgs84.geometry(&rd)?;
-        let merc = lonlat.map_coords(mercator);
-        Ok(Geom {
-            bbox_rd: rd.bounding_rect(),
-            bbox_lonlat: lonlat.bounding_rect(),
-            bbox_merc: merc.bounding_rect(),
-            rd,
-            lonlat,
-            merc,
-            json: Default::default(),
-        })
-    }
-
-    /// The GeoJSON geometry text in `crs` (axis order as the CRS defines it), made once.
-    pub fn json(&self, crs: Crs) -> &str {
-        self.json[crs.slot()].get_or_init(|| {
-            let mut s = String::new();
-            match crs {
-                Crs::Crs84 => write_geometry(&mut s, &self.lonlat, 1e7, false),
-                Crs::Epsg4326 => write_geometry(&mut s, &self.lonlat, 1e7, true),
-                Crs::RdNew => write_geometry(&mut s, &self.rd, 1e3, false),
-            }
-            s
-        })
-    }
-
-    /// The geometry in `crs`'s x/y (GIS) order, with its bounding box.
-    pub fn in_crs(&self, crs: Crs) -> (&Geometry<f64>, Option<Rect<f64>>) {
-        match crs {
-            Crs::Crs84 | Crs::Epsg4326 => (&self.lonlat, self.bbox_lonlat),
-            Crs::RdNew => (&self.rd, self.bbox_rd),
-        }
-    }
-}
-
-/// Writes a GeoJSON geometry; `scale` sets the decimals (1e7 ≈ 1 cm in degrees, 1e3 = 1 mm
-/// in metres), `swap` writes y before x (EPSG:4326 latitude first).
-fn write_geometry(out: &mut String, g: &Geometry<f64>, scale: f64, swap: bool) {
-    fn coord(out: &mut String, c: Coord<f64>, scale: f64, swap: bool) {
-        let (a, b) = if swap { (c.y, c.x) } else { (c.x, c.y) };
-        let _ = write!(
-            out,
-            "[{},{}]",
-            (a * scale).round() / scale,
-            (b * scale).round() / scale
-        );
-    }
-    fn line(out: &mut String, cs: &[Coord<f64>], scale: f64, swap: bool) {
-        out.push('[');
-        for (i, c) in cs.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            coord(out, *c, scale, swap);
-        }
-        out.push(']');
-    }
-    fn polygon(out: &mut String, p: &geo_types::Polygon<f64>, scale: f64, swap: bool) {
-        out.push('[');
-        line(out, &p.exterior().0, scale, swap);
-        for r in p.interiors() {
-            out.push(',');
-            line(out, &r.0, scale, swap);
-        }
-        out.push(']');
-    }
-    fn list<T>(out: &mut String, items: &[T], mut f: impl FnMut(&mut String, &T)) {
-        out.push('[');
-        for (i, t) in items.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            f(out, t);
-        }
-        out.push(']');
-    }
-    match g {
-        Geometry::Point(p) => {
-            out.push_str(r#"{"type":"Point","coordinates":"#);
-            coord(out, p.0, scale, swap);
-        }
-        Geometry::MultiPoint(mp) => {
-            out.push_str(r#"{"type":"MultiPoint","coordinates":"#);
-            list(out, &mp.0, |o, p| coord(o, p.0, scale, swap));
-        }
-        Geometry::Line(l) => {
-            out.push_str(r#"{"type":"LineString","coordinates":"#);
-            line(out, &[l.start, l.end], scale, swap);
-        }
-        Geometry::LineString(l) => {
-            out.push_str(r#"{"type":"LineString","coordinates":"#);
-            line(out, &l.0, scale, swap);
-        }
-        Geometry::MultiLineString(ml) => {
-            out.push_str(r#"{"type":"MultiLineString","coordinates":"#);
-            list(out, &ml.0, |o, l| line(o, &l.0, scale, swap));
-        }
-        Geometry::Polygon(p) => {
-            out.push_str(r#"{"type":"Polygon","coordinates":"#);
-            polygon(out, p, scale, swap);
-        }
-        Geometry::Rect(r) => {
-            out.push_str(r#"{"type":"Polygon","coordinates":"#);
-            polygon(out, &r.to_polygon(), scale, swap);
-        }
-        Geometry::Triangle(t) => {
-            out.push_str(r#"{"type":"Polygon","coordinates":"#);
-            polygon(out, &t.to_polygon(), scale, swap);
-        }
-        Geometry::MultiPolygon(mp) => {
-            out.push_str(r#"{"type":"MultiPolygon","coordinates":"#);
-            list(out, &mp.0, |o, p| polygon(o, p, scale, swap));
-        }
-        Geometry::GeometryCollection(gc) => {
-            out.push_str(r#"{"type":"GeometryCollection","geometries":"#);
-            list(out, &gc.0, |o, g| write_geometry(o, g, scale, swap));
-            out.push('}');
-            return;
-        }
-    }
-    out.push('}');
-}
-
-/// One published feature: its id, geometry, values in field order and the properties object
-/// serialised once.
-#[derive(Debug)]
-pub struct Item {
-    /// Feature id (area code or number).
-    pub id: String,
-    /// The geometry in every CRS.
-    pub geom: Arc<Geom>,
-    /// Values in the order of [`Collection::fields`].
-    pub values: Vec<Value>,
-    /// The GeoJSON `properties` object.
-    pub properties: String,
-}
-
-/// One published collection for one parameter set.
-#[derive(Debug)]
-pub struct Collection {
-    /// Collection id.
-    pub name: &'static str,
-    /// Dutch title.
-    pub title: &'static str,
-    /// Field names and types.
-    pub fields: Vec<(&'static str, FieldType)>,
-    /// Features in id order.
-    pub items: Vec<Item>,
-    by_id: HashMap<String, usize>,
-}
-
-impl Collection {
-    /// The feature with `id`.
-    pub fn item(&self, id: &str) -> Option<&Item> {
-        self.by_id.get(id).map(|&i| &self.items[i])
-    }
-
-    /// The position of field `name`.
-    pub fn field(&self, name: &str) -> Option<usize> {
-        self.fields.iter().position(|(f, _)| *f == name)
-    }
-}
 
 /// Analysis parameters and weights of a request: the key of every result cache.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -604,51 +362,9 @@ impl Dataset {
     }
 }
 
-/// The smallest rectangle holding `a` and `b`.
-pub(super) fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
-    Rect::new(
-        Coord {
-            x: a.min().x.min(b.min().x),
-            y: a.min().y.min(b.min().y),
-        },
-        Coord {
-            x: a.max().x.max(b.max().x),
-            y: a.max().y.max(b.max().y),
-        },
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crs_names_in_every_accepted_spelling_parse() {
-        assert_eq!(
-            Crs::parse("http://www.opengis.net/def/crs/EPSG/0/28992"),
-            Some(Crs::RdNew)
-        );
-        assert_eq!(Crs::parse("[EPSG:4326]"), Some(Crs::Epsg4326));
-        assert_eq!(
-            Crs::parse("https://www.opengis.net/def/crs/OGC/1.3/CRS84"),
-            Some(Crs::Crs84)
-        );
-        assert_eq!(Crs::parse("EPSG:3857"), None);
-    }
-
-    #[test]
-    fn epsg_4326_geojson_puts_latitude_first() {
-        let t = Transformer::new(RD_NEW, WGS84).unwrap();
-        let g = Geom::new(Geometry::Point((155_000.0, 463_000.0).into()), &t).unwrap();
-        assert_eq!(
-            g.json(Crs::RdNew),
-            r#"{"type":"Point","coordinates":[155000,463000]}"#
-        );
-        let lonlat: Value = serde_json::from_str(g.json(Crs::Crs84)).unwrap();
-        let latlon: Value = serde_json::from_str(g.json(Crs::Epsg4326)).unwrap();
-        assert_eq!(lonlat["coordinates"][0], latlon["coordinates"][1]);
-        assert!((lonlat["coordinates"][0].as_f64().unwrap() - 5.387204).abs() < 1e-6);
-    }
 
     #[test]
     fn the_lru_evicts_the_least_recently_used_entry() {

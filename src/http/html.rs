@@ -4,7 +4,7 @@
 use axum::response::Html;
 use serde_json::Value;
 
-use super::engine::{Collection, Item};
+use crate::release::collection::{Collection, Item};
 
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

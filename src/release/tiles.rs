@@ -19,7 +19,8 @@ use geo_types::{Coord, Geometry, LineString, Polygon, Rect};
 use geozero::mvt::{Message, Tile, tile};
 use serde_json::Value;
 
-use super::engine::Collection;
+use super::collection::Collection;
+use crate::crs::WEB_MERCATOR_HALF_WORLD_M as HALF_WORLD;
 
 /// Tile extent in tile units.
 pub const EXTENT: u32 = 4096;
@@ -41,8 +42,7 @@ pub const TILE_FIELDS: [&str; 7] = [
     "rang",
     "soort",
 ];
-/// Half the width of the Web Mercator square, metres.
-const HALF_WORLD: f64 = 20_037_508.342_789_244;
+
 /// Tiles kept per parameter set before the cache starts afresh (bounds memory).
 const MAX_CACHED: usize = 200_000;
 

@@ -1,0 +1,117 @@
+//! OGC API Features collections: `/ogc/v1/collections` and `/ogc/v1/collections/{id}`, with
+//! extent, supported CRSs and links to items and tiles (keeping the analysis parameters).
+//!
+//! Inputs: the request's published [`crate::release::dataset::Results`]. Outputs: JSON or HTML.
+//! Must not depend on the other handler modules.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::html;
+use super::problem::Problem;
+use super::query::{Format, Pairs, parse, readable, results, unknown_collection};
+use super::respond::{json_response, link, query_of};
+use super::state::AppState;
+use crate::crs::Crs;
+use crate::release::collection::{Collection, union};
+use crate::release::dataset::Dataset;
+
+fn description(name: &str) -> &'static str {
+    match name {
+        "gemeenten" | "wijken" | "buurten" => {
+            "Grenzen, CBS-kerncijfers, deelnemers (in klassen), geschiktheidsscore, categorie, rang en toelichting per criterium; afstandsmaat zegt of de loopafstand hemelsbreed of langs de straten is gemeten."
+        }
+        "clusters" => {
+            "Groepen mogelijke deelnemers op loopafstand, gegeneraliseerd (minstens 5 leden, buffer 100 m, 100 m-raster); aantallen alleen in klassen."
+        }
+        "sites" => {
+            "Kandidaat-plekken voor een nieuwe Buurtcirkel: een afgerond middelpunt met de loopafstand als straal, of (met een stratennetwerk) het gebied dat binnen de loopafstand te voet bereikbaar is."
+        }
+        "places" => "Ontmoetingsplekken (wijkcentrum, bibliotheek, kerk, buurthuis).",
+        _ => "Bestaande Buurtcirkels.",
+    }
+}
+
+fn collection_json(c: &Collection, base: &str, suffix: &str, ds: &Dataset) -> Value {
+    let b = format!("{base}/ogc/v1/collections/{}", c.name);
+    let extent = c
+        .items
+        .iter()
+        .filter_map(|i| i.geom.bbox_lonlat)
+        .reduce(union)
+        .or(ds.extent_lonlat);
+    let mut v = json!({
+        "id": c.name,
+        "title": c.title,
+        "description": description(c.name),
+        "itemType": "feature",
+        "crs": Crs::ALL.map(Crs::uri),
+        "storageCrs": Crs::RdNew.uri(),
+        "links": [
+            link(format!("{b}?f=json{suffix}"), "self", "application/json", c.title),
+            link(format!("{b}?f=html{suffix}"), "alternate", "text/html", c.title),
+            link(format!("{b}/items?f=json{suffix}"), "items", "application/geo+json", "Features (GeoJSON)"),
+            link(format!("{b}/items?f=html{suffix}"), "items", "text/html", "Features (HTML)"),
+            link(format!("{b}/tiles{suffix_q}", suffix_q = query_of(suffix)), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "application/json", "Vector tiles"),
+        ],
+    });
+    if let Some(e) = extent {
+        v["extent"] = json!({"spatial": {
+            "bbox": [[e.min().x, e.min().y, e.max().x, e.max().y]],
+            "crs": Crs::Crs84.uri(),
+        }});
+    }
+    v
+}
+
+/// `&a=b&c=d` as `?a=b&c=d`.
+/// `GET /ogc/v1/collections`.
+pub async fn collections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let req = parse(&state, &headers, query, &["f"], true)?;
+    let role = state.authorize(&headers, state.inner.config.read_role(None))?;
+    let (ds, r) = results(&state, &req).await?;
+    let suffix = req.analysis_suffix();
+    let b = format!("{}/ogc/v1/collections", req.base);
+    let list: Vec<Value> = r
+        .collections
+        .iter()
+        .filter(|c| state.inner.config.read_role(Some(c.name)) <= role)
+        .map(|c| collection_json(c, &req.base, &suffix, &ds))
+        .collect();
+    let body = json!({
+        "links": [
+            link(format!("{b}?f=json{suffix}"), "self", "application/json", "Collecties"),
+            link(format!("{b}?f=html{suffix}"), "alternate", "text/html", "Collecties"),
+        ],
+        "collections": list,
+    });
+    Ok(match req.format {
+        Format::Json => json_response(&body, "application/json"),
+        Format::Html => html::collections(&body).into_response(),
+    })
+}
+
+/// `GET /ogc/v1/collections/{id}`.
+pub async fn collection(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Response, Problem> {
+    readable(&state, &headers, &id)?;
+    let req = parse(&state, &headers, query, &["f"], true)?;
+    let (ds, r) = results(&state, &req).await?;
+    let c = r.collection(&id).ok_or_else(|| unknown_collection(&id))?;
+    let body = collection_json(c, &req.base, &req.analysis_suffix(), &ds);
+    Ok(match req.format {
+        Format::Json => json_response(&body, "application/json"),
+        Format::Html => html::collection(&body).into_response(),
+    })
+}

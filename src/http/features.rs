@@ -1,0 +1,234 @@
+//! OGC API Features Part 1 (core, GeoJSON, HTML) and Part 2 (CRS by reference) items:
+//! `/ogc/v1/collections/{id}/items` and `/items/{featureId}`.
+//!
+//! Inputs: requests with query parameters; the [`crate::release::dataset::Results`] of the
+//! request's analysis parameters. Outputs: GeoJSON (CRS84 by default; `crs` for EPSG:28992 and
+//! EPSG:4326, the latter latitude first) or HTML. Every feature response carries `Content-Crs`.
+//! Parameters are checked strictly: an unknown one is a 400 that lists the known ones, so a
+//! typo in a weight never silently falls back to the default.
+//! Must not depend on the other handler modules.
+
+use std::fmt::Write as _;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use geo::Intersects;
+use serde_json::{Value, json};
+
+use super::html;
+use super::problem::Problem;
+use super::query::{
+    Format, Pairs, parse, parse_bbox, parse_count, parse_crs, readable, results, unknown_collection,
+};
+use super::respond::{encode, link};
+use super::state::AppState;
+use crate::crs::Crs;
+use crate::release::collection::Item;
+
+/// Default and largest page size of `items`.
+pub const LIMIT_DEFAULT: usize = 100;
+/// Largest page size of `items`.
+pub const LIMIT_MAX: usize = 10_000;
+
+/// Query parameters the area collections can be filtered on (when the collection has them).
+pub const QUERYABLES: [&str; 6] = [
+    "code",
+    "gemeentecode",
+    "wijkcode",
+    "categorie",
+    "deelnemers",
+    "soort",
+];
+
+fn feature_headers(r: &mut Response, crs: Crs) {
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/geo+json"),
+    );
+    r.headers_mut().insert(
+        header::HeaderName::from_static("content-crs"),
+        HeaderValue::from_static(match crs {
+            Crs::Crs84 => "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
+            Crs::Epsg4326 => "<http://www.opengis.net/def/crs/EPSG/0/4326>",
+            Crs::RdNew => "<http://www.opengis.net/def/crs/EPSG/0/28992>",
+        }),
+    );
+}
+
+/// `GET /ogc/v1/collections/{id}/items`.
+pub async fn items(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Response, Problem> {
+    readable(&state, &headers, &id)?;
+    let mut allowed = vec!["f", "limit", "offset", "bbox", "bbox-crs", "crs"];
+    allowed.extend(QUERYABLES);
+    let req = parse(&state, &headers, query, &allowed, true)?;
+    let limit = parse_count(req.get("limit"), "limit", LIMIT_DEFAULT, 1, LIMIT_MAX)?;
+    let offset = parse_count(req.get("offset"), "offset", 0, 0, usize::MAX)?;
+    let crs = parse_crs("crs", req.get("crs"))?;
+    let bbox_crs = parse_crs("bbox-crs", req.get("bbox-crs"))?;
+    let bbox = req
+        .get("bbox")
+        .map(|b| parse_bbox(b, bbox_crs))
+        .transpose()?;
+    let (_, r) = results(&state, &req).await?;
+    let c = r.collection(&id).ok_or_else(|| unknown_collection(&id))?;
+    let mut filters = Vec::new();
+    for q in QUERYABLES {
+        if let Some(v) = req.get(q) {
+            let Some(i) = c.field(q) else {
+                let here: Vec<&str> = QUERYABLES
+                    .iter()
+                    .copied()
+                    .filter(|q| c.field(q).is_some())
+                    .collect();
+                return Err(Problem::bad_request(format!(
+                    "unknown parameter '{q}' for collection {id}: it has no property {q}; queryable here: {}",
+                    if here.is_empty() {
+                        "none".to_string()
+                    } else {
+                        here.join(", ")
+                    }
+                )));
+            };
+            filters.push((i, v));
+        }
+    }
+    let matched: Vec<&Item> = c
+        .items
+        .iter()
+        .filter(|it| {
+            filters
+                .iter()
+                .all(|(i, v)| it.values[*i].as_str() == Some(*v))
+        })
+        .filter(|it| {
+            let Some(rect) = bbox else { return true };
+            let (g, b) = it.geom.in_crs(bbox_crs);
+            b.is_some_and(|b| b.intersects(&rect)) && g.intersects(&rect)
+        })
+        .collect();
+    let start = offset.min(matched.len());
+    let end = start.saturating_add(limit).min(matched.len());
+    let page = &matched[start..end];
+    let b = format!("{}/ogc/v1/collections/{id}/items", req.base);
+    let url = |f: &str, o: usize| {
+        let mut s = format!("{b}?f={f}&limit={limit}&offset={o}");
+        for (k, v) in &req.pairs {
+            if !matches!(k.as_str(), "f" | "limit" | "offset") {
+                let _ = write!(s, "&{}={}", encode(k), encode(v));
+            }
+        }
+        s
+    };
+    let mut links = vec![
+        link(
+            url("json", start),
+            "self",
+            "application/geo+json",
+            "Deze pagina",
+        ),
+        link(
+            url("html", start),
+            "alternate",
+            "text/html",
+            "Deze pagina (HTML)",
+        ),
+    ];
+    if end < matched.len() {
+        links.push(link(
+            url("json", end),
+            "next",
+            "application/geo+json",
+            "Volgende pagina",
+        ));
+    }
+    if start > 0 {
+        links.push(link(
+            url("json", start.saturating_sub(limit)),
+            "prev",
+            "application/geo+json",
+            "Vorige pagina",
+        ));
+    }
+    links.push(link(
+        format!("{}/ogc/v1/collections/{id}", req.base),
+        "collection",
+        "application/json",
+        c.title,
+    ));
+    let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if req.format == Format::Html {
+        return Ok(html::items(c, page, &links, matched.len(), start).into_response());
+    }
+    let mut out = String::with_capacity(page.len() * 2048 + 1024);
+    out.push_str(r#"{"type":"FeatureCollection","features":["#);
+    for (i, it) in page.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        it.write_geojson(&mut out, crs, None);
+    }
+    let _ = write!(
+        out,
+        r#"],"numberMatched":{},"numberReturned":{},"timeStamp":"{stamp}","links":{}}}"#,
+        matched.len(),
+        page.len(),
+        Value::Array(links)
+    );
+    let mut resp = out.into_response();
+    feature_headers(&mut resp, crs);
+    Ok(resp)
+}
+
+/// `GET /ogc/v1/collections/{id}/items/{featureId}`.
+pub async fn item(
+    State(state): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Response, Problem> {
+    readable(&state, &headers, &id)?;
+    let req = parse(&state, &headers, query, &["f", "crs"], true)?;
+    let crs = parse_crs("crs", req.get("crs"))?;
+    let (_, r) = results(&state, &req).await?;
+    let c = r.collection(&id).ok_or_else(|| unknown_collection(&id))?;
+    let it = c
+        .item(&fid)
+        .ok_or_else(|| Problem::not_found(format!("collection {id} has no feature '{fid}'")))?;
+    let suffix = req.analysis_suffix();
+    let b = format!("{}/ogc/v1/collections/{id}", req.base);
+    let links = json!([
+        link(
+            format!("{b}/items/{}?f=json{suffix}", encode(&fid)),
+            "self",
+            "application/geo+json",
+            "Dit object"
+        ),
+        link(
+            format!("{b}/items/{}?f=html{suffix}", encode(&fid)),
+            "alternate",
+            "text/html",
+            "Dit object (HTML)"
+        ),
+        link(
+            format!("{b}?f=json{suffix}"),
+            "collection",
+            "application/json",
+            c.title
+        ),
+    ]);
+    if req.format == Format::Html {
+        return Ok(html::item(c, it).into_response());
+    }
+    let mut out = String::new();
+    it.write_geojson(&mut out, crs, Some(&links.to_string()));
+    let mut resp = out.into_response();
+    feature_headers(&mut resp, crs);
+    Ok(resp)
+}

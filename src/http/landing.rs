@@ -1,0 +1,84 @@
+//! OGC API Common building blocks: the landing page `/ogc/v1`, `/ogc/v1/conformance` and the
+//! OpenAPI document at `/ogc/v1/api` (JSON or HTML).
+//!
+//! Inputs: requests with `f` or an `Accept` header. Outputs: JSON or HTML; no data is read.
+//! Must not depend on the other handler modules.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::html;
+use super::problem::Problem;
+use super::query::{Format, Pairs, parse};
+use super::respond::{json_response, link};
+use super::state::AppState;
+
+/// Conformance classes this service implements.
+pub const CONFORMANCE: [&str; 8] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+];
+
+/// `GET /ogc/v1`: the landing page.
+pub async fn landing(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let req = parse(&state, &headers, query, &["f"], true)?;
+    state.authorize(&headers, state.inner.config.read_role(None))?;
+    let b = format!("{}/ogc/v1", req.base);
+    let body = json!({
+        "title": "Buurtcirkel Atlas",
+        "description": "Waar kan een nieuwe Buurtcirkel starten? CBS-gebieden met kerncijfers, geschiktheidsscores, gegeneraliseerde clusters van mogelijke deelnemers, kandidaat-plekken, ontmoetingsplekken en bestaande Buurtcirkels.",
+        "links": [
+            link(format!("{b}?f=json"), "self", "application/json", "Deze pagina (JSON)"),
+            link(format!("{b}?f=html"), "alternate", "text/html", "Deze pagina (HTML)"),
+            link(format!("{b}/api"), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "OpenAPI 3.0"),
+            link(format!("{b}/api?f=html"), "service-doc", "text/html", "API-documentatie"),
+            link(format!("{b}/conformance"), "conformance", "application/json", "Conformance"),
+            link(format!("{b}/collections"), "data", "application/json", "Collecties"),
+        ],
+    });
+    Ok(match req.format {
+        Format::Json => json_response(&body, "application/json"),
+        Format::Html => html::landing(&body).into_response(),
+    })
+}
+
+/// `GET /ogc/v1/conformance`.
+pub async fn conformance(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let req = parse(&state, &headers, query, &["f"], true)?;
+    let body = json!({ "conformsTo": CONFORMANCE });
+    Ok(match req.format {
+        Format::Json => json_response(&body, "application/json"),
+        Format::Html => html::list("Conformance", &CONFORMANCE).into_response(),
+    })
+}
+
+/// `GET /ogc/v1/api`: the OpenAPI 3.0 document.
+pub async fn api(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Pairs>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let req = parse(&state, &headers, query, &["f"], true)?;
+    let doc = super::openapi::document(&req.base);
+    Ok(match req.format {
+        Format::Json => json_response(&doc, "application/vnd.oai.openapi+json;version=3.0"),
+        Format::Html => html::api(&req.base).into_response(),
+    })
+}

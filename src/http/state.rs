@@ -1,0 +1,162 @@
+//! The server state shared by every handler: the configuration, the current published
+//! dataset (swapped atomically on reload), metrics, the store uploads are applied to, and the
+//! role check of a request.
+//!
+//! Inputs: a [`ServeConfig`] and a store snapshot. Outputs: [`AppState`]; [`Problem`]s for 401,
+//! 403 and 503. Must not depend on any handler module.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwapOption;
+use axum::http::{HeaderMap, StatusCode, header};
+
+use super::config::{Role, ServeConfig};
+use super::metrics::Metrics;
+use super::problem::Problem;
+use crate::release::dataset::{Dataset, EngineStats, ParamSet};
+use crate::store::{Store, StoreData};
+
+pub(crate) struct Inner {
+    pub(crate) dataset: ArcSwapOption<Dataset>,
+    pub(crate) started: Instant,
+    pub(crate) config: ServeConfig,
+    pub(crate) metrics: Metrics,
+    pub(crate) stats: Arc<EngineStats>,
+    pub(crate) store: Option<Store>,
+    pub(crate) import_lock: tokio::sync::Mutex<()>,
+    pub(crate) fallback_base: String,
+}
+
+/// Shared server state: the configuration and the current dataset, swapped atomically on
+/// reload (which drops every cache of the old one).
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// A state with no data loaded yet. `store` is where uploads are applied (none: uploads
+    /// answer 503); `base` is the URL used in links when a request has no Host header.
+    pub fn new(config: ServeConfig, store: Option<Store>, base: &str) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                dataset: ArcSwapOption::empty(),
+                started: Instant::now(),
+                config,
+                metrics: Metrics::default(),
+                stats: Arc::new(EngineStats::default()),
+                store,
+                import_lock: tokio::sync::Mutex::new(()),
+                fallback_base: base.trim_end_matches('/').to_string(),
+            }),
+        }
+    }
+
+    /// A state with the default configuration, no store and no data.
+    pub fn empty() -> AppState {
+        AppState::new(ServeConfig::default(), None, "http://127.0.0.1")
+    }
+
+    /// Converts `data` into a new dataset and serves it. Blocking (PROJ): call it off the
+    /// async runtime.
+    pub fn load(&self, data: StoreData) -> Result<(), crate::crs::CrsError> {
+        let ds = Dataset::new(data, self.inner.stats.clone())?;
+        self.inner.dataset.store(Some(Arc::new(ds)));
+        Ok(())
+    }
+
+    /// The dataset, or 503 while loading.
+    pub(crate) fn dataset(&self) -> Result<Arc<Dataset>, Problem> {
+        self.inner.dataset.load_full().ok_or_else(Problem::loading)
+    }
+
+    /// The URL prefix for links: the configured public URL, else `http://` + Host.
+    pub(crate) fn base(&self, headers: &HeaderMap) -> String {
+        if let Some(u) = &self.inner.config.public_url {
+            return u.trim_end_matches('/').to_string();
+        }
+        headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .map_or_else(
+                || self.inner.fallback_base.clone(),
+                |h| format!("http://{h}"),
+            )
+    }
+
+    /// Checks the caller's role against `needed`: 401 without a valid token, 403 with a token
+    /// of a lesser role.
+    pub(crate) fn authorize(&self, headers: &HeaderMap, needed: Role) -> Result<Role, Problem> {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+                    .unwrap_or("")
+                    .trim()
+            });
+        let unauthorized = |detail: String| {
+            Problem::new(StatusCode::UNAUTHORIZED, detail)
+                .with_header(header::WWW_AUTHENTICATE, "Bearer")
+        };
+        let role = self
+            .inner
+            .config
+            .role_of(bearer)
+            .map_err(|_| unauthorized("the bearer token is not valid".into()))?;
+        if role >= needed {
+            Ok(role)
+        } else if bearer.is_none() {
+            Err(unauthorized(format!(
+                "this needs a bearer token (Authorization: Bearer ...) of role {} or higher",
+                needed.name()
+            )))
+        } else {
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "the token's role {} may not do this; it needs role {} or higher",
+                    role.name(),
+                    needed.name()
+                ),
+            ))
+        }
+    }
+
+    /// Computes the default results now, so the first visitor does not wait for them.
+    pub async fn warm_up(&self) {
+        if let Ok(ds) = self.dataset()
+            && let Err(e) = ds.results(&ParamSet::default()).await
+        {
+            tracing::error!(error = %e, "computing the default results failed");
+        }
+    }
+}
+
+/// Loads `store` into `state` on a blocking thread and computes the default results.
+pub async fn reload(state: &AppState, store: Store) -> Result<(), String> {
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let t = Instant::now();
+        let data = store.load().map_err(|e| e.to_string())?;
+        st.load(data).map_err(|e| e.to_string())?;
+        tracing::info!(ms = t.elapsed().as_millis() as u64, "store loaded");
+        Ok::<(), String>(())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    state.warm_up().await;
+    Ok(())
+}
