@@ -1,31 +1,52 @@
 //! Buurtcirkel Atlas: where can a new Buurtcirkel start?
 //!
-//! The crate follows the data flow, one module a step:
+//! The crate follows the data flow, one room a step:
 //!
 //! ```text
-//! ingest ──> store (GeoPackage) ──> index (R-trees) ──> analysis ──> publish (HTTP)
+//! ingest ──> store (GeoPackage) ──> index (R-trees) ──> analysis ──> release ──> http
 //! ```
 //!
 //! - [`model`]: domain types shared by every step (codes, figures, areas, clients, buckets).
+//! - [`crs`]: coordinate reference systems: PROJ transformations, the CRSs the API serves and
+//!   the Web Mercator formula.
 //! - [`ingest`]: reads foreign files (CBS areas and key figures, clients, places, circles)
 //!   through GDAL, validates them, reprojects them to RD New with PROJ and reports what it did.
 //! - [`store`]: the one GeoPackage file; every write is write-new-then-rename, so a failed
 //!   import never changes what was stored before.
 //! - [`index`]: R-trees over clients and area polygons, bulk-loaded.
-//! - [`analysis`]: walking-distance clusters, candidate circle sites and suitability scores,
-//!   in memory, on an immutable snapshot.
-//! - [`publish`]: the HTTP service (OGC API Features) and exports at the edge, where RD New is
-//!   converted to CRS84 and where the privacy rules are applied.
+//! - [`analysis`]: walking-distance clusters, candidate circle sites, the publication grid and
+//!   suitability scores, in memory, on an immutable snapshot.
+//! - [`release`]: everything that may leave the process: the layer projection and privacy rules,
+//!   the published collections and their caches, GeoJSON and MVT encoding, GDAL exports. The one
+//!   choke point the privacy rules are applied at.
+//! - [`http`]: the axum service (OGC API Features and Tiles, the web map's endpoints, uploads,
+//!   limits, metrics); it parses and checks requests and maps errors to problem details.
 //! - [`demo`]: the deterministic built-in demo data set.
-//! - [`crs`]: coordinate reference systems and PROJ transformations.
+//! - [`cli`]: the binary's edge: argument parsing, dispatch and rendering.
 //!
 //! # Dependency rule
-//! Dependencies point one way, along the flow. `publish` may use `analysis`, `index`, `store`,
-//! `crs` and `model`, and `ingest` for the admin upload endpoint (the same validation as the
-//! CLI); `ingest` may use `crs` and `model`; `store` may use `model` and `crs`;
-//! `analysis` uses only `index` and `model` and never touches files, GDAL, tokio or the clock;
-//! `index` uses only `model`. Nothing imports `publish`, and `model` imports nothing of ours.
-//! Only `cli` (the binary's edge) ties the steps together.
+//! Dependencies point one way, along the flow. Each room may use only the rooms listed after
+//! it (`tests/layout.rs` reads every file and fails when one breaks this, or when files import
+//! each other in a loop):
+//!
+//! ```text
+//! model    -> (nothing of ours)
+//! crs      -> model
+//! index    -> model
+//! ingest   -> crs, model
+//! store    -> crs, model
+//! analysis -> index, model
+//! release  -> analysis, index, store, crs, model
+//! service  -> ingest, store, analysis, release, index, crs, model, demo
+//! http     -> service, release, analysis, store, ingest, crs, model, index
+//! demo     -> model, crs
+//! cli      -> anything
+//! ```
+//!
+//! `analysis` never touches files, GDAL, tokio or the clock. `http` uses `ingest` only while the
+//! upload endpoint still needs it. `service` (the use-cases shared by the CLI and HTTP) is
+//! allowed ahead of its arrival. Nothing imports `http` or `cli`, except `cli` starting the
+//! server.
 #![forbid(unsafe_code)]
 
 pub mod analysis;

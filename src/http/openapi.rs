@@ -200,7 +200,7 @@ pub fn document(base: &str) -> Value {
     paths.insert("/health".into(), health);
     paths.insert("/metrics".into(), metrics);
     paths.insert("/api/v1/imports/{kind}".into(), import);
-    // The web map's two compact endpoints (src/publish/api.rs), also outside /ogc/v1.
+    // The web map's two compact endpoints (src/http/api.rs), also outside /ogc/v1.
     let root = json!([{"url": base, "description": "De wortel van de service"}]);
     parameters.insert("q".into(), json!({"name": "q", "in": "query", "required": true, "description": "Naam (deel van een woord, hoofdletters en accenten maken niet uit) of het begin van een CBS-code (GM, WK, BU).", "schema": {"type": "string", "minLength": 1, "maxLength": 100}}));
     parameters.insert("searchLimit".into(), json!({"name": "limit", "in": "query", "required": false, "description": "Aantal resultaten.", "schema": {"type": "integer", "minimum": 1, "maximum": super::api::SEARCH_LIMIT_MAX, "default": 10}}));
