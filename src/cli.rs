@@ -56,13 +56,15 @@ pub enum Command {
         #[arg(long, env = "BUURTCIRKEL_AUTH")]
         auth: Option<PathBuf>,
         /// The web map's folder (index.html, and MapLibre from `npm ci` in its node_modules).
-        /// Default: web/ in the working directory, else web/ of the source tree.
-        #[arg(long, env = "BUURTCIRKEL_WEB_DIR")]
+        /// Default: BUURTCIRKEL_WEB_DIR, else web/ in the working directory, else web/ of the
+        /// source tree.
+        #[arg(long)]
         web_dir: Option<PathBuf>,
         /// Background map for the web map: an XYZ raster tile URL with {z}, {x} and {y}, e.g.
         /// PDOK's BRT-Achtergrondkaart (see docs/web.md). Default: none, a plain background,
-        /// and the page contacts no other host.
-        #[arg(long, env = "BUURTCIRKEL_BASEMAP_URL")]
+        /// and the page contacts no other host. Also read from BUURTCIRKEL_BASEMAP_URL (with the
+        /// other BUURTCIRKEL_* settings, in one place: the server configuration).
+        #[arg(long)]
         basemap_url: Option<String>,
     },
     /// Import a file into the store: print a report, exit non-zero on error. A failed import

@@ -33,7 +33,7 @@ pub mod state;
 pub mod tiles;
 pub mod web;
 
-pub use state::{AppState, reload};
+pub use state::{AppState, ReloadError, reload};
 
 /// The API version, sent in the `API-Version` header of every response.
 pub const API_VERSION: &str = "0.1.0";

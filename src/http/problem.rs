@@ -6,6 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::analysis::weights::WeightsError;
+use crate::release::dataset::EngineError;
+
 /// A problem response.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
@@ -67,6 +70,32 @@ impl Problem {
             StatusCode::INTERNAL_SERVER_ERROR,
             "the server failed to answer this request; the cause is in its log",
         )
+    }
+}
+
+/// The one mapping of engine errors to HTTP: out-of-range parameters are the client's (400,
+/// with what was wrong); anything else is the server's (500, cause logged, body says nothing
+/// specific).
+impl From<EngineError> for Problem {
+    fn from(e: EngineError) -> Problem {
+        match e {
+            EngineError::Params(m) => Problem::bad_request(m),
+            other => Problem::internal(&other),
+        }
+    }
+}
+
+/// Invalid weights or thresholds in a query: always the client's (400).
+impl From<WeightsError> for Problem {
+    fn from(e: WeightsError) -> Problem {
+        Problem::bad_request(e.to_string())
+    }
+}
+
+/// A blocking worker that failed: the server's (500, logged).
+impl From<tokio::task::JoinError> for Problem {
+    fn from(e: tokio::task::JoinError) -> Problem {
+        Problem::internal(&e)
     }
 }
 

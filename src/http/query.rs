@@ -168,7 +168,7 @@ pub(crate) fn param_set(req: &Req) -> Result<ParamSet, Problem> {
         .collect();
     let weights = Weights::default()
         .with_overrides(&overrides)
-        .map_err(|e| Problem::bad_request(e.to_string()))?;
+        .map_err(Problem::from)?;
     Ok(ParamSet { params, weights })
 }
 
@@ -178,10 +178,7 @@ pub(crate) async fn results(
 ) -> Result<(Arc<Dataset>, Arc<Results>), Problem> {
     let set = param_set(req)?;
     let ds = state.dataset()?;
-    let r = ds.results(&set).await.map_err(|e| match e {
-        crate::release::dataset::EngineError::Params(m) => Problem::bad_request(m),
-        other => Problem::internal(&other),
-    })?;
+    let r = ds.results(&set).await?;
     Ok((ds, r))
 }
 

@@ -14,8 +14,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use super::config::{Role, ServeConfig};
 use super::metrics::Metrics;
 use super::problem::Problem;
+use crate::crs::CrsError;
 use crate::release::dataset::{Dataset, EngineStats, ParamSet};
-use crate::store::{Store, StoreData};
+use crate::store::{Store, StoreData, StoreError};
 
 pub(crate) struct Inner {
     pub(crate) dataset: ArcSwapOption<Dataset>,
@@ -66,7 +67,7 @@ impl AppState {
 
     /// Converts `data` into a new dataset and serves it. Blocking (PROJ): call it off the
     /// async runtime.
-    pub fn load(&self, data: StoreData) -> Result<(), crate::crs::CrsError> {
+    pub fn load(&self, data: StoreData) -> Result<(), CrsError> {
         let ds = Dataset::new(data, self.inner.stats.clone())?;
         self.inner.dataset.store(Some(Arc::new(ds)));
         Ok(())
@@ -145,18 +146,32 @@ impl AppState {
     }
 }
 
+/// Why a store could not be (re)loaded into the server. Always a server-side failure: the
+/// HTTP layer answers 500 and logs this.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The store could not be read.
+    #[error("cannot read the store: {0}")]
+    Store(#[from] StoreError),
+    /// A stored geometry could not be converted to the served CRSs.
+    #[error("cannot convert the store's geometries: {0}")]
+    Crs(#[from] CrsError),
+    /// The blocking worker failed (panicked or was cancelled).
+    #[error("the loading worker failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
+}
+
 /// Loads `store` into `state` on a blocking thread and computes the default results.
-pub async fn reload(state: &AppState, store: Store) -> Result<(), String> {
+pub async fn reload(state: &AppState, store: Store) -> Result<(), ReloadError> {
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let t = Instant::now();
-        let data = store.load().map_err(|e| e.to_string())?;
-        st.load(data).map_err(|e| e.to_string())?;
+        let data = store.load()?;
+        st.load(data)?;
         tracing::info!(ms = t.elapsed().as_millis() as u64, "store loaded");
-        Ok::<(), String>(())
+        Ok::<(), ReloadError>(())
     })
-    .await
-    .map_err(|e| e.to_string())??;
+    .await??;
     state.warm_up().await;
     Ok(())
 }

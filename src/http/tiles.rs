@@ -151,7 +151,7 @@ pub async fn tile(
                     .dataset()?
                     .results(&ParamSet::default())
                     .await
-                    .map_err(|e| Problem::internal(&e))?
+                    .map_err(Problem::from)?
             } else {
                 let query = Query::<Pairs>::try_from_uri(&req.uri);
                 let parsed = parse(&state, headers, query, &["f"], false)?;
@@ -171,7 +171,7 @@ pub async fn tile(
                     .map(|c| tiles::render_cached(c, zz, xx, yy))
             })
             .await
-            .map_err(|e| Problem::internal(&e))?
+            .map_err(Problem::from)?
             .ok_or_else(|| unknown_collection(name))?;
             r.tiles.put(name, zz, xx, yy, t.clone());
             Ok::<_, Problem>(t)
