@@ -14,6 +14,7 @@ use std::f64::consts::SQRT_2;
 use geo_types::Point;
 
 use super::metric::{Neighbourhood, WalkingMetric};
+use super::union_find::UnionFind;
 
 /// Default walking distance, metres: about ten minutes on foot for an older walker.
 pub const DEFAULT_WALK_M: f64 = 800.0;
@@ -273,40 +274,6 @@ fn number_components(
         label[c] = Some(l);
     }
     (label, order.len())
-}
-
-/// Disjoint sets with path halving; the smaller id becomes the root, which keeps runs
-/// reproducible (the result does not depend on it).
-#[derive(Debug)]
-struct UnionFind {
-    parent: Vec<u32>,
-}
-
-impl UnionFind {
-    fn new(n: usize) -> UnionFind {
-        UnionFind {
-            parent: (0..n as u32).collect(),
-        }
-    }
-
-    fn find(&mut self, mut i: usize) -> usize {
-        while self.parent[i] as usize != i {
-            let grand = self.parent[self.parent[i] as usize];
-            self.parent[i] = grand;
-            i = grand as usize;
-        }
-        i
-    }
-
-    fn union(&mut self, a: usize, b: usize) -> bool {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra == rb {
-            return false;
-        }
-        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        self.parent[hi] = lo as u32;
-        true
-    }
 }
 
 /// Grid DBSCAN for the straight-line metric; see the `# Algorithm` section of [`Dbscan`].

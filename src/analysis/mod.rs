@@ -12,4 +12,5 @@ pub mod network;
 pub mod run;
 pub mod score;
 pub mod sites;
+pub mod union_find;
 pub mod weights;

@@ -41,6 +41,7 @@ use rstar::primitives::{GeomWithData, Line as RLine};
 use super::cluster::Clustering;
 use super::grid::PUBLISH_GRID_OFFSET_M;
 use super::metric::{Neighbourhood, Reach, WalkingMetric, straight};
+use super::union_find::UnionFind;
 use crate::index::PointIndex;
 
 /// Clients at most this far apart (metres, straight line) may walk straight to each other.
@@ -191,19 +192,10 @@ impl StreetNetwork {
                 offset += seg_len(s.start, s.end);
             }
         }
-        let mut uf: Vec<u32> = (0..u32::try_from(n).unwrap_or(u32::MAX)).collect();
-        fn find(uf: &mut [u32], mut a: u32) -> u32 {
-            while uf[a as usize] != a {
-                uf[a as usize] = uf[uf[a as usize] as usize];
-                a = uf[a as usize];
-            }
-            a
-        }
+        let mut sets = UnionFind::new(n);
         let mut components = n;
         for e in &edges {
-            let (a, b) = (find(&mut uf, e.from), find(&mut uf, e.to));
-            if a != b {
-                uf[a as usize] = b;
+            if sets.union(e.from as usize, e.to as usize) {
                 components -= 1;
             }
         }

@@ -17,10 +17,8 @@ use super::sites::{SiteParams, find_sites};
 use crate::index::{AreaIndex, PointIndex};
 use crate::model::{Area, Bucket, Circle, Client, Level, Place};
 
-/// Default walking distance: about 10 minutes on foot.
-pub const DEFAULT_WALK_M: f64 = 800.0;
-/// Default minimum participants: the minimum for a circle to start.
-pub const DEFAULT_MIN_PARTICIPANTS: usize = 5;
+// The defaults are the clustering's (one definition, re-exported for the callers of `analyse`).
+pub use super::cluster::{DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M};
 /// Allowed walking distances, metres.
 pub const WALK_RANGE_M: (f64, f64) = (100.0, 5_000.0);
 /// Walking distances go in steps of this many metres (privacy: see [`Params::validate`]).

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use crate::release::collection::{Collection, Item};
 
-fn esc(s: &str) -> String {
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use super::html::esc;
 use super::problem::Problem;
 use super::state::AppState;
 use crate::analysis::run::{
@@ -92,10 +93,7 @@ async fn only_app_files(req: Request, next: Next) -> Response {
 }
 
 async fn missing_web_dir(dir: String) -> Response {
-    let dir = dir
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let dir = esc(&dir);
     (
         StatusCode::OK,
         Html(format!(
