@@ -4,6 +4,7 @@
 //! Inputs: a CRS definition (an `EPSG:n` code, WKT or PROJJSON, as GDAL reports it) and geo-types
 //! geometries in that CRS, in traditional GIS axis order (easting/longitude first).
 //! Outputs: the same geometries in the target CRS, same axis order.
+//! Uses only `model`; must not depend on `release` or `http`, which read the CRSs from here.
 
 use geo::MapCoords;
 use geo_types::{Coord, Geometry};

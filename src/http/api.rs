@@ -10,6 +10,7 @@
 //! Inputs: the published collections of [`crate::release::dataset::Results`] (the same values the items
 //! and tiles carry, built by [`crate::release::layers::build`]). Outputs: JSON. Nothing here reads the
 //! store directly, so neither endpoint can publish more than the items endpoint does.
+//! Must not depend on the other handler modules or read the store.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};

@@ -3,6 +3,7 @@
 //!
 //! Inputs: file text and environment variables. Output: a validated [`ServeConfig`]. Tokens are
 //! stored only as SHA-256 hashes; a plain-text token in a file is refused.
+//! Must not depend on the state, axum or any handler module.
 
 use std::collections::BTreeMap;
 use std::path::Path;

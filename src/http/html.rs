@@ -1,5 +1,6 @@
 //! HTML views of the OGC resources (conformance class `html`): plain pages a person can browse,
 //! with every value escaped.
+//! Must not depend on the state or any handler module (they call it).
 
 use axum::response::Html;
 use serde_json::Value;

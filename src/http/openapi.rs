@@ -1,6 +1,7 @@
 //! The OpenAPI 3.0 document served at `/ogc/v1/api` (conformance class `oas30`), built by
 //! hand with `serde_json` from the same constants the handlers check against (collections,
 //! CRSs, limits, queryables, weight parameters), so the document cannot drift from the code.
+//! Must not be imported by the modules whose constants it reads (no loops).
 
 use serde_json::{Map, Value, json};
 

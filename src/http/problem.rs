@@ -1,6 +1,8 @@
 //! RFC 9457 problem details (`application/problem+json`): the one place where errors become
 //! HTTP responses. 4xx bodies say what the client got wrong; 5xx bodies say nothing specific
 //! (the cause is logged).
+//! Must not depend on the state or any handler module; it maps the domain errors of `release`
+//! and `analysis` (one `From` impl each).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

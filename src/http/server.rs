@@ -4,6 +4,7 @@
 //!
 //! Inputs: an [`AppState`], a socket address and a store. Outputs: HTTP responses.
 //! Nothing else in `http` depends on this module.
+//! Must not be imported by any other `http` module (it imports them all).
 
 use std::net::SocketAddr;
 use std::time::Duration;

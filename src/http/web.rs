@@ -7,6 +7,7 @@
 //! MapLibre's `dist` folder are reachable: `node_modules`, the browser tests and the npm
 //! manifests are not served. The page reads everything else through the public API, so it can
 //! show nothing the API does not publish (DESIGN.md, privacy).
+//! Must not depend on the OGC handler modules; uses only the state, problems and `analysis` defaults.
 
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,7 @@
 //!
 //! Coordinates leave in RD New (EPSG:28992) unless another CRS is asked for; GeoJSON is always
 //! written in CRS84, as RFC 7946 requires. Reprojection uses PROJ through [`crate::crs`].
+//! Must not depend on `http`; the only module of `release` that writes files.
 
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@
 //! ones the web map draws: code, naam, score, categorie, deelnemers (and rang, soort). The
 //! geometries are the published ones, so a tile at zoom 16 shows nothing finer than the
 //! generalised cluster and site shapes that the items show.
+//! Must not depend on `http` or the dataset (the dataset owns the tile cache).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
