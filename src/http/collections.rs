@@ -5,14 +5,14 @@
 //! Must not depend on the other handler modules.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::html;
 use super::problem::Problem;
-use super::query::{Format, Pairs, parse, readable, results, unknown_collection};
+use super::query::{CollectionRequest, Format, Pairs, parse, published, results};
 use super::respond::{json_response, link, query_of};
 use super::state::AppState;
 use crate::crs::Crs;
@@ -101,15 +101,16 @@ pub async fn collections(
 /// `GET /ogc/v1/collections/{id}`.
 pub async fn collection(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    query: Result<Query<Pairs>, QueryRejection>,
+    mut ask: CollectionRequest,
 ) -> Result<Response, Problem> {
-    readable(&state, &headers, &id)?;
-    let req = parse(&state, &headers, query, &["f"], true)?;
-    let (ds, r) = results(&state, &req).await?;
-    let c = r.collection(&id).ok_or_else(|| unknown_collection(&id))?;
-    let body = collection_json(c, &req.base, &req.analysis_suffix(), &ds);
+    let req = ask.parse(&state, &["f"], true)?;
+    let p = published(&state, &req, &ask.id).await?;
+    let body = collection_json(
+        p.collection(),
+        &req.base,
+        &req.analysis_suffix(),
+        &p.dataset,
+    );
     Ok(match req.format {
         Format::Json => json_response(&body, "application/json"),
         Format::Html => html::collection(&body).into_response(),

@@ -10,18 +10,15 @@
 
 use std::fmt::Write as _;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use geo::Intersects;
 use serde_json::{Value, json};
 
 use super::html;
 use super::problem::Problem;
-use super::query::{
-    Format, Pairs, parse, parse_bbox, parse_count, parse_crs, readable, results, unknown_collection,
-};
+use super::query::{CollectionRequest, Format, parse_bbox, parse_count, parse_crs, published};
 use super::respond::{encode, link};
 use super::state::AppState;
 use crate::crs::Crs;
@@ -60,14 +57,12 @@ fn feature_headers(r: &mut Response, crs: Crs) {
 /// `GET /ogc/v1/collections/{id}/items`.
 pub async fn items(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    query: Result<Query<Pairs>, QueryRejection>,
+    mut ask: CollectionRequest,
 ) -> Result<Response, Problem> {
-    readable(&state, &headers, &id)?;
     let mut allowed = vec!["f", "limit", "offset", "bbox", "bbox-crs", "crs"];
     allowed.extend(QUERYABLES);
-    let req = parse(&state, &headers, query, &allowed, true)?;
+    let req = ask.parse(&state, &allowed, true)?;
+    let id = &ask.id;
     let limit = parse_count(req.get("limit"), "limit", LIMIT_DEFAULT, 1, LIMIT_MAX)?;
     let offset = parse_count(req.get("offset"), "offset", 0, 0, usize::MAX)?;
     let crs = parse_crs("crs", req.get("crs"))?;
@@ -76,8 +71,8 @@ pub async fn items(
         .get("bbox")
         .map(|b| parse_bbox(b, bbox_crs))
         .transpose()?;
-    let (_, r) = results(&state, &req).await?;
-    let c = r.collection(&id).ok_or_else(|| unknown_collection(&id))?;
+    let p = published(&state, &req, id).await?;
+    let c = p.collection();
     let mut filters = Vec::new();
     for q in QUERYABLES {
         if let Some(v) = req.get(q) {
@@ -189,15 +184,14 @@ pub async fn items(
 /// `GET /ogc/v1/collections/{id}/items/{featureId}`.
 pub async fn item(
     State(state): State<AppState>,
-    Path((id, fid)): Path<(String, String)>,
-    headers: HeaderMap,
-    query: Result<Query<Pairs>, QueryRejection>,
+    Path((_, fid)): Path<(String, String)>,
+    mut ask: CollectionRequest,
 ) -> Result<Response, Problem> {
-    readable(&state, &headers, &id)?;
-    let req = parse(&state, &headers, query, &["f", "crs"], true)?;
+    let req = ask.parse(&state, &["f", "crs"], true)?;
+    let id = &ask.id;
     let crs = parse_crs("crs", req.get("crs"))?;
-    let (_, r) = results(&state, &req).await?;
-    let c = r.collection(&id).ok_or_else(|| unknown_collection(&id))?;
+    let p = published(&state, &req, id).await?;
+    let c = p.collection();
     let it = c
         .item(&fid)
         .ok_or_else(|| Problem::not_found(format!("collection {id} has no feature '{fid}'")))?;

@@ -9,8 +9,9 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Query, RawPathParams};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use geo_types::{Coord, Rect};
 
@@ -20,6 +21,7 @@ use super::state::AppState;
 use crate::analysis::run::Params;
 use crate::analysis::weights::Weights;
 use crate::crs::Crs;
+use crate::release::collection::Collection;
 use crate::release::dataset::{Dataset, ParamSet, Results};
 use crate::release::layers::COLLECTIONS;
 
@@ -200,6 +202,84 @@ pub(crate) fn readable(state: &AppState, headers: &HeaderMap, id: &str) -> Resul
         .read_role(Some(id))
         .pipe(|needed| state.authorize(headers, needed))
         .map(|_| ())
+}
+
+/// A request for one collection, after the first check (the collection exists and the caller
+/// may read it): what every collection handler starts from, extracted once by axum from the
+/// path's first parameter, the headers and the query.
+pub struct CollectionRequest {
+    /// The collection id of the path.
+    pub(crate) id: String,
+    /// The request headers.
+    pub(crate) headers: HeaderMap,
+    /// The query pairs, or why they could not be read.
+    query: Result<Query<Pairs>, QueryRejection>,
+}
+
+impl FromRequestParts<AppState> for CollectionRequest {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Problem::not_found(e.body_text()))?;
+        let id = params
+            .iter()
+            .next()
+            .map(|(_, v)| v.to_string())
+            .ok_or_else(|| Problem::not_found(String::from("no collection in this path")))?;
+        readable(state, &parts.headers, &id)?;
+        Ok(CollectionRequest {
+            id,
+            headers: parts.headers.clone(),
+            query: Query::<Pairs>::try_from_uri(&parts.uri),
+        })
+    }
+}
+
+impl CollectionRequest {
+    /// The parsed query (see [`parse`]).
+    pub(crate) fn parse(
+        &mut self,
+        state: &AppState,
+        allowed: &[&str],
+        html_ok: bool,
+    ) -> Result<Req, Problem> {
+        let query = std::mem::replace(&mut self.query, Ok(Query(Vec::new())));
+        parse(state, &self.headers, query, allowed, html_ok)
+    }
+}
+
+/// The published results of a request with the collection it asked for.
+pub(crate) struct Published {
+    /// The dataset the results come from.
+    pub(crate) dataset: Arc<Dataset>,
+    /// The results of the request's analysis parameters.
+    pub(crate) results: Arc<Results>,
+    index: usize,
+}
+
+impl Published {
+    /// The collection the request asked for.
+    pub(crate) fn collection(&self) -> &Collection {
+        &self.results.collections[self.index]
+    }
+}
+
+/// The results of `req` and the position of collection `id` in them (404 when the results
+/// hold no such collection).
+pub(crate) async fn published(state: &AppState, req: &Req, id: &str) -> Result<Published, Problem> {
+    let (dataset, results) = results(state, req).await?;
+    let index = results
+        .collections
+        .iter()
+        .position(|c| c.name == id)
+        .ok_or_else(|| unknown_collection(id))?;
+    Ok(Published {
+        dataset,
+        results,
+        index,
+    })
 }
 
 pub(crate) trait Pipe: Sized {

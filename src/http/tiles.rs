@@ -7,14 +7,15 @@
 //! answered without allocating (the map's hot path).
 //! Must not depend on the other handler modules.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, RawPathParams, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Query, RawPathParams, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::problem::Problem;
-use super::query::{Pairs, parse, readable, results, unknown_collection};
+use super::query::{
+    CollectionRequest, Pairs, parse, published, readable, results, unknown_collection,
+};
 use super::respond::{json_response, link, query_of};
 use super::state::AppState;
 use crate::release::dataset::ParamSet;
@@ -23,12 +24,10 @@ use crate::release::tiles::{self, MAX_ZOOM};
 /// `GET /ogc/v1/collections/{id}/tiles`: the tilesets of a collection.
 pub async fn tilesets(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    query: Result<Query<Pairs>, QueryRejection>,
+    mut ask: CollectionRequest,
 ) -> Result<Response, Problem> {
-    readable(&state, &headers, &id)?;
-    let req = parse(&state, &headers, query, &["f"], false)?;
+    let req = ask.parse(&state, &["f"], false)?;
+    let id = &ask.id;
     let q = query_of(&req.analysis_suffix());
     let b = format!("{}/ogc/v1/collections/{id}/tiles/WebMercatorQuad", req.base);
     Ok(json_response(
@@ -50,14 +49,11 @@ pub async fn tilesets(
 /// TileJSON-compatible fields included for web maps).
 pub async fn tileset(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    query: Result<Query<Pairs>, QueryRejection>,
+    mut ask: CollectionRequest,
 ) -> Result<Response, Problem> {
-    readable(&state, &headers, &id)?;
-    let req = parse(&state, &headers, query, &["f"], false)?;
-    let (ds, r) = results(&state, &req).await?;
-    let c = r.collection(&id).ok_or_else(|| unknown_collection(&id))?;
+    let req = ask.parse(&state, &["f"], false)?;
+    let p = published(&state, &req, &ask.id).await?;
+    let (id, ds, c) = (&ask.id, &p.dataset, p.collection());
     let q = query_of(&req.analysis_suffix());
     let b = format!("{}/ogc/v1/collections/{id}/tiles/WebMercatorQuad", req.base);
     let fields: serde_json::Map<String, Value> = tiles::TILE_FIELDS
