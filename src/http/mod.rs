@@ -9,7 +9,7 @@
 //!   [`collections`], [`features`] (items and item), [`tiles`], [`openapi`] (the document).
 //! - [`api`] and [`web`]: the web map's endpoints and files; [`imports`]: uploads for admins.
 //! - [`middleware`] (time limit, request metrics), [`metrics`], [`config`], [`problem`],
-//!   [`html`], [`respond`].
+//!   `html`, `respond`.
 //!
 //! May use `service`, `release`, `analysis`, `store`, `crs`, `model`, `index`, and `ingest`
 //! while the upload endpoint still needs it; nothing imports `http` (except `cli` starting the

@@ -2,7 +2,7 @@
 //! and the analysis parameters turned into one validated [`ParamSet`] per request.
 //!
 //! Inputs: the raw query pairs, the `Accept` header and the collection id of the path.
-//! Outputs: a [`Req`] (pairs, format, base URL) and the request's published [`Results`], or a
+//! Outputs: a `Req` (pairs, format, base URL) and the request's published [`Results`], or a
 //! 400/401/403/404 [`Problem`] that says which parameter was wrong.
 //! Must not depend on any handler module (they depend on it).
 
