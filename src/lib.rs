@@ -36,4 +36,5 @@ pub mod index;
 pub mod ingest;
 pub mod model;
 pub mod publish;
+pub mod service;
 pub mod store;
