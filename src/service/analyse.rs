@@ -397,3 +397,71 @@ pub fn export(
     })?;
     Ok(crate::publish::export::export(&table, out, crs)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_with_weights(text: &str) -> (tempfile::TempDir, AnalysisRequest) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("weights.toml");
+        std::fs::write(&path, text).expect("write weights");
+        let request = AnalysisRequest {
+            params: Params::default(),
+            weights_file: Some(path),
+        };
+        (dir, request)
+    }
+
+    #[test]
+    fn the_documented_weights_file_is_accepted() {
+        let (_dir, request) = request_with_weights(include_str!("../../config/weights.toml"));
+        assert_eq!(request.check().expect("valid file"), Weights::default());
+    }
+
+    #[test]
+    fn a_typo_in_the_weights_file_fails_before_the_store_is_read() {
+        // The store does not exist: had the analysis read it (or clustered) first, the error
+        // would be the store's.
+        let typo = include_str!("../../config/weights.toml").replace("p_65plus =", "p_65_plus =");
+        let (dir, request) = request_with_weights(&typo);
+        let store = Store::new(dir.path().join("no-such-store.gpkg"));
+        match analyse(&store, &request) {
+            Err(AnalyseError::Weights { path, error }) => {
+                assert_eq!(Some(path), request.weights_file);
+                assert!(error.to_string().contains("p_65_plus"), "{error}");
+            }
+            other => panic!("expected the weights error first, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parameters_out_of_range_fail_before_the_weights_file_is_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let request = AnalysisRequest {
+            params: Params {
+                walk_m: 850.0,
+                min_participants: 5,
+            },
+            weights_file: Some(dir.path().join("missing-weights.toml")),
+        };
+        let store = Store::new(dir.path().join("no-such-store.gpkg"));
+        let err = analyse(&store, &request).expect_err("850 m is off the 100 m steps");
+        assert!(matches!(err, AnalyseError::Params(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_missing_weights_file_is_named_in_the_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("weights.toml");
+        let request = AnalysisRequest {
+            params: Params::default(),
+            weights_file: Some(missing.clone()),
+        };
+        let err = request.check().expect_err("no such file");
+        assert!(
+            err.to_string().contains(&missing.display().to_string()),
+            "{err}"
+        );
+    }
+}
