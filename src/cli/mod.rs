@@ -20,7 +20,7 @@ use render::{CliProgress, emit};
 
 use crate::ingest::clients::ClientOptions;
 use crate::ingest::columns::Mapping;
-use crate::ingest::{ImportReport, IngestError};
+use crate::ingest::{ImportReport, IngestError, OptionNames};
 use crate::service::{self, AnalyseError, DemoError, ExportError, ImportError, Importer};
 use crate::store::Store;
 
@@ -163,9 +163,22 @@ fn load_mapping(path: Option<&Path>) -> Result<Mapping, IngestError> {
     })
 }
 
+/// The import options as the CLI spells them, for hints.
+const FLAGS: OptionNames = OptionNames {
+    crs: "--crs ",
+    x_column: "--x-column",
+    y_column: "--y-column",
+    group_column: "--group-column",
+    skip_invalid: "--skip-invalid",
+    mapping: Some("--mapping"),
+};
+
 /// An import error, with what to type where the CLI can help.
 fn import_hint(e: ImportError) -> anyhow::Error {
-    e.into()
+    match e {
+        ImportError::Ingest(e) => anyhow::anyhow!(e.with_hint(&FLAGS)),
+        e => e.into(),
+    }
 }
 
 /// An analysis error, with what to type where the CLI can help.

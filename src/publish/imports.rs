@@ -22,8 +22,8 @@ use super::problem::Problem;
 use crate::ingest::clients::ClientOptions;
 use crate::ingest::columns::Mapping;
 use crate::ingest::points::CoordOptions;
-use crate::ingest::{ImportReport, NoProgress};
-use crate::service::Importer;
+use crate::ingest::{ImportReport, NoProgress, OptionNames};
+use crate::service::{ImportError, Importer};
 use crate::store::Store;
 
 /// The kinds of upload.
@@ -203,6 +203,16 @@ fn safe_name(name: &str) -> Option<String> {
     (!clean.starts_with('.') && !ext.is_empty()).then_some(clean)
 }
 
+/// The import options as query parameters, for the hints in error messages.
+const PARAMETERS: OptionNames = OptionNames {
+    crs: "crs=",
+    x_column: "x_column",
+    y_column: "y_column",
+    group_column: "group_column",
+    skip_invalid: "skip_invalid=true",
+    mapping: None,
+};
+
 /// One upload, through the same use-case as the CLI's `import` of that kind.
 fn run_import(
     kind: &str,
@@ -231,18 +241,42 @@ fn run_import(
         "circles" => importer.circles(path, &coords, skip_invalid),
         _ => importer.figures(path, &Mapping::default()),
     }
-    .map_err(|e| {
-        if e.is_input() {
-            Failure::Input(e.to_string())
-        } else {
-            Failure::Internal(e.to_string())
-        }
+    .map_err(|e| match e {
+        ImportError::Ingest(e) => Failure::Input(e.with_hint(&PARAMETERS)),
+        e if e.is_input() => Failure::Input(e.to_string()),
+        e => Failure::Internal(e.to_string()),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_errors_name_query_parameters_not_cli_flags() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let csv = dir.path().join("clients.csv");
+        std::fs::write(&csv, "x,y\n155000,463000\nabc,463000\n").expect("write csv");
+        let store = Store::new(dir.path().join("s.gpkg"));
+        let coords = |x: Option<&str>| CoordOptions {
+            x_column: x.map(String::from),
+            y_column: None,
+            crs: None,
+        };
+        for (options, parameter) in [
+            (coords(None), "skip_invalid=true"),
+            (coords(Some("x")), "x_column and y_column"),
+        ] {
+            match run_import("clients", &csv, &store, options, None, false) {
+                Err(Failure::Input(m)) => {
+                    assert!(m.contains(parameter), "{m}");
+                    assert!(!m.contains("--"), "{m}");
+                }
+                _ => panic!("expected an input error naming {parameter}"),
+            }
+        }
+        assert!(!store.exists(), "a failed upload writes nothing");
+    }
 
     #[test]
     fn upload_names_lose_their_directories_and_need_an_extension() {

@@ -10,10 +10,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::analysis::cluster::{ClusterError, Dbscan};
+use crate::analysis::cluster::Dbscan;
 use crate::analysis::metric::StraightLine;
 use crate::analysis::network::{MetricComparison, StreetNetwork, compare_clusterings};
-use crate::analysis::run::{Analysis, Inputs, Params};
+use crate::analysis::run::{Analysis, AnalysisError, Inputs, Params};
 use crate::analysis::score::AreaScore;
 use crate::analysis::weights::{Weights, WeightsError};
 use crate::model::Level;
@@ -36,7 +36,7 @@ impl AnalysisRequest {
     /// # Errors
     /// A parameter out of range, an unreadable or wrong weights file.
     pub fn check(&self) -> Result<Weights, AnalyseError> {
-        self.params.validate().map_err(AnalyseError::Params)?;
+        self.params.validate()?;
         match &self.weights_file {
             None => Ok(Weights::default()),
             Some(p) => {
@@ -58,8 +58,8 @@ impl AnalysisRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyseError {
     /// A parameter out of range.
-    #[error("{0}")]
-    Params(String),
+    #[error(transparent)]
+    Params(#[from] AnalysisError),
     /// The weights file cannot be read.
     #[error("reading weights file {path}: {error}")]
     ReadWeights {
@@ -85,9 +85,6 @@ pub enum AnalyseError {
     /// Comparing metrics needs streets.
     #[error("comparing metrics needs a street network; import streets first")]
     NoStreetNetwork,
-    /// The clustering parameters are unusable.
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
     /// The store could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -207,7 +204,7 @@ fn run(data: &StoreData, params: Params) -> Result<Analysis, AnalyseError> {
         Some(net) => crate::analysis::run::analyse(net, inputs, params),
         None => crate::analysis::run::analyse(&StraightLine, inputs, params),
     }
-    .map_err(AnalyseError::Params)
+    .map_err(AnalyseError::from)
 }
 
 /// Checks the request, runs the analysis on the stored data, writes the result layers
@@ -297,7 +294,7 @@ pub struct Comparison {
 /// # Errors
 /// Parameters out of range, no street network stored, or the store fails.
 pub fn compare_metrics(store: &Store, params: Params) -> Result<Comparison, AnalyseError> {
-    params.validate().map_err(AnalyseError::Params)?;
+    params.validate()?;
     let Some(net) = store
         .load_streets()?
         .filter(|l| !l.is_empty())
@@ -306,7 +303,8 @@ pub fn compare_metrics(store: &Store, params: Params) -> Result<Comparison, Anal
         return Err(AnalyseError::NoStreetNetwork);
     };
     let data = store.load()?;
-    let dbscan = Dbscan::new(params.walk_m, params.min_participants)?;
+    let dbscan =
+        Dbscan::new(params.walk_m, params.min_participants).map_err(AnalysisError::from)?;
     let points: Vec<geo_types::Point<f64>> = data.clients.iter().map(|c| c.position_rd).collect();
     let line = dbscan.cluster(&StraightLine, &points);
     let street = dbscan.cluster(&net, &points);
