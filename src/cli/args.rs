@@ -245,20 +245,20 @@ impl PointArgs {
 /// How `analyse` prints its ranking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// A table for the terminal.
+    /// The run's summary and an aligned table, for the terminal.
     Table,
-    /// One JSON document.
+    /// One JSON document (parameters, metric, level, areas), for scripts.
     Json,
 }
 
 /// An area level, by its collection name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LevelArg {
-    /// Gemeenten.
+    /// Municipalities (GM codes).
     Gemeenten,
-    /// Wijken.
+    /// Districts (WK codes).
     Wijken,
-    /// Buurten.
+    /// Neighbourhoods (BU codes).
     Buurten,
 }
 

@@ -1,8 +1,8 @@
 //! The command-line interface: argument parsing ([`args`]), dispatch to the use-cases in
 //! [`crate::service`], rendering ([`render`]: tables, JSON, reports, the progress bar) and exit
 //! codes. `anyhow` lives only here, and so do the hints that name CLI flags: library errors
-//! describe the input, and [`hint`] adds what to type. Nothing here writes the store or runs an
-//! analysis itself.
+//! describe the input, and the `*_hint` functions here add what to type. Nothing here writes
+//! the store or runs an analysis itself.
 
 pub mod args;
 pub mod render;
