@@ -21,6 +21,11 @@
 //!   choke point the privacy rules are applied at.
 //! - [`http`]: the axum service (OGC API Features and Tiles, the web map's endpoints, uploads,
 //!   limits, metrics); it parses and checks requests and maps errors to problem details.
+//! - [`service`]: the use-cases the CLI and the upload endpoint share: one import per kind of
+//!   file (read, change the store all-or-nothing, log, return the report), the demo data set,
+//!   `analyse` (parameters and weights checked before the clustering, the walking metric
+//!   picked once, results written, ranking returned) and `export`. No clap, no axum, no
+//!   printing; its errors describe the input and the edges add their own hints.
 //! - [`demo`]: the deterministic built-in demo data set.
 //! - [`cli`]: the binary's edge: argument parsing, dispatch and rendering.
 //!
@@ -44,8 +49,7 @@
 //! ```
 //!
 //! `analysis` never touches files, GDAL, tokio or the clock. `http` uses `ingest` only while the
-//! upload endpoint still needs it. `service` (the use-cases shared by the CLI and HTTP) is
-//! allowed ahead of its arrival. Nothing imports `http` or `cli`, except `cli` starting the
+//! upload endpoint still needs it. Nothing imports `http` or `cli`, except `cli` starting the
 //! server.
 #![forbid(unsafe_code)]
 
@@ -58,4 +62,5 @@ pub mod index;
 pub mod ingest;
 pub mod model;
 pub mod release;
+pub mod service;
 pub mod store;

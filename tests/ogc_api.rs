@@ -56,7 +56,7 @@ fn app_with(config: ServeConfig, store: Option<Store>, data: StoreData) -> axum:
 fn app_on_demo_store(config: ServeConfig) -> (tempfile::TempDir, Store, axum::Router) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path().join("s.gpkg"));
-    buurtcirkel::cli::write_demo(&store).unwrap();
+    buurtcirkel::service::write_demo(&store, false).unwrap();
     let app = app_with(config, Some(store.clone()), store.load().unwrap());
     (dir, store, app)
 }

@@ -32,6 +32,39 @@ pub const STRAIGHT_LINE: &str = "straight line";
 /// [`Summary::metric`] of a run along the street network.
 pub const STREET_NETWORK: &str = "street network";
 
+/// Why an analysis cannot run: a parameter out of range. Messages name the parameter as the
+/// API and the weights file do (`walk_m`, `min_participants`) and say what was expected.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum AnalysisError {
+    /// The walking distance is outside [`WALK_RANGE_M`].
+    #[error("walk_m = {walk_m} is out of range; expected metres from {} to {}", WALK_RANGE_M.0, WALK_RANGE_M.1)]
+    WalkOutOfRange {
+        /// The value given, metres.
+        walk_m: f64,
+    },
+    /// The walking distance is not a whole number of [`WALK_STEP_M`] steps.
+    #[error(
+        "walk_m = {walk_m} is not a multiple of {WALK_STEP_M} m; expected e.g. 400, 800 or 1500"
+    )]
+    WalkOffStep {
+        /// The value given, metres.
+        walk_m: f64,
+    },
+    /// The minimum participants are outside [`MIN_PARTICIPANTS_RANGE`].
+    #[error(
+        "min_participants = {min_participants} is out of range; expected {} to {}",
+        MIN_PARTICIPANTS_RANGE.0,
+        MIN_PARTICIPANTS_RANGE.1
+    )]
+    MinParticipantsOutOfRange {
+        /// The value given.
+        min_participants: usize,
+    },
+    /// The clustering refused its parameters.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
 /// The parameters clustering depends on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Params {
@@ -52,28 +85,25 @@ impl Default for Params {
 
 impl Params {
     /// Checks the ranges, naming the parameter that is out of range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), AnalysisError> {
         let (lo, hi) = WALK_RANGE_M;
         if !(self.walk_m.is_finite() && (lo..=hi).contains(&self.walk_m)) {
-            return Err(format!(
-                "walk_m = {} is out of range; expected metres from {lo} to {hi}",
-                self.walk_m
-            ));
+            return Err(AnalysisError::WalkOutOfRange {
+                walk_m: self.walk_m,
+            });
         }
         // Whole steps only: sweeping the distance metre by metre and watching a bucket flip
         // would locate clients far more precisely than the published shapes allow.
         if (self.walk_m / WALK_STEP_M).fract() != 0.0 {
-            return Err(format!(
-                "walk_m = {} is not a multiple of {WALK_STEP_M} m; expected e.g. 400, 800 or 1500",
-                self.walk_m
-            ));
+            return Err(AnalysisError::WalkOffStep {
+                walk_m: self.walk_m,
+            });
         }
         let (lo, hi) = MIN_PARTICIPANTS_RANGE;
         if !(lo..=hi).contains(&self.min_participants) {
-            return Err(format!(
-                "min_participants = {} is out of range; expected {lo} to {hi}",
-                self.min_participants
-            ));
+            return Err(AnalysisError::MinParticipantsOutOfRange {
+                min_participants: self.min_participants,
+            });
         }
         Ok(())
     }
@@ -134,10 +164,9 @@ pub fn analyse<M: WalkingMetric>(
     metric: &M,
     inputs: Inputs<'_>,
     params: Params,
-) -> Result<Analysis, String> {
+) -> Result<Analysis, AnalysisError> {
     params.validate()?;
-    let dbscan = Dbscan::new(params.walk_m, params.min_participants)
-        .map_err(|e: ClusterError| e.to_string())?;
+    let dbscan = Dbscan::new(params.walk_m, params.min_participants)?;
     let points: Vec<Point<f64>> = inputs.clients.iter().map(|c| c.position_rd).collect();
     let clustering: Clustering = dbscan.cluster(metric, &points);
     let site_params = SiteParams {
@@ -285,6 +314,7 @@ mod tests {
             p(850.0, 5)
                 .validate()
                 .unwrap_err()
+                .to_string()
                 .contains("multiple of 100")
         );
         assert!(p(800.5, 5).validate().is_err());
@@ -298,6 +328,11 @@ mod tests {
             walk_m: 800.0,
             min_participants: 4,
         };
-        assert!(p.validate().unwrap_err().contains("min_participants"));
+        assert!(
+            p.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("min_participants")
+        );
     }
 }

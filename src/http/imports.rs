@@ -1,7 +1,7 @@
 //! `POST /api/v1/imports/{kind}`: an admin uploads the same files the CLI imports, and gets the
-//! same report as JSON. The upload is written to a private temporary directory, read with the
-//! CLI's ingest functions, applied with [`Store::apply`] (all-or-nothing) and the served
-//! snapshot is reloaded.
+//! same report as JSON. The upload is written to a private temporary directory, imported by the
+//! same use-case as the CLI's (`service::Importer`: read, change the store all-or-nothing, log)
+//! and the served snapshot is reloaded.
 //!
 //! Inputs: a raw body (`?filename=clients.csv` tells the format) or `multipart/form-data` with
 //! one file part; options as query parameters (`crs`, `x_column`, `y_column`, `group_column`,
@@ -19,13 +19,12 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::config::Role;
 use super::problem::Problem;
-use crate::ingest::areas::{AreaOptions, read_areas};
+use crate::ingest::clients::ClientOptions;
 use crate::ingest::columns::Mapping;
-use crate::ingest::figures::read_figures;
 use crate::ingest::points::CoordOptions;
-use crate::ingest::{ImportReport, NoProgress};
-use crate::model::Level;
-use crate::store::{Change, ImportLog, Store};
+use crate::ingest::{ImportReport, NoProgress, OptionNames};
+use crate::service::{ImportError, Importer};
+use crate::store::Store;
 
 /// The kinds of upload.
 pub const KINDS: [&str; 5] = ["clients", "areas", "figures", "places", "circles"];
@@ -204,21 +203,17 @@ fn safe_name(name: &str) -> Option<String> {
     (!clean.starts_with('.') && !ext.is_empty()).then_some(clean)
 }
 
-fn log_entry(report: &ImportReport) -> ImportLog {
-    ImportLog::of_file(&report.kind, &report.source, report.year, report.features())
-}
+/// The import options as query parameters, for the hints in error messages.
+const PARAMETERS: OptionNames = OptionNames {
+    crs: "crs=",
+    x_column: "x_column",
+    y_column: "y_column",
+    group_column: "group_column",
+    skip_invalid: "skip_invalid=true",
+    mapping: None,
+};
 
-fn input(e: impl std::fmt::Display) -> Failure {
-    Failure::Input(e.to_string())
-}
-
-fn apply(store: &Store, change: &Change) -> Result<(), Failure> {
-    store
-        .apply(change)
-        .map_err(|e| Failure::Internal(e.to_string()))
-}
-
-/// The CLI's import steps (`cli.rs`), one kind each, without the terminal.
+/// One upload, through the same use-case as the CLI's `import` of that kind.
 fn run_import(
     kind: &str,
     path: &FsPath,
@@ -227,116 +222,61 @@ fn run_import(
     group_column: Option<String>,
     skip_invalid: bool,
 ) -> Result<ImportReport, Failure> {
+    let importer = Importer {
+        store,
+        progress: &NoProgress,
+        name_store: false,
+    };
     match kind {
-        "areas" => {
-            let opts = AreaOptions {
-                mapping: Mapping::default(),
-                assume_crs: coords.crs,
-            };
-            let import = read_areas(path, &opts, &NoProgress).map_err(input)?;
-            let mut levels: Vec<Level> = import.areas.iter().map(|a| a.level()).collect();
-            levels.sort();
-            levels.dedup();
-            let mut report = import.report;
-            let kept: Vec<&str> = Level::ALL
-                .iter()
-                .filter(|l| !levels.contains(l))
-                .map(|l| l.collection())
-                .collect();
-            report.notes.push(format!(
-                "replaced {}{}",
-                levels
-                    .iter()
-                    .map(|l| l.collection())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if kept.is_empty() {
-                    String::new()
-                } else {
-                    format!("; kept {}", kept.join(", "))
-                }
-            ));
-            apply(
-                store,
-                &Change {
-                    areas: Some((levels, import.areas)),
-                    log: vec![log_entry(&report)],
-                    ..Default::default()
-                },
-            )?;
-            Ok(report)
-        }
-        "clients" => {
-            let opts = crate::ingest::clients::ClientOptions {
+        "areas" => importer.areas(path, Mapping::default(), coords.crs),
+        "clients" => importer.clients(
+            path,
+            &ClientOptions {
                 coords,
                 group_column,
                 skip_invalid,
-            };
-            let import = crate::ingest::clients::read_clients(path, &opts).map_err(input)?;
-            apply(
-                store,
-                &Change {
-                    clients: Some(import.clients),
-                    log: vec![log_entry(&import.report)],
-                    ..Default::default()
-                },
-            )?;
-            Ok(import.report)
-        }
-        "places" => {
-            let (places, report) =
-                crate::ingest::clients::read_places(path, &coords, skip_invalid).map_err(input)?;
-            apply(
-                store,
-                &Change {
-                    places: Some(places),
-                    log: vec![log_entry(&report)],
-                    ..Default::default()
-                },
-            )?;
-            Ok(report)
-        }
-        "circles" => {
-            let (circles, report) =
-                crate::ingest::clients::read_circles(path, &coords, skip_invalid).map_err(input)?;
-            apply(
-                store,
-                &Change {
-                    circles: Some(circles),
-                    log: vec![log_entry(&report)],
-                    ..Default::default()
-                },
-            )?;
-            Ok(report)
-        }
-        _ => {
-            let import = read_figures(path, &Mapping::default(), &NoProgress).map_err(input)?;
-            let data = store.load().map_err(|e| Failure::Internal(e.to_string()))?;
-            let joined = import.join(data.areas).map_err(|e| {
-                Failure::Input(format!(
-                    "{}: none of its {} area codes matches an area in the store (e.g. {}); import the areas first; the store is unchanged",
-                    path.display(),
-                    e.codes,
-                    e.examples
-                ))
-            })?;
-            let (levels, areas, report) = (joined.levels, joined.areas, joined.report);
-            apply(
-                store,
-                &Change {
-                    areas: Some((levels, areas)),
-                    log: vec![log_entry(&report)],
-                    ..Default::default()
-                },
-            )?;
-            Ok(report)
-        }
+            },
+        ),
+        "places" => importer.places(path, &coords, skip_invalid),
+        "circles" => importer.circles(path, &coords, skip_invalid),
+        _ => importer.figures(path, &Mapping::default()),
     }
+    .map_err(|e| match e {
+        ImportError::Ingest(e) => Failure::Input(e.with_hint(&PARAMETERS)),
+        e if e.is_input() => Failure::Input(e.to_string()),
+        e => Failure::Internal(e.to_string()),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_errors_name_query_parameters_not_cli_flags() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let csv = dir.path().join("clients.csv");
+        std::fs::write(&csv, "x,y\n155000,463000\nabc,463000\n").expect("write csv");
+        let store = Store::new(dir.path().join("s.gpkg"));
+        let coords = |x: Option<&str>| CoordOptions {
+            x_column: x.map(String::from),
+            y_column: None,
+            crs: None,
+        };
+        for (options, parameter) in [
+            (coords(None), "skip_invalid=true"),
+            (coords(Some("x")), "x_column and y_column"),
+        ] {
+            match run_import("clients", &csv, &store, options, None, false) {
+                Err(Failure::Input(m)) => {
+                    assert!(m.contains(parameter), "{m}");
+                    assert!(!m.contains("--"), "{m}");
+                }
+                _ => panic!("expected an input error naming {parameter}"),
+            }
+        }
+        assert!(!store.exists(), "a failed upload writes nothing");
+    }
 
     #[test]
     fn upload_names_lose_their_directories_and_need_an_extension() {

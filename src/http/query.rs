@@ -161,7 +161,9 @@ pub(crate) fn param_set(req: &Req) -> Result<ParamSet, Problem> {
             ))
         })?;
     }
-    params.validate().map_err(Problem::bad_request)?;
+    params
+        .validate()
+        .map_err(|e| Problem::bad_request(e.to_string()))?;
     let overrides: Vec<(&str, &str)> = req
         .pairs
         .iter()

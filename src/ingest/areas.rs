@@ -414,11 +414,11 @@ fn finish_geometry(
             Ok(Geometry::MultiPolygon(m)) => m,
             Ok(_) => return Err(bad("changed type while reprojecting".into())),
             Err(e) => {
-                return Err(IngestError::Crs {
+                return Err(IngestError::OutsideNetherlands {
                     path: path.to_path_buf(),
                     layer: layer.to_string(),
                     problem: format!(
-                        "feature {} ({}) cannot be reprojected to RD New ({e}): it lies outside the Netherlands in the declared CRS; is the layer's CRS right? (give the right one with --crs)",
+                        "feature {} ({}) cannot be reprojected to RD New ({e}): it lies outside the Netherlands in the declared CRS",
                         row.fid, row.code
                     ),
                 });
@@ -428,11 +428,11 @@ fn finish_geometry(
     if let Some(r) = mp.bounding_rect()
         && !(in_rd_bounds(r.min()) && in_rd_bounds(r.max()))
     {
-        return Err(IngestError::Crs {
+        return Err(IngestError::OutsideNetherlands {
             path: path.to_path_buf(),
             layer: layer.to_string(),
             problem: format!(
-                "feature {} ({}) lies at RD ({:.0}, {:.0})..({:.0}, {:.0}), outside the Netherlands; is the layer's CRS right? (give the right one with --crs)",
+                "feature {} ({}) lies at RD ({:.0}, {:.0})..({:.0}, {:.0}), outside the Netherlands",
                 row.fid,
                 row.code,
                 r.min().x,

@@ -107,13 +107,11 @@ fn good_rows<'t>(
             listed.join("\n  ")
         };
         if !skip_invalid {
-            return Err(IngestError::Empty {
+            return Err(IngestError::InvalidRows {
                 path: path.to_path_buf(),
-                problem: format!(
-                    "{} of {} rows are invalid, so nothing was imported (use --skip-invalid to import the good rows):\n  {list}",
-                    bad.len(),
-                    table.rows.len()
-                ),
+                bad: bad.len(),
+                total: table.rows.len(),
+                list,
             });
         }
         report
@@ -144,9 +142,9 @@ pub fn read_clients(path: &Path, opts: &ClientOptions) -> Result<ClientImport, I
         Some(g) => Some(
             table
                 .find(&[g.as_str()])
-                .ok_or_else(|| IngestError::Empty {
+                .ok_or_else(|| IngestError::NoGroupColumn {
                     path: path.to_path_buf(),
-                    problem: format!("no column '{g}' (given with --group-column)"),
+                    column: g.clone(),
                 })?,
         ),
         None => table.find(&["doelgroep", "target_group", "groep", "doelgroepen"]),

@@ -53,7 +53,7 @@ pub enum IngestError {
     },
     /// No layer holds CBS area codes.
     #[error(
-        "{path}: no layer with CBS area codes (GM/WK/BU); looked at {looked_at}. Expected a column such as buurtcode, wijkcode, gemeentecode, BU_CODE, WK_CODE, GM_CODE, code or gwb_code_10, or name it in a mapping file (--mapping)"
+        "{path}: no layer with CBS area codes (GM/WK/BU); looked at {looked_at}. Expected a column such as buurtcode, wijkcode, gemeentecode, BU_CODE, WK_CODE, GM_CODE, code or gwb_code_10, or name it in a mapping file"
     )]
     NoAreaLayer {
         /// The path given.
@@ -109,7 +109,7 @@ pub enum IngestError {
     },
     /// The layer has no CRS and none was given.
     #[error(
-        "{path}, layer {layer}: the layer has no coordinate reference system; give it with --crs (for example --crs EPSG:28992 for RD New or --crs EPSG:4326 for longitude/latitude)"
+        "{path}, layer {layer}: the layer has no coordinate reference system; expected one in the file or given with the import (for example EPSG:28992 for RD New or EPSG:4326 for longitude/latitude)"
     )]
     MissingCrs {
         /// The path given.
@@ -126,6 +126,56 @@ pub enum IngestError {
         layer: String,
         /// What went wrong.
         problem: String,
+    },
+    /// A feature lies outside the Netherlands in the CRS the layer has (declared or given).
+    #[error("{path}, layer {layer}: {problem}; is the layer's CRS right?")]
+    OutsideNetherlands {
+        /// The path given.
+        path: PathBuf,
+        /// Layer name.
+        layer: String,
+        /// Which feature, and where it landed.
+        problem: String,
+    },
+    /// Rows without a valid location, and bad rows were not to be skipped.
+    #[error("{path}: {bad} of {total} rows are invalid, so nothing was imported:\n  {list}")]
+    InvalidRows {
+        /// The path given.
+        path: PathBuf,
+        /// Invalid rows.
+        bad: usize,
+        /// All rows.
+        total: usize,
+        /// The first few, one a line, with their line numbers.
+        list: String,
+    },
+    /// The named target-group column does not exist.
+    #[error("{path}: no column '{column}' for the target group")]
+    NoGroupColumn {
+        /// The path given.
+        path: PathBuf,
+        /// The column named.
+        column: String,
+    },
+    /// Only one of the two coordinate columns was named.
+    #[error(
+        "{path}: only one coordinate column was named; expected both the x and the y column, or neither"
+    )]
+    HalfCoordinateColumns {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A point layer without coordinate columns or point geometry.
+    #[error(
+        "{path}: layer {layer} has no coordinates: expected columns x and y (RD New), lon and lat (WGS84), a point geometry, or named coordinate columns; its columns are {columns}"
+    )]
+    NoCoordinates {
+        /// The path given.
+        path: PathBuf,
+        /// Layer name.
+        layer: String,
+        /// Its columns, comma-separated.
+        columns: String,
     },
     /// A column mapping file is unreadable or wrong.
     #[error("mapping file {path}: {problem}")]
@@ -153,6 +203,69 @@ pub enum IngestError {
         /// GDAL's message.
         reason: String,
     },
+}
+
+/// What the caller's interface calls the import options an [`IngestError`] can point to: CLI
+/// flags or HTTP query parameters. The library words its errors in terms of the input; the
+/// edge adds a hint with these names ([`IngestError::with_hint`]).
+#[derive(Debug, Clone, Copy)]
+pub struct OptionNames {
+    /// Giving the CRS, up to the value: `--crs ` or `crs=`.
+    pub crs: &'static str,
+    /// The x column option.
+    pub x_column: &'static str,
+    /// The y column option.
+    pub y_column: &'static str,
+    /// The target-group column option.
+    pub group_column: &'static str,
+    /// Asking to skip bad rows, whole: `--skip-invalid` or `skip_invalid=true`.
+    pub skip_invalid: &'static str,
+    /// The column-mapping option, where the interface has one.
+    pub mapping: Option<&'static str>,
+}
+
+impl IngestError {
+    /// What to set to get past this error, in the caller's words; `None` when no option helps.
+    pub fn hint(&self, n: &OptionNames) -> Option<String> {
+        let crs = n.crs.trim_end_matches([' ', '=']);
+        Some(match self {
+            IngestError::MissingCrs { .. } => format!(
+                "give it with {crs} (for example {c}EPSG:28992 for RD New or {c}EPSG:4326 for longitude/latitude)",
+                c = n.crs
+            ),
+            IngestError::OutsideNetherlands { .. } => format!("give the right one with {crs}"),
+            IngestError::NoAreaLayer { .. } => format!("name the mapping file with {}", n.mapping?),
+            IngestError::InvalidRows { .. } => {
+                format!("use {} to import the good rows", n.skip_invalid)
+            }
+            IngestError::NoGroupColumn { .. } => {
+                format!("the column was named with {}", n.group_column)
+            }
+            IngestError::HalfCoordinateColumns { .. } => {
+                format!("give both {} and {}, or neither", n.x_column, n.y_column)
+            }
+            IngestError::NoCoordinates { .. } => {
+                format!("name the columns with {} and {}", n.x_column, n.y_column)
+            }
+            _ => return None,
+        })
+    }
+
+    /// The message with the [`hint`](IngestError::hint) in brackets at the end of its first
+    /// line (before the colon that introduces a list of rows, if any).
+    pub fn with_hint(&self, names: &OptionNames) -> String {
+        let message = self.to_string();
+        let Some(hint) = self.hint(names) else {
+            return message;
+        };
+        match message.split_once('\n') {
+            None => format!("{message} ({hint})"),
+            Some((first, rest)) => match first.strip_suffix(':') {
+                Some(first) => format!("{first} ({hint}):\n{rest}"),
+                None => format!("{first} ({hint})\n{rest}"),
+            },
+        }
+    }
 }
 
 /// What one layer of a source held and what the import did with it.

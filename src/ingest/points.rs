@@ -2,8 +2,8 @@
 //! decimal comma or point), a GeoJSON or any GDAL point layer.
 //!
 //! Coordinates come from the layer's geometry, or from columns: `x`/`y` in RD New, or
-//! `lon`/`lat` (`lng`, `longitude`, `latitude`) in WGS84, or named columns in a CRS given with
-//! `--crs`. Outputs RD New points per row, or a per-row problem with its line number. Error
+//! `lon`/`lat` (`lng`, `longitude`, `latitude`) in WGS84, or named columns in a CRS given in
+//! [`CoordOptions::crs`]. Outputs RD New points per row, or a per-row problem with its line number. Error
 //! messages never repeat a coordinate value: client locations do not belong in logs.
 
 use std::path::Path;
@@ -121,9 +121,8 @@ pub fn read_points(
             "the named columns",
         ),
         (Some(_), None) | (None, Some(_)) => {
-            return Err(IngestError::Empty {
+            return Err(IngestError::HalfCoordinateColumns {
                 path: path.to_path_buf(),
-                problem: "give both --x-column and --y-column, or neither".into(),
             });
         }
         (None, None) => match (find(X_RD), find(Y_RD), find(LON), find(LAT)) {
@@ -156,12 +155,10 @@ pub fn read_points(
                 (None, None, crs, "the layer geometry")
             }
             _ => {
-                return Err(IngestError::Empty {
+                return Err(IngestError::NoCoordinates {
                     path: path.to_path_buf(),
-                    problem: format!(
-                        "layer {name} has no coordinates: expected columns x and y (RD New), lon and lat (WGS84), a point geometry, or --x-column/--y-column; its columns are {}",
-                        columns.join(", ")
-                    ),
+                    layer: name,
+                    columns: columns.join(", "),
                 });
             }
         },

@@ -235,7 +235,9 @@ impl Dataset {
             self.stats.result_hits.fetch_add(1, Relaxed);
             return Ok(r.clone());
         }
-        set.params.validate().map_err(EngineError::Params)?;
+        set.params
+            .validate()
+            .map_err(|e| EngineError::Params(e.to_string()))?;
         let (cell, hit) = self
             .results
             .lock()
@@ -290,7 +292,7 @@ impl Dataset {
                     Some(net) => analyse(net, inputs, params),
                     None => analyse(&StraightLine, inputs, params),
                 }
-                .map_err(EngineError::Params)?;
+                .map_err(|e| EngineError::Params(e.to_string()))?;
                 me.stats.analyses.fetch_add(1, Relaxed);
                 me.stats
                     .analysis_us

@@ -27,7 +27,7 @@ pub enum ExportError {
         out: String,
     },
     /// The CRS is unusable.
-    #[error("--crs {crs}: {reason}")]
+    #[error("output CRS {crs}: {reason}")]
     Crs {
         /// CRS given.
         crs: String,
