@@ -207,11 +207,7 @@ fn demo_hint(e: DemoError) -> anyhow::Error {
     }
 }
 
-fn serve(
-    addr: SocketAddr,
-    store: Store,
-    config: crate::http::config::ServeConfig,
-) -> Result<()> {
+fn serve(addr: SocketAddr, store: Store, config: crate::http::config::ServeConfig) -> Result<()> {
     if !store.exists() {
         println!(
             "No store at {} yet: writing the built-in demo data set (fictional gemeente Lindenhoeve).",
