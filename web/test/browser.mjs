@@ -225,6 +225,34 @@ await test('clicking a buurt opens its panel with the values the API publishes',
   await shot(page, '02-panel');
 });
 
+await test('criterion and figure labels are the ones the server sends in config.json, in both languages', async () => {
+  const config = await api('/web/config.json');
+  // The open panel shows the server's labels, in the server's order.
+  const figureNames = await page.locator('#panel-body tr[data-figure] th').allInnerTexts();
+  eq(figureNames, config.figures.map((f) => f.labels.nl), 'figure labels in the panel');
+  for (const w of config.weights) {
+    const label = await page.locator(`#panel-body tr[data-criterion="${w.key}"] strong`).innerText();
+    eq(label, w.labels.nl, `criterion label of ${w.key}`);
+  }
+  // A label changed on the server's side appears in the page: the page keeps no copy of its own.
+  const changed = structuredClone(config);
+  changed.figures[0].labels = { nl: 'Bewoners (van de server)', en: 'Residents (from the server)' };
+  const p65 = changed.weights.find((w) => w.key === 'p_65plus');
+  p65.labels = { nl: 'ouderen (van de server)', en: 'older people (from the server)' };
+  const other = await newContext();
+  await other.route('**/web/config.json', (r) => r.fulfill({ json: changed }));
+  const p2 = await openMap(other, `/?sel=${selected}`);
+  await p2.waitForSelector('#panel-body tr[data-figure]');
+  eq(await p2.locator(`#panel-body tr[data-figure="${config.figures[0].field}"] th`).innerText(), 'Bewoners (van de server)', 'changed figure label');
+  eq(await p2.locator('#panel-body tr[data-criterion="p_65plus"] strong').innerText(), 'ouderen (van de server)', 'changed criterion label');
+  eq(await p2.locator('.wlabel[data-key="p_65plus"]').innerText(), 'Ouderen (van de server)', 'slider label, capitalised');
+  await p2.click('#lang');
+  await p2.waitForFunction(() => document.querySelector('#panel-body tr[data-criterion="p_65plus"] strong')?.textContent === 'older people (from the server)');
+  eq(await p2.locator(`#panel-body tr[data-figure="${config.figures[0].field}"] th`).innerText(), 'Residents (from the server)', 'changed figure label in English');
+  eq(await p2.locator('.wlabel[data-key="p_65plus"]').innerText(), 'Older people (from the server)', 'slider label in English');
+  await other.close();
+});
+
 await test('moving a weight slider recolours the map and reorders the list', async () => {
   const listBefore = await page.locator('#ranked tbody tr').evaluateAll((trs) => trs.map((t) => t.dataset.code));
   const pixelsBefore = await mapPixels(page);
