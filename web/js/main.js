@@ -80,7 +80,7 @@ subscribe((ch) => {
   if (ch.has('rows') || ch.has('sort') || ch.has('view-moved') || ch.has('names') || ch.has('lang')) renderList(amap ? amap.bounds() : null);
   else if (ch.has('selected')) markSelected();
   if (ch.has('selected')) amap?.setSelected(state.selected);
-  if (ch.has('shortlist') || ch.has('rows') || ch.has('level') || ch.has('lang')) {
+  if (ch.has('shortlist') || ch.has('rows') || ch.has('names') || ch.has('level') || ch.has('lang')) {
     renderShortlist();
     if (state.level) amap?.setShortlist(shortlistCodes(state.level));
   }

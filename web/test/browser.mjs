@@ -314,6 +314,33 @@ await test('the URL carries the view, parameters, selection and shortlist; a new
   await p2.close();
 });
 
+await test('url.js reads back the state it writes and drops what the page cannot show', async () => {
+  const r = await page.evaluate(async () => {
+    const u = await import('/web/js/url.js');
+    const state = {
+      level: 'wijken', params: {}, selected: 'WK000101', lang: 'en', view: { center: [5.5, 52.25], zoom: 9.5 },
+      shortlist: [{ level: 'wijken', code: 'WK000101' }, { level: 'buurten', code: 'BU00010101' }],
+      sort: { key: 'naam', dir: 'asc' },
+    };
+    const q = u.stateQuery(state, 'w_p_65plus=7&walk_m=600', null);
+    const back = u.readURL(`?${q}`);
+    const odd = u.readURL('?niveau=gemeenten&sl=gemeenten:GM0001,buurten:,wijken:WK1&sort=kleur:asc&w_x=abc&lang=fr');
+    return { q, back, odd };
+  });
+  eq(r.back.level, 'wijken', 'level');
+  eq(r.back.selected, 'WK000101', 'selection');
+  eq(r.back.lang, 'en', 'language');
+  eq(r.back.view, { center: [5.5, 52.25], zoom: 9.5 }, 'view');
+  eq(r.back.shortlist, [{ level: 'wijken', code: 'WK000101' }, { level: 'buurten', code: 'BU00010101' }], 'shortlist');
+  eq(r.back.sort, { key: 'naam', dir: 'asc' }, 'sort');
+  eq(r.back.params, { w_p_65plus: 7, walk_m: 600 }, 'parameters');
+  eq(r.odd.level, null, 'a level without a map layer is dropped');
+  eq(r.odd.shortlist, [{ level: 'wijken', code: 'WK1' }], 'shortlist entries the page cannot show are dropped');
+  eq(r.odd.sort, { key: 'score', dir: 'desc' }, 'an unknown sort falls back to the score');
+  eq(r.odd.params, {}, 'a parameter that is not a number is dropped');
+  eq(r.odd.lang, 'nl', 'an unknown language falls back to Dutch');
+});
+
 await test('a shortlist exports GeoJSON whose features are the API items, and CSV', async () => {
   // Add the second-best area of the list as well, by keyboard from the list.
   const second = await page.locator('#ranked tbody tr').nth(1).getAttribute('data-code');
@@ -355,6 +382,14 @@ await test('the printable report shows snapshot, table, explanation, parameters,
   await report.emulateMedia({ media: 'print' });
   assert(!(await report.locator('#print').isVisible()), 'the print button is hidden in print');
   await shot(report, '05-report-print', { fullPage: true });
+  await report.close();
+});
+await test('the report leaves out a shortlist entry of a level the page does not show, instead of failing', async () => {
+  const report = await context.newPage();
+  await report.goto(`${base}/web/report.html?sl=buurten:${selected},gemeenten:GM9999`);
+  await report.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  eq(await report.locator('#report-figure svg path').count(), 1, 'outline of the one buurt');
+  assert((await report.locator('#report-meta').innerText()).includes('1 gebieden'), 'the report counts one area');
   await report.close();
 });
 function code2Of(text) {
