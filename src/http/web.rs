@@ -114,10 +114,43 @@ pub fn config_json(state: &AppState) -> Value {
     let cfg = &state.inner.config;
     let defaults = Weights::default();
     // In the model's criterion order, which is the order of every explanation.
+    // The page shows the model's own labels; the English ones are written here, where the page
+    // gets them, rather than copied into the JavaScript.
     let weights: Vec<Value> = Criterion::ALL
         .iter()
         .map(|c| {
-            json!({"param": c.parameter(), "default": defaults.weight(*c), "label": c.label(), "key": c.key()})
+            let en = match c {
+                Criterion::Participants => "participants within walking distance",
+                Criterion::P65Plus => "aged 65+",
+                Criterion::PEenpersoonsHh => "one-person households",
+                Criterion::PLaagInkomen => "low income",
+                Criterion::Adresdichtheid => "address density",
+                Criterion::MeetingPlace => "meeting place within walking distance",
+                Criterion::NoExistingCircle => "no existing Buurtcirkel",
+            };
+            json!({"param": c.parameter(), "default": defaults.weight(*c), "label": c.label(),
+                "labels": {"nl": c.label(), "en": en}, "key": c.key()})
+        })
+        .collect();
+    // The key figures in the order of `FIGURE_FIELDS`, with the unit the page appends.
+    let figures: Vec<Value> = crate::model::FIGURE_FIELDS
+        .iter()
+        .map(|f| {
+            let (nl, en) = match *f {
+                "inwoners" => ("Inwoners", "Inhabitants"),
+                "huishoudens" => ("Huishoudens", "Households"),
+                "p_65plus" => ("65-plussers", "Aged 65+"),
+                "p_eenpersoonshh" => ("Eenpersoonshuishoudens", "One-person households"),
+                "p_laag_inkomen" => ("Laag inkomen", "Low income"),
+                "adresdichtheid" => (
+                    "Adressen per km² (omgeving)",
+                    "Addresses per km² (surroundings)",
+                ),
+                "bevolkingsdichtheid" => ("Inwoners per km²", "Inhabitants per km²"),
+                other => (other, other),
+            };
+            let unit = if f.starts_with("p_") { "%" } else { "" };
+            json!({"field": f, "unit": unit, "labels": {"nl": nl, "en": en}})
         })
         .collect();
     let t = defaults.thresholds();
@@ -158,6 +191,7 @@ pub fn config_json(state: &AppState) -> Value {
             "weight": [0, 10],
         },
         "weights": weights,
+        "figures": figures,
     })
 }
 
@@ -183,6 +217,23 @@ mod tests {
         assert_eq!(v["defaults"]["walk_m"], 800.0);
         assert_eq!(v["weights"][0]["param"], "w_participants");
         assert_eq!(v["weights"][0]["default"], 3.0);
+        // Every criterion and every key figure has a Dutch and an English label of its own.
+        for (list, n) in [
+            ("weights", Criterion::ALL.len()),
+            ("figures", crate::model::FIGURE_FIELDS.len()),
+        ] {
+            let items = v[list].as_array().expect("a list");
+            assert_eq!(items.len(), n, "{list}");
+            for item in items {
+                let (nl, en) = (item["labels"]["nl"].as_str(), item["labels"]["en"].as_str());
+                assert!(nl.is_some_and(|s| !s.is_empty()), "{item}");
+                assert!(en.is_some_and(|s| !s.is_empty()) && en != nl, "{item}");
+                assert_ne!(Some(item["field"].as_str().unwrap_or("")), nl, "{item}");
+            }
+        }
+        assert_eq!(v["weights"][1]["labels"]["nl"], Criterion::P65Plus.label());
+        assert_eq!(v["figures"][2]["field"], "p_65plus");
+        assert_eq!(v["figures"][2]["unit"], "%");
         let (lo, hi) = WALK_UI_RANGE_M;
         assert_eq!((lo / WALK_STEP_M).fract(), 0.0);
         assert_eq!((hi / WALK_STEP_M).fract(), 0.0);

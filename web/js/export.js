@@ -3,11 +3,16 @@
 // Dutch spreadsheets: semicolons, decimal commas and a byte-order mark.
 
 import { getJSON, withQuery } from './api.js';
-import { FIGURES } from './panel.js';
+import { criterionKeys, figureFields } from './labels.js';
 
-export const CRITERIA = ['participants', 'p_65plus', 'p_eenpersoonshh', 'p_laag_inkomen', 'adresdichtheid', 'meeting_place', 'no_existing_circle'];
+/** @typedef {import('./panel.js').AreaFeature} AreaFeature */
 
-/** The API's features of the shortlist `items` ([{level, code}]) for the parameter `query`. */
+/**
+ * The API's features of the shortlist `items` for the parameter `query`.
+ * @param {import('./store.js').ShortlistItem[]} items
+ * @param {string} query
+ * @returns {Promise<AreaFeature[]>}
+ */
 export async function shortlistFeatures(items, query) {
   const features = await Promise.all(items.map(async ({ level, code }) => {
     const f = await getJSON(withQuery(`/ogc/v1/collections/${level}/items/${encodeURIComponent(code)}`, query));
@@ -17,6 +22,10 @@ export async function shortlistFeatures(items, query) {
   return features;
 }
 
+/**
+ * @param {AreaFeature[]} features
+ * @param {Record<string, number>} params
+ */
 export function featureCollection(features, params) {
   return {
     type: 'FeatureCollection',
@@ -26,6 +35,7 @@ export function featureCollection(features, params) {
   };
 }
 
+/** @param {unknown} v */
 function cell(v) {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return String(v).replace('.', ',');
@@ -33,9 +43,10 @@ function cell(v) {
   return /[;"\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** @param {AreaFeature[]} features */
 export function toCSV(features) {
   const cols = ['niveau', 'code', 'naam', 'gemeentecode', 'wijkcode', 'score', 'categorie', 'rang', 'rang_van', 'deelnemers',
-    ...FIGURES.map(([f]) => f), ...CRITERIA.map((c) => `bijdrage_${c}`), 'redenen'];
+    ...figureFields().map(([f]) => f), ...criterionKeys().map((c) => `bijdrage_${c}`), 'redenen'];
   const lines = [cols.join(';')];
   for (const f of features) {
     const p = f.properties;
@@ -45,6 +56,12 @@ export function toCSV(features) {
   return '\ufeff' + lines.join('\r\n') + '\r\n';
 }
 
+/**
+ * Offers `text` as a file to save.
+ * @param {string} filename
+ * @param {string} text
+ * @param {string} type
+ */
 export function download(filename, text, type) {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = document.createElement('a');

@@ -1,6 +1,7 @@
 // Interface texts in Dutch (the default) and English. The area explanations come from the API
 // in Dutch; in English the page words them itself from the same numbers (see panel.js).
 
+/** @type {Record<'nl' | 'en', Record<string, string | ((...args: any[]) => string)>>} */
 const TEXTS = {
   nl: {
     skip: 'Naar de bediening',
@@ -36,12 +37,12 @@ const TEXTS = {
     'legend.circle': 'Bestaande Buurtcirkel',
     'legend.gemeente': 'Gemeentegrens',
     'list.title': 'Gebieden in beeld',
-    'list.count': (n, shown) => shown < n ? `${n} gebieden in beeld; de beste ${shown} staan hieronder. Zoom in voor meer.` : `${n} gebieden in beeld.`,
+    'list.count': (/** @type {number} */ n, /** @type {number} */ shown) => shown < n ? `${n} gebieden in beeld; de beste ${shown} staan hieronder. Zoom in voor meer.` : `${n} gebieden in beeld.`,
     'list.none': 'Geen gebieden in beeld. Zoom uit of zoek een plaats.',
     'col.naam': 'Naam', 'col.score': 'Score', 'col.categorie': 'Categorie', 'col.rang': 'Rang',
     'cat.geschikt': 'geschikt', 'cat.kansrijk': 'kansrijk', 'cat.ongeschikt': 'ongeschikt', 'cat.geen': 'geen score',
-    'panel.rank': (r, n, level, gm) => `${r}e van ${n} ${level} in ${gm}`,
-    'panel.rank.gemeente': (r, n) => `${r}e van ${n} gemeenten`,
+    'panel.rank': (/** @type {number} */ r, /** @type {number} */ n, /** @type {string} */ level, /** @type {string} */ gm) => `${r}e van ${n} ${level} in ${gm}`,
+    'panel.rank.gemeente': (/** @type {number} */ r, /** @type {number} */ n) => `${r}e van ${n} gemeenten`,
     'panel.norank': 'Geen rang (geen score)',
     'panel.why': 'Waarom deze score?',
     'panel.criterion': 'Criterium', 'panel.explain': 'Toelichting', 'panel.weight': 'Gewicht', 'panel.contribution': 'Bijdrage',
@@ -57,9 +58,6 @@ const TEXTS = {
     'panel.loading': 'Gegevens van het gebied laden',
     'panel.failed': 'Het gebied kon niet worden geladen',
     unknown: 'onbekend (CBS geheim)',
-    'fig.inwoners': 'Inwoners', 'fig.huishoudens': 'Huishoudens', 'fig.p_65plus': '65-plussers',
-    'fig.p_eenpersoonshh': 'Eenpersoonshuishoudens', 'fig.p_laag_inkomen': 'Laag inkomen',
-    'fig.adresdichtheid': 'Adressen per km² (omgeving)', 'fig.bevolkingsdichtheid': 'Inwoners per km²',
     'shortlist.title': 'Shortlist',
     'shortlist.empty': 'Nog leeg. Klik op een gebied en kies "Op de shortlist".',
     'shortlist.compare': 'Vergelijk',
@@ -90,7 +88,7 @@ const TEXTS = {
     'report.print': 'Afdrukken of opslaan als PDF',
     'report.back': 'Terug naar de kaart',
     'report.title': 'Waar starten we de volgende Buurtcirkel?',
-    'report.meta': (date, n) => `Rapport van de Buurtcirkel Atlas, ${date}. ${n} gebieden op de shortlist.`,
+    'report.meta': (/** @type {string} */ date, /** @type {number} */ n) => `Rapport van de Buurtcirkel Atlas, ${date}. ${n} gebieden op de shortlist.`,
     'report.map': 'Kaart',
     'report.snapshot': 'De kaart zoals die werd getoond bij het maken van dit rapport.',
     'report.outline': 'Ligging van de gebieden op de shortlist (nummers als in de tabel).',
@@ -141,12 +139,12 @@ const TEXTS = {
     'legend.circle': 'Existing Buurtcirkel',
     'legend.gemeente': 'Municipal boundary',
     'list.title': 'Areas in view',
-    'list.count': (n, shown) => shown < n ? `${n} areas in view; the best ${shown} are listed. Zoom in for more.` : `${n} areas in view.`,
+    'list.count': (/** @type {number} */ n, /** @type {number} */ shown) => shown < n ? `${n} areas in view; the best ${shown} are listed. Zoom in for more.` : `${n} areas in view.`,
     'list.none': 'No areas in view. Zoom out or search a place.',
     'col.naam': 'Name', 'col.score': 'Score', 'col.categorie': 'Category', 'col.rang': 'Rank',
     'cat.geschikt': 'suitable', 'cat.kansrijk': 'promising', 'cat.ongeschikt': 'unsuitable', 'cat.geen': 'no score',
-    'panel.rank': (r, n, level, gm) => `rank ${r} of ${n} ${level} in ${gm}`,
-    'panel.rank.gemeente': (r, n) => `rank ${r} of ${n} municipalities`,
+    'panel.rank': (/** @type {number} */ r, /** @type {number} */ n, /** @type {string} */ level, /** @type {string} */ gm) => `rank ${r} of ${n} ${level} in ${gm}`,
+    'panel.rank.gemeente': (/** @type {number} */ r, /** @type {number} */ n) => `rank ${r} of ${n} municipalities`,
     'panel.norank': 'No rank (no score)',
     'panel.why': 'Why this score?',
     'panel.criterion': 'Criterion', 'panel.explain': 'Explanation', 'panel.weight': 'Weight', 'panel.contribution': 'Points',
@@ -162,9 +160,6 @@ const TEXTS = {
     'panel.loading': 'Loading the area',
     'panel.failed': 'The area could not be loaded',
     unknown: 'unknown (suppressed by CBS)',
-    'fig.inwoners': 'Inhabitants', 'fig.huishoudens': 'Households', 'fig.p_65plus': 'Aged 65+',
-    'fig.p_eenpersoonshh': 'One-person households', 'fig.p_laag_inkomen': 'Low income',
-    'fig.adresdichtheid': 'Addresses per km² (surroundings)', 'fig.bevolkingsdichtheid': 'Inhabitants per km²',
     'shortlist.title': 'Shortlist',
     'shortlist.empty': 'Empty. Click an area and choose "Add to shortlist".',
     'shortlist.compare': 'Compare',
@@ -195,7 +190,7 @@ const TEXTS = {
     'report.print': 'Print or save as PDF',
     'report.back': 'Back to the map',
     'report.title': 'Where do we start our next Buurtcirkel?',
-    'report.meta': (date, n) => `Buurtcirkel Atlas report, ${date}. ${n} areas on the shortlist.`,
+    'report.meta': (/** @type {string} */ date, /** @type {number} */ n) => `Buurtcirkel Atlas report, ${date}. ${n} areas on the shortlist.`,
     'report.map': 'Map',
     'report.snapshot': 'The map as shown when this report was made.',
     'report.outline': 'Location of the shortlisted areas (numbers as in the table).',
@@ -214,10 +209,12 @@ const TEXTS = {
   },
 };
 
+/** @type {'nl' | 'en'} */
 let lang = 'nl';
 
+/** @param {string} l */
 export function setLang(l) {
-  lang = TEXTS[l] ? l : 'nl';
+  lang = l === 'en' ? 'en' : 'nl';
   document.documentElement.lang = lang;
 }
 
@@ -225,27 +222,40 @@ export function getLang() {
   return lang;
 }
 
-/** The text for `key` in the current language; functions are called with `args`. */
+/**
+ * The text for `key` in the current language; functions are called with `args`.
+ * @param {string} key
+ * @param {...(string | number | null | undefined)} args
+ * @returns {string}
+ */
 export function t(key, ...args) {
   const v = TEXTS[lang][key] ?? TEXTS.nl[key] ?? key;
   return typeof v === 'function' ? v(...args) : v;
 }
 
-/** Fills every element with data-i18n (text), data-i18n-placeholder and data-i18n-aria. */
+/**
+ * Fills every element with data-i18n (text), data-i18n-placeholder and data-i18n-aria.
+ * @param {ParentNode} [root]
+ */
 export function translatePage(root = document) {
-  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
-  for (const el of root.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(/** @type {HTMLElement} */ (el).dataset.i18n || '');
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) /** @type {HTMLInputElement} */ (el).placeholder = t(/** @type {HTMLElement} */ (el).dataset.i18nPlaceholder || '');
+  for (const el of root.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(/** @type {HTMLElement} */ (el).dataset.i18nAria || ''));
 }
 
 const nf = () => new Intl.NumberFormat(lang === 'nl' ? 'nl-NL' : 'en-GB', { maximumFractionDigits: 1 });
 
-/** A number in the page's language, or "onbekend (CBS geheim)" for a missing value. */
+/**
+ * A number in the page's language, or "onbekend (CBS geheim)" for a missing value.
+ * @param {number | null | undefined} v
+ * @param {string} [unit]
+ */
 export function num(v, unit = '') {
   if (v === null || v === undefined || Number.isNaN(v)) return t('unknown');
   return nf().format(v) + unit;
 }
 
+/** @param {string | null | undefined} c */
 export function category(c) {
   return t(`cat.${c ?? 'geen'}`);
 }

@@ -18,20 +18,30 @@ export const COLOURS = {
   shortlist: '#b34700',
 };
 
+/** @typedef {import('maplibre-gl').ExpressionSpecification} Expression */
+/** @typedef {import('maplibre-gl').AddLayerObject} Layer */
+
+/** @type {Expression} */
 const CAT = ['coalesce', ['feature-state', 'c'], ['get', 'categorie'], 'geen'];
+/** @type {Expression} */
 const SCORE = ['coalesce', ['feature-state', 's'], ['get', 'score'], -1];
 
 /** Opacity for a score: stronger colour for a higher score (the legend says so). */
+/** @param {number | null | undefined} score */
 export function scoreOpacity(score) {
   if (score === null || score === undefined || score < 0) return 0.5;
   return 0.25 + (0.65 * Math.max(0, Math.min(100, score))) / 100;
 }
 
+/**
+ * @param {(g: CanvasRenderingContext2D, size: number) => void} draw
+ * @returns {ImageData}
+ */
 function icon(draw) {
   const size = 24;
   const c = document.createElement('canvas');
   c.width = c.height = size;
-  const g = c.getContext('2d');
+  const g = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d'));
   draw(g, size);
   return g.getImageData(0, 0, size, size);
 }
@@ -59,20 +69,37 @@ const CIRCLE_ICON = () => icon((g, s) => {
   g.beginPath(); g.arc(s / 2, s / 2, 3.5, 0, 2 * Math.PI); g.fill();
 });
 
+/**
+ * @param {string} collection
+ * @param {string} query
+ */
 function tileUrl(collection, query) {
   const q = query ? `?${query}` : '';
   return `${location.origin}/ogc/v1/collections/${collection}/tiles/WebMercatorQuad/{z}/{y}/{x}${q}`;
 }
 
+/** @type {GeoJSON.FeatureCollection} */
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
+/** @type {Layer} */
 const GEMEENTE_LINE = { id: 'gemeente-line', type: 'line', source: 'gemeenten', 'source-layer': 'gemeenten', paint: { 'line-color': COLOURS.gemeente, 'line-width': ['interpolate', ['linear'], ['zoom'], 6, 1, 12, 2.5] } };
 
+/**
+ * @param {string} level
+ * @param {string} query
+ * @returns {import('maplibre-gl').VectorSourceSpecification}
+ */
 function areaSource(level, query) {
   return { type: 'vector', tiles: [tileUrl(level, query)], minzoom: 0, maxzoom: 16, promoteId: 'code' };
 }
 
-/** The area layers of `level`: fill by category and score, outline, shortlist and selection. */
+/**
+ * The area layers of `level`: fill by category and score, outline, shortlist and selection.
+ * @param {string} level
+ * @param {string[]} shortlist
+ * @param {string | null} selected
+ * @returns {Layer[]}
+ */
 function areaLayers(level, shortlist, selected) {
   return [
     {
@@ -88,17 +115,42 @@ function areaLayers(level, shortlist, selected) {
   ];
 }
 
+/**
+ * @typedef {object} MapOptions
+ * @property {string} [level] the areas to draw in the first style
+ * @property {string} [query] the analysis parameters of their tiles
+ * @property {{ label: string, zoomIn: string, zoomOut: string }} [labels]
+ * @property {[number, number]} [center]
+ * @property {number} [zoom]
+ * @property {[number, number, number, number] | null} [bounds] the first view without centre and zoom
+ * @property {{ url: string, attribution?: string } | null} [basemap]
+ * @property {(code: string) => void} [onClick]
+ * @property {() => void} [onMove]
+ * @property {() => void} [onBasemapError]
+ * @property {(e: unknown) => void} [onError]
+ * @property {(ms: number) => void} [onFirstPaint]
+ * @property {(ms: number) => void} [onFirstShown]
+ */
+
 export class AtlasMap {
   /**
-   * @param container element
-   * @param opts {level, query, center, zoom, bounds, basemap, onClick(code), onMove(), onBasemapError(), onFirstPaint(ms), onFirstShown(ms)}
+   * @param {HTMLElement} container
+   * @param {MapOptions} opts
    */
   constructor(container, opts) {
     this.opts = opts;
+    /** @type {string | null} */
     this.level = null;
+    /** @type {string | undefined} */
+    this.query = undefined;
+    /** @type {string | null} */
     this.selected = null;
+    /** @type {string[]} */
     this.shortlist = [];
+    /** @type {number | null} */
     this.firstPaint = null;
+    this.clickBound = false;
+    /** @type {import('maplibre-gl').StyleSpecification & { sources: Record<string, import('maplibre-gl').SourceSpecification>, layers: import('maplibre-gl').LayerSpecification[] }} */
     const style = {
       version: 8,
       // No paint transitions and no symbol fading: every animation frame is a full redraw,
@@ -122,10 +174,12 @@ export class AtlasMap {
     if (opts.level) {
       this.level = opts.level;
       this.query = opts.query;
-      style.sources.areas = areaSource(opts.level, opts.query);
-      style.layers.push(...areaLayers(opts.level, [], null));
+      style.sources.areas = areaSource(opts.level, opts.query ?? '');
+      style.layers.push(.../** @type {import('maplibre-gl').LayerSpecification[]} */ (areaLayers(opts.level, [], null)));
     }
+    /** @type {Partial<NonNullable<MapOptions['labels']>>} */
     const l = opts.labels || {};
+    /** @type {import('maplibre-gl').MapOptions} */
     const init = { container, style, locale: { 'Map.Title': l.label, 'NavigationControl.ZoomIn': l.zoomIn, 'NavigationControl.ZoomOut': l.zoomOut }, fadeDuration: 0, attributionControl: false, dragRotate: false, pitchWithRotate: false, maxZoom: 16.9 };
     if (opts.center && opts.zoom !== undefined) {
       init.center = opts.center;
@@ -142,8 +196,9 @@ export class AtlasMap {
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
     this.map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     this.map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: 'CBS, Kadaster' }), 'bottom-right');
+    /** @type {Promise<void>} */
     this.ready = new Promise((resolve) => this.map.once('load', () => { performance.mark('atlas-map-load'); resolve(); }));
-    this.map.on('error', (e) => {
+    this.map.on('error', (/** @type {import('maplibre-gl').MapLibreEvent & { sourceId?: string, source?: { id?: string }, error: Error & { url?: string } }} */ e) => {
       // A basemap that cannot be reached falls back to the plain background, quietly: the
       // page says so once in the status bar.
       if (e.sourceId === 'basemap' || (e.source && e.source.id === 'basemap') || String(e.error?.url || '').startsWith(opts.basemap?.url?.split('{')[0] || '\u0000')) {
@@ -185,7 +240,11 @@ export class AtlasMap {
     m.addLayer({ id: 'place-symbol', type: 'symbol', source: 'places', layout: { 'icon-image': 'place', 'icon-allow-overlap': true } });
   }
 
-  /** Shows the areas of `level` from tiles made with the analysis parameters `query`. */
+  /**
+   * Shows the areas of `level` from tiles made with the analysis parameters `query`.
+   * @param {string} level
+   * @param {string} query
+   */
   async setLevel(level, query) {
     await this.ready;
     const m = this.map;
@@ -202,7 +261,7 @@ export class AtlasMap {
       this.clickBound = true;
       m.on('click', 'area-fill', (e) => {
         const f = e.features && e.features[0];
-        if (f) this.opts.onClick?.(f.properties.code);
+        if (f) this.opts.onClick?.(String(f.properties.code));
       });
       m.on('mouseenter', 'area-fill', () => { m.getCanvas().style.cursor = 'pointer'; });
       m.on('mouseleave', 'area-fill', () => { m.getCanvas().style.cursor = ''; });
@@ -211,11 +270,13 @@ export class AtlasMap {
 
   /**
    * Recolours the areas from score rows ({code, score, categorie}) through feature state.
-   * Resolves when the map has drawn the new colours.
+   * Resolves when the map has drawn the new colours, with that moment (`performance.now()`).
+   * @param {{ code: string, score: number | null, categorie: string | null }[]} rows
+   * @returns {Promise<number | undefined>} undefined when there are no areas to colour
    */
   applyScores(rows) {
     const m = this.map;
-    if (!m.getSource('areas')) return Promise.resolve();
+    if (!m.getSource('areas') || !this.level) return Promise.resolve(undefined);
     const layer = this.level;
     for (const r of rows) {
       m.setFeatureState({ source: 'areas', sourceLayer: layer, id: r.code }, { s: r.score ?? -1, c: r.categorie ?? 'geen' });
@@ -226,47 +287,60 @@ export class AtlasMap {
     });
   }
 
+  /** @param {string | null} code */
   setSelected(code) {
     this.selected = code;
     if (this.map.getLayer('area-selected')) this.map.setFilter('area-selected', ['==', ['get', 'code'], code ?? '']);
   }
 
-  /** The map's own labels (canvas and zoom buttons) in the page's language. */
+  /**
+   * The map's own labels (canvas and zoom buttons) in the page's language.
+   * @param {{ label: string, zoomIn: string, zoomOut: string }} labels
+   */
   translate({ label, zoomIn, zoomOut }) {
     const c = this.map.getContainer();
     this.map.getCanvas().setAttribute('aria-label', label);
     for (const [sel, text] of [['.maplibregl-ctrl-zoom-in', zoomIn], ['.maplibregl-ctrl-zoom-out', zoomOut]]) {
-      const b = c.querySelector(sel);
+      const b = /** @type {HTMLElement | null} */ (c.querySelector(sel));
       if (b) { b.title = text; b.setAttribute('aria-label', text); }
     }
   }
 
+  /** @param {string[]} codes */
   setShortlist(codes) {
     this.shortlist = codes;
     if (this.map.getLayer('area-shortlist')) this.map.setFilter('area-shortlist', ['in', ['get', 'code'], ['literal', codes]]);
   }
 
+  /**
+   * @param {string} id one of the GeoJSON overlays (clusters, sites, places, circles)
+   * @param {GeoJSON.FeatureCollection | null} geojson
+   */
   async setOverlay(id, geojson) {
     await this.ready;
-    this.map.getSource(id)?.setData(geojson || EMPTY);
+    /** @type {import('maplibre-gl').GeoJSONSource | undefined} */ (this.map.getSource(id))?.setData(geojson || EMPTY);
   }
 
+  /** @param {[number, number, number, number] | null | undefined} bbox */
   fit(bbox) {
     if (!bbox) return;
     this.map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 40, maxZoom: 15, duration: 0 });
   }
 
+  /** @returns {[number, number, number, number]} west, south, east, north */
   bounds() {
     const b = this.map.getBounds();
     return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
   }
 
+  /** @returns {import('./store.js').View} */
   view() {
     const c = this.map.getCenter();
     return { center: [c.lng, c.lat], zoom: this.map.getZoom() };
   }
 
   /** The map as a PNG data URL, taken right after a fresh frame (no preserved buffer needed). */
+  /** @returns {Promise<string | null>} */
   snapshot() {
     return new Promise((resolve) => {
       this.map.once('render', () => {

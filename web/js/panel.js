@@ -3,77 +3,102 @@
 // (`/ogc/v1/collections/{level}/items/{code}`); a missing value reads "onbekend (CBS geheim)".
 
 import { t, num, category, getLang } from './i18n.js';
-
-export const FIGURES = [
-  ['inwoners', ''], ['huishoudens', ''], ['p_65plus', '%'], ['p_eenpersoonshh', '%'],
-  ['p_laag_inkomen', '%'], ['adresdichtheid', ''], ['bevolkingsdichtheid', ''],
-];
+import { criterionLabel, figureFields, figureLabel } from './labels.js';
 
 const LEVEL_NAME = {
   nl: { buurten: 'buurten', wijken: 'wijken', gemeenten: 'gemeenten' },
   en: { buurten: 'buurten', wijken: 'wijken', gemeenten: 'municipalities' },
 };
 
-const CRITERION_EN = {
-  participants: 'participants within walking distance',
-  p_65plus: 'aged 65+',
-  p_eenpersoonshh: 'one-person households',
-  p_laag_inkomen: 'low income',
-  adresdichtheid: 'address density',
-  meeting_place: 'meeting place within walking distance',
-  no_existing_circle: 'no existing Buurtcirkel',
-};
+/**
+ * One criterion of an item's explanation (`toelichting.criteria`).
+ * @typedef {object} CriterionExplanation
+ * @property {string} criterion
+ * @property {string} label
+ * @property {string} reason
+ * @property {number} weight
+ * @property {number | null} [value]
+ * @property {number | null} [normalised]
+ * @property {number | null} [contribution]
+ * @property {boolean} [missing]
+ */
 
+/**
+ * An area as the API's item endpoint returns it (the properties the page reads).
+ * @typedef {{ type: 'Feature', id?: string, geometry: any, links?: unknown,
+ *   properties: Record<string, any> & { code: string, naam: string, gemeentecode?: string,
+ *   score: number | null, categorie: string | null, rang?: number | null, rang_van?: number | null,
+ *   deelnemers?: string | null, afstandsmaat?: string,
+ *   toelichting?: { criteria: CriterionExplanation[], notes?: string[], missing?: string[] } } }} AreaFeature
+ */
+
+/**
+ * @param {unknown} s
+ * @returns {string} the text with HTML's special characters escaped
+ */
 export function esc(s) {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+  /** @type {Record<string, string>} */
+  const entities = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+  return String(s ?? '').replace(/[&<>"']/g, (c) => entities[c]);
 }
 
-export function criterionLabel(c) {
-  return getLang() === 'en' ? (CRITERION_EN[c.criterion] ?? c.label) : c.label;
-}
-
-/** The plain-language explanation of one criterion in the current language. */
+/**
+ * The plain-language explanation of one criterion in the current language.
+ * @param {CriterionExplanation} c
+ * @param {string} level
+ */
 export function criterionReason(c, level) {
   if (c.missing) return t('unknown');
   if (getLang() === 'nl') return c.reason;
   const pct = c.normalised === null || c.normalised === undefined ? null : Math.round(c.normalised * 100);
-  const lv = LEVEL_NAME.en[level] ?? level;
+  const lv = LEVEL_NAME.en[/** @type {keyof typeof LEVEL_NAME.en} */ (level)] ?? level;
   switch (c.criterion) {
     case 'participants': return `${c.value} potential participants within walking distance`;
     case 'meeting_place': return c.value ? 'a meeting place within walking distance' : 'no meeting place within walking distance';
     case 'no_existing_circle': return c.value ? 'no Buurtcirkel nearby yet' : 'an existing Buurtcirkel nearby';
     case 'adresdichtheid': return `${num(c.value)} addresses per km²; higher than ${pct}% of the ${lv}`;
-    default: return `${num(c.value)}% ${CRITERION_EN[c.criterion] ?? c.label}; higher than ${pct}% of the ${lv}`;
+    default: return `${num(c.value)}% ${criterionLabel(c.criterion, c.label)}; higher than ${pct}% of the ${lv}`;
   }
 }
 
+/**
+ * "3e van 12 buurten in Ermelo".
+ * @param {AreaFeature['properties']} p
+ * @param {string | undefined} level
+ * @param {string | undefined} gemeenteName
+ */
 export function rankText(p, level, gemeenteName) {
   if (!p.rang) return t('panel.norank');
   if (level === 'gemeenten') return t('panel.rank.gemeente', p.rang, p.rang_van);
-  return t('panel.rank', p.rang, p.rang_van, LEVEL_NAME[getLang()][level] ?? level, gemeenteName || p.gemeentecode);
+  return t('panel.rank', p.rang, p.rang_van, LEVEL_NAME[getLang()][/** @type {keyof typeof LEVEL_NAME.en} */ (level)] ?? level, gemeenteName || p.gemeentecode);
 }
 
+/** @param {string | null | undefined} cat */
 export function badge(cat) {
   const c = cat ?? 'geen';
   return `<span class="badge ${esc(c)}">${esc(category(c))}</span>`;
 }
 
-/** The panel's HTML for an item. */
+/**
+ * The panel's HTML for an item.
+ * @param {AreaFeature} feature
+ * @param {{ level: string, gemeenteName?: string, inShortlist: boolean }} opts
+ */
 export function renderPanel(feature, { level, gemeenteName, inShortlist }) {
   const p = feature.properties;
   const ex = p.toelichting || { criteria: [], notes: [], missing: [] };
   const rows = ex.criteria.map((c) => `
     <tr data-criterion="${esc(c.criterion)}">
-      <td><strong>${esc(criterionLabel(c))}</strong><br>
+      <td><strong>${esc(criterionLabel(c.criterion, c.label))}</strong><br>
         <span data-reason class="${c.missing ? 'missing' : ''}">${esc(criterionReason(c, level))}</span></td>
       <td class="num">${num(c.weight)}</td>
       <td class="num">${c.missing ? '—' : num(c.contribution)}
         <div class="bar" style="width:${Math.max(0, Math.min(100, (c.contribution || 0) * 3))}%" aria-hidden="true"></div></td>
     </tr>`).join('');
-  const figures = FIGURES.map(([f, unit]) => `
-    <tr data-figure="${f}"><th scope="row">${esc(t(`fig.${f}`))}</th>
+  const figures = figureFields().map(([f, unit]) => `
+    <tr data-figure="${f}"><th scope="row">${esc(figureLabel(f))}</th>
       <td class="num ${p[f] === null || p[f] === undefined ? 'missing' : ''}">${esc(num(p[f], unit))}</td></tr>`).join('');
-  const notes = (ex.notes || []).map((n) => `<li>${esc(n)}</li>`).join('');
+  const notes = (ex.notes || []).map((/** @type {string} */ n) => `<li>${esc(n)}</li>`).join('');
   return `
     <p><span class="score-big" data-field="score">${p.score === null || p.score === undefined ? '—' : num(p.score)}</span>
        <span data-field="categorie">${badge(p.categorie)}</span></p>

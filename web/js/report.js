@@ -4,18 +4,30 @@
 // so the report reproduces the same view.
 
 import { t, setLang, translatePage, num } from './i18n.js';
-import { getJSON, paramQuery } from './api.js';
-import { shortlistFeatures, CRITERIA } from './export.js';
-import { FIGURES, esc, badge, criterionLabel, criterionReason, rankText } from './panel.js';
+import { ApiError, getJSON, paramQuery } from './api.js';
+import { shortlistFeatures } from './export.js';
+import { esc, badge, criterionReason, rankText } from './panel.js';
+import { setLabels, criterionLabel, criterionKeys, figureFields, figureLabel } from './labels.js';
 import { COLOURS } from './map.js';
+import { readURL } from './url.js';
+import { $ } from './status.js';
 
-const $ = (s) => document.querySelector(s);
+/** @typedef {import('./panel.js').AreaFeature} AreaFeature */
+/** @typedef {[number, number]} Position */
 
+/**
+ * @param {number[]} lonlat degrees
+ * @returns {Position} radians, Web Mercator (unit sphere)
+ */
 function mercator([lon, lat]) {
   const y = Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360));
   return [lon * Math.PI / 180, y];
 }
 
+/**
+ * @param {GeoJSON.Geometry | null} geom
+ * @returns {number[][][]}
+ */
 function rings(geom) {
   if (!geom) return [];
   if (geom.type === 'Polygon') return geom.coordinates;
@@ -23,7 +35,10 @@ function rings(geom) {
   return [];
 }
 
-/** An SVG outline map of the features, numbered as in the table. */
+/**
+ * An SVG outline map of the features, numbered as in the table.
+ * @param {AreaFeature[]} features
+ */
 function outlineSVG(features) {
   const pts = features.flatMap((f) => rings(f.geometry).flat().map(mercator));
   if (!pts.length) return '';
@@ -34,13 +49,13 @@ function outlineSVG(features) {
   const span = Math.max(x1 - x0, y1 - y0) || 1e-6;
   const s = (W - 40) / span;
   const H = Math.round((y1 - y0) * s + 40);
-  const px = ([x, y]) => [20 + (x - x0) * s, H - 20 - (y - y0) * s];
+  const px = (/** @type {Position} */ [x, y]) => [20 + (x - x0) * s, H - 20 - (y - y0) * s];
   const shapes = features.map((f, i) => {
     const d = rings(f.geometry).map((r) => 'M' + r.map((c) => px(mercator(c)).map((v) => v.toFixed(1)).join(',')).join('L') + 'Z').join('');
     const all = rings(f.geometry).flat().map((c) => px(mercator(c)));
     const cx = all.reduce((a, p) => a + p[0], 0) / all.length;
     const cy = all.reduce((a, p) => a + p[1], 0) / all.length;
-    const fill = COLOURS[f.properties.categorie] || COLOURS.geen;
+    const fill = COLOURS[/** @type {keyof typeof COLOURS} */ (f.properties.categorie ?? 'geen')] || COLOURS.geen;
     return `<path d="${d}" fill="${fill}" fill-opacity="0.6" stroke="#1d2430" stroke-width="1.5"><title>${esc(f.properties.naam)}</title></path>
       <circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="11" fill="#fff" stroke="#1d2430"/>
       <text x="${cx.toFixed(1)}" y="${(cy + 4).toFixed(1)}" text-anchor="middle" font-size="12" font-weight="700">${i + 1}</text>`;
@@ -51,32 +66,32 @@ function outlineSVG(features) {
 
 async function main() {
   const q = new URLSearchParams(location.search);
-  setLang(q.get('lang') === 'en' ? 'en' : 'nl');
+  const fromURL = readURL(location.search);
+  setLang(fromURL.lang);
   translatePage();
-  $('#back').href = `/?${q.toString()}`;
+  /** @type {HTMLAnchorElement} */ ($('#back')).href = `/?${q.toString()}`;
   $('#print').addEventListener('click', () => window.print());
   const status = $('#report-status');
   status.textContent = t('status.loading');
   try {
     const config = await getJSON('/web/config.json');
+    setLabels(config);
+    /** @type {Record<string, number>} */
     const defaults = { walk_m: config.defaults.walk_m, min_participants: config.defaults.min_participants, t_geschikt: config.defaults.t_geschikt, t_kansrijk: config.defaults.t_kansrijk };
     for (const w of config.weights) defaults[w.param] = w.default;
     const params = { ...defaults };
-    for (const [k, v] of q) if (k in defaults && Number.isFinite(Number(v))) params[k] = Number(v);
-    const items = (q.get('sl') || '').split(',').filter(Boolean).map((s) => {
-      const [level, code] = s.split(':');
-      return { level, code };
-    });
+    for (const [k, v] of Object.entries(fromURL.params)) if (k in defaults) params[k] = v;
+    const items = fromURL.shortlist;
     const date = new Date().toLocaleDateString(document.documentElement.lang === 'en' ? 'en-GB' : 'nl-NL', { day: 'numeric', month: 'long', year: 'numeric' });
     $('#report-meta').textContent = t('report.meta', date, items.length);
     // Parameters: every setting with its value, defaults marked.
-    const label = (k) => {
+    const label = (/** @type {string} */ k) => {
       if (k === 'walk_m') return t('walk.label');
       if (k === 'min_participants') return t('minp.label');
       if (k === 't_geschikt') return t('report.t_geschikt');
       if (k === 't_kansrijk') return t('report.t_kansrijk');
-      const w = config.weights.find((x) => x.param === k);
-      return w ? criterionLabel({ criterion: w.key, label: w.label }) : k;
+      const w = config.weights.find((/** @type {{ param: string, key: string }} */ x) => x.param === k);
+      return w ? criterionLabel(w.key) : k;
     };
     $('#report-params').innerHTML = `<thead><tr><th scope="col">${esc(t('report.setting'))}</th><th scope="col">${esc(t('report.value'))}</th></tr></thead><tbody>` +
       Object.keys(defaults).map((k) => `<tr><th scope="row">${esc(label(k))} <span class="note">(${esc(k)})</span></th>
@@ -95,14 +110,15 @@ async function main() {
     $('#report-figure').innerHTML = (snap ? `<img src="${snap}" alt="${esc(t('report.snapshot'))}"><figcaption>${esc(t('report.snapshot'))}</figcaption>` : '') +
       outlineSVG(features) + `<figcaption>${esc(t('report.outline'))}</figcaption>`;
     const head = features.map((f, i) => `<th scope="col">${i + 1}. ${esc(f.properties.naam)}<div class="note">${esc(f.properties.code)}</div></th>`).join('');
+    /** @param {string} l @param {(p: AreaFeature['properties']) => string} fn */
     const row = (l, fn) => `<tr><th scope="row">${esc(l)}</th>${features.map((f) => `<td>${fn(f.properties)}</td>`).join('')}</tr>`;
     $('#report-table').innerHTML = `<table><thead><tr><td></td>${head}</tr></thead><tbody>
       ${row(t('col.score'), (p) => (p.score === null ? '—' : num(p.score)))}
       ${row(t('col.categorie'), (p) => badge(p.categorie))}
       ${row(t('col.rang'), (p) => esc(rankText(p, items.find((s) => s.code === p.code)?.level, gm.get(p.gemeentecode))))}
       ${row(t('panel.participants'), (p) => esc(p.deelnemers ?? t('unknown')))}
-      ${FIGURES.map(([f, unit]) => row(t(`fig.${f}`), (p) => esc(num(p[f], unit)))).join('')}
-      ${CRITERIA.map((key) => row(criterionLabel({ criterion: key, label: config.weights.find((w) => w.key === key)?.label || key }), (p) => {
+      ${figureFields().map(([f, unit]) => row(figureLabel(f), (p) => esc(num(p[f], unit)))).join('')}
+      ${criterionKeys().map((key) => row(criterionLabel(key), (p) => {
         const c = p.toelichting?.criteria.find((x) => x.criterion === key);
         return !c || c.missing ? `<span class="missing">${esc(t('unknown'))}</span>` : num(c.contribution);
       })).join('')}
@@ -111,14 +127,14 @@ async function main() {
       const p = f.properties;
       const level = items[i].level;
       return `<div class="area-explain"><h3>${i + 1}. ${esc(p.naam)} (${esc(p.code)}): ${p.score === null ? '—' : num(p.score)} ${badge(p.categorie)}</h3>
-        <ul>${(p.toelichting?.criteria || []).map((c) => `<li><strong>${esc(criterionLabel(c))}</strong>: ${esc(criterionReason(c, level))}</li>`).join('')}</ul>
+        <ul>${(p.toelichting?.criteria || []).map((c) => `<li><strong>${esc(criterionLabel(c.criterion, c.label))}</strong>: ${esc(criterionReason(c, level))}</li>`).join('')}</ul>
         ${(p.toelichting?.notes || []).map((n) => `<p class="note">${esc(n)}</p>`).join('')}</div>`;
     }).join('');
     status.textContent = '';
     document.body.dataset.ready = 'true';
   } catch (e) {
     status.className = 'result-error';
-    status.textContent = `${t('status.error')}: ${e.problem?.detail || e.message}`;
+    status.textContent = `${t('status.error')}: ${(e instanceof ApiError && e.problem?.detail) || (e instanceof Error ? e.message : String(e))}`;
   }
 }
 

@@ -225,6 +225,34 @@ await test('clicking a buurt opens its panel with the values the API publishes',
   await shot(page, '02-panel');
 });
 
+await test('criterion and figure labels are the ones the server sends in config.json, in both languages', async () => {
+  const config = await api('/web/config.json');
+  // The open panel shows the server's labels, in the server's order.
+  const figureNames = await page.locator('#panel-body tr[data-figure] th').allInnerTexts();
+  eq(figureNames, config.figures.map((f) => f.labels.nl), 'figure labels in the panel');
+  for (const w of config.weights) {
+    const label = await page.locator(`#panel-body tr[data-criterion="${w.key}"] strong`).innerText();
+    eq(label, w.labels.nl, `criterion label of ${w.key}`);
+  }
+  // A label changed on the server's side appears in the page: the page keeps no copy of its own.
+  const changed = structuredClone(config);
+  changed.figures[0].labels = { nl: 'Bewoners (van de server)', en: 'Residents (from the server)' };
+  const p65 = changed.weights.find((w) => w.key === 'p_65plus');
+  p65.labels = { nl: 'ouderen (van de server)', en: 'older people (from the server)' };
+  const other = await newContext();
+  await other.route('**/web/config.json', (r) => r.fulfill({ json: changed }));
+  const p2 = await openMap(other, `/?sel=${selected}`);
+  await p2.waitForSelector('#panel-body tr[data-figure]');
+  eq(await p2.locator(`#panel-body tr[data-figure="${config.figures[0].field}"] th`).innerText(), 'Bewoners (van de server)', 'changed figure label');
+  eq(await p2.locator('#panel-body tr[data-criterion="p_65plus"] strong').innerText(), 'ouderen (van de server)', 'changed criterion label');
+  eq(await p2.locator('.wlabel[data-key="p_65plus"]').innerText(), 'Ouderen (van de server)', 'slider label, capitalised');
+  await p2.click('#lang');
+  await p2.waitForFunction(() => document.querySelector('#panel-body tr[data-criterion="p_65plus"] strong')?.textContent === 'older people (from the server)');
+  eq(await p2.locator(`#panel-body tr[data-figure="${config.figures[0].field}"] th`).innerText(), 'Residents (from the server)', 'changed figure label in English');
+  eq(await p2.locator('.wlabel[data-key="p_65plus"]').innerText(), 'Older people (from the server)', 'slider label in English');
+  await other.close();
+});
+
 await test('moving a weight slider recolours the map and reorders the list', async () => {
   const listBefore = await page.locator('#ranked tbody tr').evaluateAll((trs) => trs.map((t) => t.dataset.code));
   const pixelsBefore = await mapPixels(page);
@@ -286,6 +314,33 @@ await test('the URL carries the view, parameters, selection and shortlist; a new
   await p2.close();
 });
 
+await test('url.js reads back the state it writes and drops what the page cannot show', async () => {
+  const r = await page.evaluate(async () => {
+    const u = await import('/web/js/url.js');
+    const state = {
+      level: 'wijken', params: {}, selected: 'WK000101', lang: 'en', view: { center: [5.5, 52.25], zoom: 9.5 },
+      shortlist: [{ level: 'wijken', code: 'WK000101' }, { level: 'buurten', code: 'BU00010101' }],
+      sort: { key: 'naam', dir: 'asc' },
+    };
+    const q = u.stateQuery(state, 'w_p_65plus=7&walk_m=600', null);
+    const back = u.readURL(`?${q}`);
+    const odd = u.readURL('?niveau=gemeenten&sl=gemeenten:GM0001,buurten:,wijken:WK1&sort=kleur:asc&w_x=abc&lang=fr');
+    return { q, back, odd };
+  });
+  eq(r.back.level, 'wijken', 'level');
+  eq(r.back.selected, 'WK000101', 'selection');
+  eq(r.back.lang, 'en', 'language');
+  eq(r.back.view, { center: [5.5, 52.25], zoom: 9.5 }, 'view');
+  eq(r.back.shortlist, [{ level: 'wijken', code: 'WK000101' }, { level: 'buurten', code: 'BU00010101' }], 'shortlist');
+  eq(r.back.sort, { key: 'naam', dir: 'asc' }, 'sort');
+  eq(r.back.params, { w_p_65plus: 7, walk_m: 600 }, 'parameters');
+  eq(r.odd.level, null, 'a level without a map layer is dropped');
+  eq(r.odd.shortlist, [{ level: 'wijken', code: 'WK1' }], 'shortlist entries the page cannot show are dropped');
+  eq(r.odd.sort, { key: 'score', dir: 'desc' }, 'an unknown sort falls back to the score');
+  eq(r.odd.params, {}, 'a parameter that is not a number is dropped');
+  eq(r.odd.lang, 'nl', 'an unknown language falls back to Dutch');
+});
+
 await test('a shortlist exports GeoJSON whose features are the API items, and CSV', async () => {
   // Add the second-best area of the list as well, by keyboard from the list.
   const second = await page.locator('#ranked tbody tr').nth(1).getAttribute('data-code');
@@ -327,6 +382,14 @@ await test('the printable report shows snapshot, table, explanation, parameters,
   await report.emulateMedia({ media: 'print' });
   assert(!(await report.locator('#print').isVisible()), 'the print button is hidden in print');
   await shot(report, '05-report-print', { fullPage: true });
+  await report.close();
+});
+await test('the report leaves out a shortlist entry of a level the page does not show, instead of failing', async () => {
+  const report = await context.newPage();
+  await report.goto(`${base}/web/report.html?sl=buurten:${selected},gemeenten:GM9999`);
+  await report.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  eq(await report.locator('#report-figure svg path').count(), 1, 'outline of the one buurt');
+  assert((await report.locator('#report-meta').innerText()).includes('1 gebieden'), 'the report counts one area');
   await report.close();
 });
 function code2Of(text) {

@@ -1,0 +1,112 @@
+// The settings card: level radios, walking distance, minimum participants and one slider per
+// criterion (built from the configuration, labelled with the server's labels), the reset
+// button, and the legend. It writes the store; main.js reacts to the change.
+
+import { t, num } from './i18n.js';
+import { esc } from './panel.js';
+import { COLOURS } from './map.js';
+import { criterionLabel } from './labels.js';
+import { state, data, update } from './store.js';
+import { $ } from './status.js';
+
+/**
+ * The part of `/web/config.json` the settings read.
+ * @typedef {object} SettingsConfig
+ * @property {{ walk_m: number, min_participants: number, t_geschikt: number, t_kansrijk: number }} defaults
+ * @property {{ walk_m: [number, number, number], min_participants: [number, number], weight: [number, number] }} ranges
+ * @property {import('./labels.js').WeightConfig[]} weights
+ */
+
+/** @type {string[]} */
+let ids = [];
+
+/**
+ * Builds the sliders and fills `data.defaults`; parameters not in the URL take their default.
+ * @param {SettingsConfig} config
+ */
+export function buildControls(config) {
+  const d = config.defaults;
+  /** @type {Record<string, number>} */
+  const defaults = { walk_m: d.walk_m, min_participants: d.min_participants, t_geschikt: d.t_geschikt, t_kansrijk: d.t_kansrijk };
+  const box = $('#weights');
+  box.innerHTML = '';
+  const [wmin, wmax] = config.ranges.weight;
+  for (const w of config.weights) {
+    const param = w.param;
+    defaults[param] = w.default;
+    const div = document.createElement('div');
+    div.className = 'field';
+    div.innerHTML = `<label for="${param}"><span class="wlabel" data-key="${esc(w.key)}"></span> <output id="${param}-out" for="${param}"></output></label>
+      <input id="${param}" name="${param}" type="range" min="${wmin}" max="${wmax}" step="1">`;
+    box.append(div);
+  }
+  const [wl, wh, ws] = config.ranges.walk_m;
+  Object.assign($('#walk_m'), { min: wl, max: wh, step: ws });
+  const [ml, mh] = config.ranges.min_participants;
+  Object.assign($('#min_participants'), { min: ml, max: mh });
+  data.defaults = defaults;
+  ids = ['walk_m', 'min_participants', ...config.weights.map((w) => w.param)];
+  update({ params: { ...defaults, ...state.params } });
+}
+
+/** The criterion labels next to the sliders, in the page's language. */
+export function labelWeights() {
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.wlabel'))) {
+    const text = criterionLabel(el.dataset.key || '');
+    el.textContent = text.charAt(0).toUpperCase() + text.slice(1);
+  }
+}
+
+/** Slider positions, their read-outs and the level radios from the state. */
+export function showParams() {
+  for (const id of ids) {
+    const input = /** @type {HTMLInputElement} */ (document.getElementById(id));
+    const v = state.params[id];
+    input.value = String(v);
+    const out = /** @type {HTMLOutputElement} */ (document.getElementById(`${id}-out`));
+    if (id === 'walk_m') out.textContent = `${num(v)} m`;
+    else if (id.startsWith('w_')) out.textContent = v === 0 ? `0 (${t('weight.off')})` : num(v);
+    else out.textContent = num(v);
+    input.setAttribute('aria-valuetext', out.textContent);
+  }
+  for (const r of /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('input[name="level"]'))) r.checked = r.value === state.level;
+}
+
+/** The legend in the page's language. */
+export function buildLegend() {
+  const sw = (/** @type {string} */ c, o = 0.8) => `<span class="swatch" style="background:${c};opacity:${o}" aria-hidden="true"></span>`;
+  const ramp = `<span class="swatch ramp" aria-hidden="true" style="background:linear-gradient(90deg, rgba(0,114,178,.25), rgba(0,114,178,.9))"></span>`;
+  $('#legend').innerHTML = `
+    <li>${sw(COLOURS.geschikt)}<span>${esc(t('legend.geschikt'))}</span></li>
+    <li>${sw(COLOURS.kansrijk)}<span>${esc(t('legend.kansrijk'))}</span></li>
+    <li>${sw(COLOURS.ongeschikt)}<span>${esc(t('legend.ongeschikt'))}</span></li>
+    <li>${sw(COLOURS.geen, 1)}<span>${esc(t('legend.geen'))}</span></li>
+    <li>${ramp}<span>${esc(t('legend.shade'))}</span></li>
+    <li><span class="swatch" style="background:rgba(204,121,167,.3);border:2px solid ${COLOURS.cluster}" aria-hidden="true"></span><span>${esc(t('legend.cluster'))}</span></li>
+    <li><span class="swatch" style="border:2px dashed ${COLOURS.site};background:#fff" aria-hidden="true"></span><span>${esc(t('legend.site'))}</span></li>
+    <li><span class="symbol" aria-hidden="true">⌂</span><span>${esc(t('legend.place'))}</span></li>
+    <li><span class="symbol" aria-hidden="true">◎</span><span>${esc(t('legend.circle'))}</span></li>
+    <li><span class="swatch" style="border:2px solid ${COLOURS.gemeente};background:#fff" aria-hidden="true"></span><span>${esc(t('legend.gemeente'))}</span></li>`;
+}
+
+/**
+ * Wires the controls to the store.
+ * @param {{ onInput: (param: string) => void, onReset: () => void, onLevel: (level: import('./store.js').AreaLevel) => void }} on
+ *   `onInput` hears which parameter moved (after the store has it), `onReset` the reset button
+ */
+export function bindSettings(on) {
+  for (const id of ids) {
+    const input = /** @type {HTMLInputElement} */ (document.getElementById(id));
+    input.addEventListener('input', () => {
+      update({ params: { ...state.params, [id]: Number(input.value) } });
+      on.onInput(id);
+    });
+  }
+  for (const r of /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('input[name="level"]'))) {
+    r.addEventListener('change', () => on.onLevel(/** @type {import('./store.js').AreaLevel} */ (r.value)));
+  }
+  $('#reset').addEventListener('click', () => {
+    update({ params: { ...data.defaults } });
+    on.onReset();
+  });
+}
