@@ -168,6 +168,12 @@ pub enum ImportCommand {
         #[command(flatten)]
         points: PointArgs,
     },
+    /// CBS square statistics (vierkantstatistieken, 100 m or 500 m, column aantal_inwoners)
+    /// for the estimate of participants within walking distance. Replaces the previous grid.
+    Grid {
+        /// The file to import (e.g. a CBS vierkant100m GeoPackage).
+        path: PathBuf,
+    },
     /// Existing Buurtcirkels, as points (their meeting place) or areas (the streets they
     /// serve), with a name (naam). Replaces the previous set.
     Circles {
@@ -344,7 +350,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             let data = store.load()?;
             let analysis = run_analysis(&data, &params)?;
-            let scores = analysis.prepared.score(&params.weights()?);
+            let scores = analysis.prepared.score_with_stability(&params.weights()?);
             let table = crate::publish::layers::build(&layer, &data, &analysis, &scores)
                 .with_context(|| {
                     format!(
@@ -409,6 +415,17 @@ pub fn run(cli: Cli) -> Result<()> {
             let log = log_entry(&import.report);
             store.apply(&Change {
                 clients: Some(import.clients),
+                log: vec![log],
+                ..Default::default()
+            })?;
+            print!("{}", import.report);
+            Ok(())
+        }
+        Command::Import(ImportCommand::Grid { path }) => {
+            let import = crate::ingest::grid::read_grid(&path)?;
+            let log = log_entry(&import.report);
+            store.apply(&Change {
+                grid: Some(import.cells),
                 log: vec![log],
                 ..Default::default()
             })?;
@@ -481,11 +498,16 @@ fn run_analysis(
         .streets
         .as_ref()
         .map(|lines| crate::analysis::network::StreetNetwork::from_lines(lines.iter().cloned()));
+    let (grid, prevalence) = (&data.grid, args.weights()?.prevalence());
     let analysis = match &network {
-        Some(net) => crate::analysis::run::analyse(net, inputs, args.params()),
-        None => crate::analysis::run::analyse(
+        Some(net) => {
+            crate::analysis::run::analyse_with(net, inputs, grid, &prevalence, args.params())
+        }
+        None => crate::analysis::run::analyse_with(
             &crate::analysis::metric::StraightLine,
             inputs,
+            grid,
+            &prevalence,
             args.params(),
         ),
     }
@@ -533,7 +555,7 @@ fn analyse(
     }
     let t = std::time::Instant::now();
     let analysis = run_analysis(&data, args)?;
-    let scores = analysis.prepared.score(&args.weights()?);
+    let scores = analysis.prepared.score_with_stability(&args.weights()?);
     let elapsed = t.elapsed();
     let level = match level {
         Some(l) => Level::from_collection(l).unwrap_or(Level::Buurt),
@@ -574,16 +596,7 @@ fn analyse(
         .enumerate()
         .filter(|(_, sc)| sc.level == level && sc.score.is_some())
         .collect();
-    ranked.sort_by(|a, b| {
-        a.1.category
-            .cmp(&b.1.category)
-            .then_with(|| {
-                b.1.score
-                    .partial_cmp(&a.1.score)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
-            .then_with(|| a.1.code.cmp(b.1.code))
-    });
+    ranked.sort_by(|a, b| a.1.list_cmp(b.1).then_with(|| a.1.code.cmp(b.1.code)));
     if top > 0 {
         ranked.truncate(top);
     }
@@ -872,6 +885,7 @@ pub fn write_demo(store: &Store) -> Result<()> {
         )],
         results: None,
         streets: None,
+        grid: None,
         areas: Some((levels, demo.areas)),
         clients: Some(demo.clients),
         places: Some(demo.places),

@@ -42,6 +42,7 @@ fn figures(p_65plus: Option<f64>) -> Figures {
         p_laag_inkomen: Some(30.0),
         adresdichtheid: Some(2000.0),
         bevolkingsdichtheid: Some(5000.0),
+        ..Figures::default()
     }
 }
 

@@ -5,10 +5,12 @@
 //! clock: it is pure computation, so tests and benchmarks call it directly.
 
 pub mod cluster;
+pub mod estimate;
 pub mod generalise;
 pub mod metric;
 pub mod network;
 pub mod run;
 pub mod score;
 pub mod sites;
+pub mod stability;
 pub mod weights;

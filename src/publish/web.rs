@@ -152,6 +152,7 @@ pub fn config_json(state: &AppState) -> Value {
             "min_participants": DEFAULT_MIN_PARTICIPANTS,
             "t_geschikt": t.geschikt,
             "t_kansrijk": t.kansrijk,
+            "t_volledigheid": t.volledigheid,
         },
         "ranges": {
             "walk_m": [WALK_UI_RANGE_M.0, WALK_UI_RANGE_M.1, WALK_STEP_M],
@@ -183,7 +184,10 @@ mod tests {
         assert_eq!(v["basemap"], Value::Null);
         assert_eq!(v["defaults"]["walk_m"], 800.0);
         assert_eq!(v["weights"][0]["param"], "w_participants");
-        assert_eq!(v["weights"][0]["default"], 3.0);
+        assert_eq!(
+            v["weights"][0]["default"],
+            Weights::default().weight(Criterion::Participants)
+        );
         let (lo, hi) = WALK_UI_RANGE_M;
         assert_eq!((lo / WALK_STEP_M).fract(), 0.0);
         assert_eq!((hi / WALK_STEP_M).fract(), 0.0);
