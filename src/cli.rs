@@ -498,16 +498,14 @@ fn run_analysis(
         .streets
         .as_ref()
         .map(|lines| crate::analysis::network::StreetNetwork::from_lines(lines.iter().cloned()));
-    let (grid, prevalence) = (&data.grid, args.weights()?.prevalence());
+    let (grid, model) = (&data.grid, args.weights()?);
     let analysis = match &network {
-        Some(net) => {
-            crate::analysis::run::analyse_with(net, inputs, grid, &prevalence, args.params())
-        }
+        Some(net) => crate::analysis::run::analyse_with(net, inputs, grid, &model, args.params()),
         None => crate::analysis::run::analyse_with(
             &crate::analysis::metric::StraightLine,
             inputs,
             grid,
-            &prevalence,
+            &model,
             args.params(),
         ),
     }

@@ -13,9 +13,9 @@ use super::cluster::{ClusterError, Clustering, Dbscan};
 use super::estimate::{Estimate, GridCell, estimate, grid_people_within_walk};
 use super::generalise::{Published, publish};
 use super::metric::{Reach, WalkingMetric};
-use super::score::{AreaInput, Prepared, prepare};
+use super::score::{AreaInput, Prepared, prepare_with};
 use super::sites::{SiteParams, find_sites};
-use super::weights::Prevalence;
+use super::weights::{Prevalence, Weights};
 use crate::index::{AreaIndex, PointIndex};
 use crate::model::{Area, Bucket, Circle, Client, Level, Place};
 
@@ -142,7 +142,7 @@ pub fn analyse<M: WalkingMetric>(
     inputs: Inputs<'_>,
     params: Params,
 ) -> Result<Analysis, String> {
-    analyse_with(metric, inputs, &[], &Prevalence::default(), params)
+    analyse_with(metric, inputs, &[], &Weights::default(), params)
 }
 
 /// Estimated potential participants per area: from the 100 m grid for areas that contain grid
@@ -186,7 +186,8 @@ pub fn estimates(
 }
 
 /// Runs clustering, sites and the area criteria, with the 100 m grid (may be empty) and the
-/// configured target-group prevalences for the participant estimate.
+/// weight-independent settings of the configured model: the target-group prevalences of the
+/// participant estimate and the comparison set of the normalisation.
 ///
 /// # Errors
 /// Parameters out of range.
@@ -194,7 +195,7 @@ pub fn analyse_with<M: WalkingMetric>(
     metric: &M,
     inputs: Inputs<'_>,
     grid: &[GridCell],
-    prevalence: &Prevalence,
+    model: &Weights,
     params: Params,
 ) -> Result<Analysis, String> {
     params.validate()?;
@@ -296,7 +297,7 @@ pub fn analyse_with<M: WalkingMetric>(
         place_near.push(near_place);
         circle_near.push(near_circle);
     }
-    let estimates = estimates(inputs.areas, grid, prevalence, params.walk_m);
+    let estimates = estimates(inputs.areas, grid, &model.prevalence(), params.walk_m);
     let area_order: Vec<usize> = (0..inputs.areas.len()).collect();
     let area_inputs: Vec<AreaInput<'_>> = area_order
         .iter()
@@ -310,7 +311,7 @@ pub fn analyse_with<M: WalkingMetric>(
             existing_circle_nearby: circle_near[i],
         })
         .collect();
-    let prepared = prepare(&area_inputs);
+    let prepared = prepare_with(&area_inputs, model.comparison());
     let summary = Summary {
         clients: points.len(),
         clustered: clustering.labels().iter().filter(|l| l.is_some()).count(),

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::analysis::estimate::Estimate;
-use crate::analysis::weights::{CRITERIA, Criterion, Thresholds, Weights};
+use crate::analysis::weights::{CRITERIA, ComparisonSet, Criterion, Thresholds, Weights};
 use crate::model::{AreaCode, Bucket, Figures, Level};
 
 /// Everything the model needs to know about one area. Built by the caller from the snapshot.
@@ -644,15 +644,34 @@ fn percentile(sorted: &[f64], x: f64, level: Level) -> (f64, String) {
 ///            buurtcirkel::analysis::score::RawValue::Bucket(Bucket::From9To12));
 /// ```
 pub fn prepare(inputs: &[AreaInput<'_>]) -> Prepared {
+    prepare_with(inputs, ComparisonSet::Alles)
+}
+
+/// [`prepare`] with a chosen comparison set for the percentiles: buurten and wijken compared
+/// within their gemeente ([`ComparisonSet::Gemeente`], the published default) or with every
+/// loaded area of their level ([`ComparisonSet::Alles`]). Gemeenten always compare with all
+/// loaded gemeenten.
+pub fn prepare_with(inputs: &[AreaInput<'_>], comparison: ComparisonSet) -> Prepared {
     let is_water = |a: &AreaInput<'_>| a.water || a.code.is_water_code();
     let has_client_data = inputs.iter().any(|a| a.participants.is_some());
+    let set_of = |code: &AreaCode| -> Option<AreaCode> {
+        (comparison == ComparisonSet::Gemeente && code.level() != Level::Gemeente)
+            .then(|| code.gemeente())
+    };
 
-    // Step 1: sorted known values per (need criterion, level), over non-water areas.
-    let mut reference: HashMap<(usize, Level), Vec<f64>> = HashMap::new();
+    // Step 1: sorted known values per (need criterion, level, comparison set), over non-water
+    // areas; and which (criterion, level) has any value at all.
+    let mut reference: HashMap<(usize, Level, Option<AreaCode>), Vec<f64>> = HashMap::new();
+    let mut level_has: std::collections::HashSet<(usize, Level)> = Default::default();
     for a in inputs.iter().filter(|a| !is_water(a)) {
+        let set = set_of(a.code);
         for (k, c) in NEED.iter().enumerate() {
             if let Some(v) = figure(*c, a.figures) {
-                reference.entry((k, a.code.level())).or_default().push(v);
+                reference
+                    .entry((k, a.code.level(), set.clone()))
+                    .or_default()
+                    .push(v);
+                level_has.insert((k, a.code.level()));
             }
         }
     }
@@ -664,6 +683,7 @@ pub fn prepare(inputs: &[AreaInput<'_>]) -> Prepared {
     for a in inputs {
         let water = is_water(a);
         let level = a.code.level();
+        let set = set_of(a.code);
         let mut notes = Vec::new();
 
         let (participants, gate) = match (a.participants, a.estimate) {
@@ -717,13 +737,16 @@ pub fn prepare(inputs: &[AreaInput<'_>]) -> Prepared {
 
         let need: [PreparedCriterion; 7] = std::array::from_fn(|k| {
             let c = NEED[k];
-            let known = reference.get(&(k, level));
+            let known = reference.get(&(k, level, set.clone()));
             match figure(c, a.figures) {
                 Some(v) => {
                     let text = value_text(c, v);
                     match known.filter(|_| !water) {
                         Some(sorted) => {
-                            let (score, cmp) = percentile(sorted, v, level);
+                            let (score, mut cmp) = percentile(sorted, v, level);
+                            if set.is_some() {
+                                cmp.push_str(" in de gemeente");
+                            }
                             let score = if lower_is_more_need(c) {
                                 1.0 - score
                             } else {
@@ -746,7 +769,7 @@ pub fn prepare(inputs: &[AreaInput<'_>]) -> Prepared {
                 None => {
                     // A figure that no area of the level has was not in the imported data at
                     // all; one that only some areas lack was suppressed by CBS.
-                    let cause = if known.is_some() {
+                    let cause = if level_has.contains(&(k, level)) {
                         MissingCause::CbsNietGepubliceerd
                     } else {
                         MissingCause::NietGeladen
@@ -1800,6 +1823,24 @@ mod tests {
         let scores = run(&world, &only(&[(Criterion::LaagWoz, 1.0)]));
         assert_eq!(scores[0].score, Some(100.0));
         assert_eq!(scores[2].score, Some(0.0));
+    }
+
+    #[test]
+    fn within_the_gemeente_comparison_a_buurt_is_ranked_against_its_own_gemeente_only() {
+        // GM0243's buurten have 20-22% 65-plussers, GM0233's 9-30%. Compared within the
+        // gemeente, 22% is the highest of GM0243; compared with everything it is in the middle.
+        let world = world();
+        let ins = inputs(&world);
+        let own = prepare_with(&ins, ComparisonSet::Gemeente);
+        let all = prepare_with(&ins, ComparisonSet::Alles);
+        let w = Weights::default();
+        let (own, all) = (own.score(&w), all.score(&w));
+        let c = |s: &[AreaScore], code: &str| {
+            find(s, code).explanation.criteria()[Criterion::P65Plus.index()]
+        };
+        assert_eq!(c(&own, "BU02430202").normalised, Some(1.0));
+        assert!(c(&own, "BU02430202").reason.ends_with("in de gemeente"));
+        assert!(c(&all, "BU02430202").normalised.unwrap() < 1.0);
     }
 
     #[test]

@@ -183,6 +183,30 @@ impl Default for Prevalence {
     }
 }
 
+/// The comparison set of the percentile normalisation: which areas an area is compared with.
+/// Gemeenten are always compared with all loaded gemeenten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum ComparisonSet {
+    /// Buurten and wijken with those of the same level in their own gemeente: what a
+    /// gemeente's project leader compares (the default).
+    #[default]
+    #[serde(rename = "gemeente")]
+    Gemeente,
+    /// With every loaded area of the same level (the whole country when it is loaded).
+    #[serde(rename = "alles")]
+    Alles,
+}
+
+impl ComparisonSet {
+    /// The value in the weights file.
+    pub fn key(self) -> &'static str {
+        match self {
+            ComparisonSet::Gemeente => "gemeente",
+            ComparisonSet::Alles => "alles",
+        }
+    }
+}
+
 /// The keys of the `[prevalentie]` table.
 pub const PREVALENCE_KEYS: [&str; 4] = ["ggz", "lvb", "ouderen_alleenwonend", "nieuwkomers"];
 
@@ -230,6 +254,7 @@ pub struct Weights {
     weights: [f64; CRITERIA],
     thresholds: Thresholds,
     prevalence: Prevalence,
+    comparison: ComparisonSet,
 }
 
 /// Why a weights file or a weight override was rejected. Messages name the key or query
@@ -304,6 +329,7 @@ impl Default for Weights {
             weights: [4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0],
             thresholds: Thresholds::default(),
             prevalence: Prevalence::default(),
+            comparison: ComparisonSet::default(),
         }
     }
 }
@@ -328,11 +354,13 @@ impl Weights {
 
     fn from_table(table: &toml::Table) -> Result<Weights, WeightsError> {
         for key in table.keys() {
-            if key != "weights" && key != "thresholds" && key != "prevalentie" {
+            if !["weights", "thresholds", "prevalentie", "vergelijking"].contains(&key.as_str()) {
                 return Err(WeightsError::UnknownKey {
                     what: "key",
                     key: key.clone(),
-                    expected: "the tables [weights], [thresholds] and [prevalentie]".to_string(),
+                    expected:
+                        "the tables [weights], [thresholds], [prevalentie] and [vergelijking]"
+                            .to_string(),
                 });
             }
         }
@@ -407,6 +435,34 @@ impl Weights {
                 })?;
             check_threshold(&key, toml_number(&key, value, THRESHOLD_EXPECTED)?)
         };
+        let mut comparison = ComparisonSet::default();
+        if table.contains_key("vergelijking") {
+            let t = sub_table(
+                table,
+                "vergelijking",
+                "a table with kring = \"gemeente\" or \"alles\"",
+            )?;
+            for (k, v) in t {
+                if k != "kring" {
+                    return Err(WeightsError::UnknownKey {
+                        what: "key",
+                        key: format!("vergelijking.{k}"),
+                        expected: "kring".to_string(),
+                    });
+                }
+                comparison = match v.as_str() {
+                    Some("gemeente") => ComparisonSet::Gemeente,
+                    Some("alles") => ComparisonSet::Alles,
+                    _ => {
+                        return Err(WeightsError::BadValue {
+                            key: "vergelijking.kring".into(),
+                            value: v.to_string(),
+                            expected: "\"gemeente\" or \"alles\"",
+                        });
+                    }
+                };
+            }
+        }
         let volledigheid = if thresholds_table.contains_key("volledigheid") {
             threshold("volledigheid")?
         } else {
@@ -421,6 +477,7 @@ impl Weights {
             weights,
             thresholds,
             prevalence,
+            comparison,
         }
         .validated()
     }
@@ -499,6 +556,11 @@ impl Weights {
     /// The category thresholds.
     pub fn thresholds(&self) -> Thresholds {
         self.thresholds
+    }
+
+    /// The comparison set of the percentile normalisation.
+    pub fn comparison(&self) -> ComparisonSet {
+        self.comparison
     }
 
     /// The target-group prevalences of the participant estimate.
@@ -613,6 +675,12 @@ struct WeightsDoc {
     weights: WeightTable,
     thresholds: Thresholds,
     prevalentie: Prevalence,
+    vergelijking: Vergelijking,
+}
+
+#[derive(Serialize)]
+struct Vergelijking {
+    kring: &'static str,
 }
 
 #[derive(Serialize)]
@@ -647,6 +715,9 @@ impl Serialize for Weights {
             },
             thresholds: self.thresholds,
             prevalentie: self.prevalence,
+            vergelijking: Vergelijking {
+                kring: self.comparison.key(),
+            },
         }
         .serialize(serializer)
     }
@@ -805,6 +876,13 @@ mod tests {
         assert!(msg.contains("ouderen_alleenwonend"), "{msg}");
         let msg = err(&DEFAULT_FILE.replace("volledigheid = 60", "volledigheid = 160"));
         assert!(msg.contains("thresholds.volledigheid"), "{msg}");
+        let msg = err(&DEFAULT_FILE.replace("kring = \"gemeente\"", "kring = \"wijk\""));
+        assert!(msg.contains("'vergelijking.kring'"), "{msg}");
+        let w = Weights::from_toml_str(
+            &DEFAULT_FILE.replace("kring = \"gemeente\"", "kring = \"alles\""),
+        )
+        .unwrap();
+        assert_eq!(w.comparison(), ComparisonSet::Alles);
     }
 
     #[test]

@@ -529,10 +529,10 @@ impl Dataset {
                     places: &me.data.places,
                     circles: &me.data.circles,
                 };
-                let (grid, prevalence) = (&me.data.grid, Weights::default().prevalence());
+                let (grid, model) = (&me.data.grid, Weights::default());
                 let a = match &me.network {
-                    Some(net) => analyse_with(net, inputs, grid, &prevalence, params),
-                    None => analyse_with(&StraightLine, inputs, grid, &prevalence, params),
+                    Some(net) => analyse_with(net, inputs, grid, &model, params),
+                    None => analyse_with(&StraightLine, inputs, grid, &model, params),
                 }
                 .map_err(EngineError::Params)?;
                 me.stats.analyses.fetch_add(1, Relaxed);
