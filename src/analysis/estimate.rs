@@ -82,6 +82,15 @@ pub fn figure_density(f: &Figures) -> Option<(f64, DensitySource)> {
     Some((oad * per_hh, DensitySource::Adresdichtheid))
 }
 
+/// What the grid says about one area.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GridPeople {
+    /// People within walking distance of a typical resident of the area.
+    pub within_walk: f64,
+    /// Inhabitants of the area's own cells (used when the area's figures lack `inwoners`).
+    pub in_area: f64,
+}
+
 /// People within walking distance of a typical resident of the cells `members` (indices into
 /// `cells`): the population-weighted mean, over those cells, of the inhabitants of every cell
 /// whose centre lies within `walk_m` of the cell's centre (the cell itself included).
@@ -94,7 +103,7 @@ pub fn grid_people_within_walk(
     index: &PointIndex,
     members: &[usize],
     walk_m: f64,
-) -> Option<f64> {
+) -> Option<GridPeople> {
     let mut weighted = 0.0;
     let mut total = 0.0;
     for &m in members {
@@ -109,7 +118,10 @@ pub fn grid_people_within_walk(
         weighted += pop * around;
         total += pop;
     }
-    (total > 0.0).then(|| weighted / total)
+    (total > 0.0).then(|| GridPeople {
+        within_walk: weighted / total,
+        in_area: total,
+    })
 }
 
 /// The estimate for one area.
@@ -117,7 +129,8 @@ pub fn grid_people_within_walk(
 /// # Parameters
 /// - `figures`: the area's CBS figures (`inwoners` is required, `p_65plus` refines the share).
 /// - `grid_people`: people within walking distance from [`grid_people_within_walk`], if the
-///   area is covered by a loaded grid; it takes precedence over the figures' density.
+///   area is covered by a loaded grid; it takes precedence over the figures' density, and its
+///   inhabitants stand in for a missing `inwoners` figure.
 /// - `walk_m`: walking distance, metres.
 /// - `prevalence`: target-group shares.
 ///
@@ -137,17 +150,20 @@ pub fn grid_people_within_walk(
 /// ```
 pub fn estimate(
     figures: &Figures,
-    grid_people: Option<f64>,
+    grid_people: Option<GridPeople>,
     walk_m: f64,
     prevalence: &Prevalence,
 ) -> Option<Estimate> {
-    let inwoners = figures.inwoners.filter(|x| x.is_finite() && *x >= 0.0)?;
+    let inwoners = figures
+        .inwoners
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .or(grid_people.map(|g| g.in_area))?;
     let p65 = figures
         .p_65plus
         .filter(|x| x.is_finite() && (0.0..=100.0).contains(x));
     let share = prevalence.share_of_inhabitants(p65);
     let (people, source) = match grid_people {
-        Some(p) => (p, DensitySource::Grid),
+        Some(g) => (g.within_walk, DensitySource::Grid),
         None => {
             let (density, source) = figure_density(figures)?;
             let disc_km2 = std::f64::consts::PI * (walk_m / 1000.0).powi(2);
@@ -279,7 +295,8 @@ mod tests {
         let idx = index(&cells);
         let centre = 10 * 21 + 10;
         let people = grid_people_within_walk(&cells, &idx, &[centre], 300.0).unwrap();
-        assert_eq!(people, 29.0 * 30.0);
+        assert_eq!(people.within_walk, 29.0 * 30.0);
+        assert_eq!(people.in_area, 30.0);
         // 1% of them: 8.7 expected, with the area's own target population far above.
         let f = Figures {
             inwoners: Some(100_000.0),
@@ -310,7 +327,11 @@ mod tests {
         ];
         let idx = index(&cells);
         let people = grid_people_within_walk(&cells, &idx, &[0, 1, 2], 400.0).unwrap();
-        assert_eq!(people, 250.0);
+        assert_eq!(people.within_walk, 250.0);
+        assert_eq!(people.in_area, 400.0);
+        // Without an inhabitants figure the grid gives the cap (400 × 1% = 4); 2.5 is below it.
+        let e = estimate(&Figures::default(), Some(people), 400.0, &prevalence(0.01)).unwrap();
+        assert_eq!(e.expected, 2.5);
         assert_eq!(grid_people_within_walk(&cells, &idx, &[2], 400.0), None);
     }
 }

@@ -153,7 +153,7 @@ pub fn estimates(
     prevalence: &Prevalence,
     walk_m: f64,
 ) -> Vec<Option<Estimate>> {
-    let mut grid_people: Vec<Option<f64>> = vec![None; areas.len()];
+    let mut grid_people: Vec<Option<super::estimate::GridPeople>> = vec![None; areas.len()];
     if !grid.is_empty() {
         let centres: Vec<Point<f64>> = grid.iter().map(|c| c.centre_rd).collect();
         let cell_index = PointIndex::new(&centres);
