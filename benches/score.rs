@@ -1,6 +1,7 @@
 //! Benchmarks of the suitability model on 14,000 synthetic buurten (about the number of buurten
 //! in the Netherlands): `prepare` (normalise once) and `Prepared::score` (re-score after a weight
-//! change; the target is under 20 ms), and re-scoring plus JSON serialisation for reference.
+//! change; the target is under 20 ms), re-scoring plus JSON serialisation for reference, and
+//! the stability analysis (200 fixed-seed draws of ±50% weights; the target is under 1 s).
 //!
 //! Inputs are generated with a fixed seed (ChaCha8, seed 28992), so numbers are comparable
 //! between runs. About 10% of each CBS figure is missing, as in real CBS tables. No files.
@@ -9,6 +10,7 @@
 #![allow(missing_docs)]
 
 use buurtcirkel::analysis::score::{AreaInput, prepare};
+use buurtcirkel::analysis::stability::{DEFAULT_DRAWS, DEFAULT_SEED, stability};
 use buurtcirkel::analysis::weights::Weights;
 use buurtcirkel::model::{AreaCode, Bucket, Figures};
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
@@ -46,6 +48,9 @@ fn synthetic() -> Vec<Synthetic> {
                 p_eenpersoonshh: fig(15.0, 70.0),
                 p_laag_inkomen: fig(20.0, 65.0),
                 adresdichtheid: fig(50.0, 9000.0),
+                p_corporatiewoningen: fig(0.0, 70.0),
+                p_bijstand: fig(0.0, 12.0),
+                woz_waarde: fig(120.0, 900.0),
                 ..Figures::default()
             };
             out.push(Synthetic {
@@ -69,6 +74,7 @@ fn inputs(areas: &[Synthetic]) -> Vec<AreaInput<'_>> {
             water: a.water,
             figures: &a.figures,
             participants: Some(a.participants),
+            estimate: None,
             meeting_place_within_walk: Some(a.place),
             existing_circle_nearby: Some(a.circle),
         })
@@ -94,6 +100,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             prepared.score(black_box(&weights[i % 2]))
+        })
+    });
+    c.bench_function("stability of 14000 buurten (200 draws)", |b| {
+        b.iter(|| {
+            stability(
+                black_box(&prepared),
+                &weights[0],
+                DEFAULT_DRAWS,
+                DEFAULT_SEED,
+            )
         })
     });
     // What an API request pays on top: the whole explanation as JSON (about 20 MB).

@@ -245,6 +245,12 @@ pub fn generate() -> Demo {
                     (500.0 + 3_500.0 * centrality + rng.gen_range(0.0..600.0)).round(),
                 ),
                 bevolkingsdichtheid: Some((inwoners / area_km2).round()),
+                oppervlakte_km2: Some(round1(area_km2 * 100.0) / 100.0),
+                // Derived from the centrality only, so the random draws above stay as they were.
+                woz_waarde: Some((420.0 - 180.0 * centrality).round()),
+                p_koopwoningen: Some(round1(70.0 - 35.0 * centrality)),
+                p_corporatiewoningen: Some(round1(15.0 + 30.0 * centrality)),
+                p_bijstand: Some(round1(1.5 + 4.0 * centrality)),
             };
             // CBS suppresses figures for small or sensitive groups; mimic a few.
             match name_idx {
@@ -347,6 +353,11 @@ fn aggregate(parts: &[Figures], area_m2: f64) -> Figures {
         p_laag_inkomen: weighted(|f| f.p_laag_inkomen, |f| f.inwoners),
         adresdichtheid: weighted(|f| f.adresdichtheid, |f| f.huishoudens).map(f64::round),
         bevolkingsdichtheid: inwoners.map(|i| (i / (area_m2 / 1e6)).round()),
+        oppervlakte_km2: Some(round1(area_m2 / 1e4) / 100.0),
+        woz_waarde: weighted(|f| f.woz_waarde, |f| f.huishoudens).map(f64::round),
+        p_koopwoningen: weighted(|f| f.p_koopwoningen, |f| f.huishoudens),
+        p_corporatiewoningen: weighted(|f| f.p_corporatiewoningen, |f| f.huishoudens),
+        p_bijstand: weighted(|f| f.p_bijstand, |f| f.inwoners),
     }
 }
 

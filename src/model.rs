@@ -187,10 +187,20 @@ pub struct Figures {
     pub adresdichtheid: Option<f64>,
     /// Inhabitants per km² of land (`BEV_DICHTH`, `bev_dich`).
     pub bevolkingsdichtheid: Option<f64>,
+    /// Total area in km², inland water included (tmap `area`).
+    pub oppervlakte_km2: Option<f64>,
+    /// Mean WOZ value of dwellings, in 1000 euro (`g_wozbag`, `WOZ`, tmap `dwelling_value`).
+    pub woz_waarde: Option<f64>,
+    /// Percentage of dwellings that are owner-occupied (`p_koopw`, tmap `dwelling_ownership`).
+    pub p_koopwoningen: Option<f64>,
+    /// Percentage of dwellings owned by a housing corporation (`p_wcorpw`): social rental.
+    pub p_corporatiewoningen: Option<f64>,
+    /// Persons on social assistance (bijstand) per 100 inhabitants (`a_soz_wb / a_inw`).
+    pub p_bijstand: Option<f64>,
 }
 
 /// Names of the figure fields, as stored and published, in a fixed order.
-pub const FIGURE_FIELDS: [&str; 7] = [
+pub const FIGURE_FIELDS: [&str; 12] = [
     "inwoners",
     "huishoudens",
     "p_65plus",
@@ -198,11 +208,16 @@ pub const FIGURE_FIELDS: [&str; 7] = [
     "p_laag_inkomen",
     "adresdichtheid",
     "bevolkingsdichtheid",
+    "oppervlakte_km2",
+    "woz_waarde",
+    "p_koopwoningen",
+    "p_corporatiewoningen",
+    "p_bijstand",
 ];
 
 impl Figures {
     /// The figure values in the order of [`FIGURE_FIELDS`].
-    pub fn values(&self) -> [Option<f64>; 7] {
+    pub fn values(&self) -> [Option<f64>; 12] {
         [
             self.inwoners,
             self.huishoudens,
@@ -211,6 +226,11 @@ impl Figures {
             self.p_laag_inkomen,
             self.adresdichtheid,
             self.bevolkingsdichtheid,
+            self.oppervlakte_km2,
+            self.woz_waarde,
+            self.p_koopwoningen,
+            self.p_corporatiewoningen,
+            self.p_bijstand,
         ]
     }
 
@@ -224,9 +244,24 @@ impl Figures {
             "p_laag_inkomen" => &mut self.p_laag_inkomen,
             "adresdichtheid" => &mut self.adresdichtheid,
             "bevolkingsdichtheid" => &mut self.bevolkingsdichtheid,
+            "oppervlakte_km2" => &mut self.oppervlakte_km2,
+            "woz_waarde" => &mut self.woz_waarde,
+            "p_koopwoningen" => &mut self.p_koopwoningen,
+            "p_corporatiewoningen" => &mut self.p_corporatiewoningen,
+            "p_bijstand" => &mut self.p_bijstand,
             _ => return None,
         })
     }
+}
+
+/// One cell of the CBS square statistics (vierkantstatistieken, 100 m or 500 m): its centre
+/// and its inhabitants. Used only for the participant estimate; never client data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GridCell {
+    /// Cell centre, RD New metres.
+    pub centre_rd: Point<f64>,
+    /// Inhabitants; `None` when CBS suppressed the figure (`-99997`: fewer than 5).
+    pub inwoners: Option<f64>,
 }
 
 /// A gemeente, wijk or buurt with its boundary and key figures.

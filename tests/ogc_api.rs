@@ -612,7 +612,9 @@ async fn weights_in_the_query_change_the_scores_and_are_computed_once() {
     let base = get(&app, "/ogc/v1/collections/buurten/items/BU99990101")
         .await
         .json();
-    let u = "/ogc/v1/collections/buurten/items/BU99990101?w_participants=0&w_p_65plus=5";
+    // This buurt tops most criteria; its low-income share (80th percentile) is the one that
+    // moves the score when weighted up.
+    let u = "/ogc/v1/collections/buurten/items/BU99990101?w_participants=0&w_p_laag_inkomen=20";
     let a = get(&app, u).await.json();
     assert_ne!(base["properties"]["score"], a["properties"]["score"]);
     let b = get(&app, u).await.json();

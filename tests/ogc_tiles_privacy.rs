@@ -174,6 +174,27 @@ async fn a_buurten_tile_holds_the_source_shapes_and_attributes() {
         for k in ["naam", "score", "categorie", "deelnemers"] {
             assert_eq!(attrs[k], item["properties"][k], "{code} {k}");
         }
+        // The missing causes travel as one letter per criterion (`.` known, `c` CBS: niet
+        // gepubliceerd, `g` niet geladen, `n` niet van toepassing), the same as the item's.
+        let causes = attrs["ontbreekt"].as_str().expect("ontbreekt");
+        assert_eq!(
+            causes.len(),
+            buurtcirkel::analysis::weights::CRITERIA,
+            "{causes}"
+        );
+        assert!(causes.chars().all(|c| ".cgn".contains(c)), "{causes}");
+        assert_eq!(
+            attrs["ontbreekt"], item["properties"]["ontbreekt"],
+            "{code}"
+        );
+        if causes.contains('c') {
+            assert!(
+                item["properties"]["ontbrekend"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("CBS: niet gepubliceerd")),
+                "{code}"
+            );
+        }
         if code == "BU99990101" {
             found = true;
             // Every vertex inside the tile lies on or near the buurt's boundary: within a few
@@ -372,7 +393,7 @@ async fn no_response_reveals_a_client_location_or_an_exact_count() {
             "&crs=EPSG:28992",
             "&crs=EPSG:4326",
             "&walk_m=100&min_participants=5",
-            "&w_participants=1000&w_p_65plus=0&w_p_eenpersoonshh=0&w_p_laag_inkomen=0&w_adresdichtheid=0&w_meeting_place=0&w_no_existing_circle=0",
+            "&w_participants=1000&w_p_65plus=0&w_p_eenpersoonshh=0&w_p_laag_inkomen=0&w_adresdichtheid=0&w_meeting_place=0&w_no_existing_circle=0&w_p_sociale_huur=0&w_p_bijstand=0&w_laag_woz=0",
         ] {
             let (s, _, b) = get(
                 &app,
@@ -469,7 +490,7 @@ async fn weight_tricks_cannot_recover_a_count_finer_than_the_bucket() {
     let mut all = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
     for w in ["1", "3", "999"] {
         let uri = format!(
-            "/ogc/v1/collections/buurten/items?limit=10000&w_participants={w}&w_p_65plus=0&w_p_eenpersoonshh=0&w_p_laag_inkomen=0&w_adresdichtheid=0&w_meeting_place=0&w_no_existing_circle=0"
+            "/ogc/v1/collections/buurten/items?limit=10000&w_participants={w}&w_p_65plus=0&w_p_eenpersoonshh=0&w_p_laag_inkomen=0&w_adresdichtheid=0&w_meeting_place=0&w_no_existing_circle=0&w_p_sociale_huur=0&w_p_bijstand=0&w_laag_woz=0"
         );
         let (s, _, b) = get(&app, &uri, None).await;
         assert_eq!(s, 200);

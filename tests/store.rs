@@ -133,6 +133,16 @@ fn the_demo_round_trips_through_the_store_unchanged() {
             circles: Some(demo.circles.clone()),
             results: None,
             streets: None,
+            grid: Some(vec![
+                buurtcirkel::model::GridCell {
+                    centre_rd: geo_types::Point::new(150_050.0, 470_050.0),
+                    inwoners: Some(45.0),
+                },
+                buurtcirkel::model::GridCell {
+                    centre_rd: geo_types::Point::new(150_150.0, 470_050.0),
+                    inwoners: None,
+                },
+            ]),
             log: vec![log("demo")],
         })
         .expect("apply");
@@ -152,6 +162,11 @@ fn the_demo_round_trips_through_the_store_unchanged() {
         );
     }
     assert_eq!(data.circles.len(), demo.circles.len());
+    // The CBS grid keeps its cells, with a suppressed cell still unknown (not 0).
+    assert_eq!(data.grid.len(), 2);
+    assert_eq!(data.grid[0].inwoners, Some(45.0));
+    assert_eq!(data.grid[1].inwoners, None);
+    assert_eq!(data.grid[1].centre_rd.x(), 150_150.0);
     assert_eq!(data.imports, vec![log("demo")]);
 }
 

@@ -5,6 +5,7 @@
 //! clock: it is pure computation, so tests and benchmarks call it directly.
 
 pub mod cluster;
+pub mod estimate;
 pub mod generalise;
 pub mod grid;
 pub mod metric;
@@ -12,5 +13,6 @@ pub mod network;
 pub mod run;
 pub mod score;
 pub mod sites;
+pub mod stability;
 pub mod union_find;
 pub mod weights;

@@ -10,10 +10,12 @@ use geo::{BoundingRect, Distance, Euclidean};
 use geo_types::{Geometry, Point};
 
 use super::cluster::{ClusterError, Clustering, Dbscan};
+use super::estimate::{Estimate, GridCell, estimate, grid_people_within_walk};
 use super::generalise::{Published, publish};
 use super::metric::{Reach, WalkingMetric};
-use super::score::{AreaInput, Prepared, prepare};
+use super::score::{AreaInput, Prepared, prepare_with};
 use super::sites::{SiteParams, find_sites};
+use super::weights::{Prevalence, Weights};
 use crate::index::{AreaIndex, PointIndex};
 use crate::model::{Area, Bucket, Circle, Client, Level, Place};
 
@@ -152,17 +154,76 @@ pub struct Analysis {
     pub published: Published,
     /// Participant bucket per input area (`None` without client data).
     pub participants: Vec<Option<Bucket>>,
+    /// Estimated potential participants within walking distance per input area, from CBS
+    /// figures (and the 100 m grid where loaded) only; `None` where the figures do not allow it.
+    pub estimates: Vec<Option<Estimate>>,
     /// Exact counts for the CLI report only.
     pub summary: Summary,
 }
 
-/// Runs clustering, sites and the area criteria.
+/// Runs clustering, sites and the area criteria, with the default prevalences and no grid.
 ///
 /// # Errors
 /// Parameters out of range.
 pub fn analyse<M: WalkingMetric>(
     metric: &M,
     inputs: Inputs<'_>,
+    params: Params,
+) -> Result<Analysis, AnalysisError> {
+    analyse_with(metric, inputs, &[], &Weights::default(), params)
+}
+
+/// Estimated potential participants per area: from the 100 m grid for areas that contain grid
+/// cells, else from the area's own figures (see [`crate::analysis::estimate`]).
+pub fn estimates(
+    areas: &[crate::model::Area],
+    grid: &[GridCell],
+    prevalence: &Prevalence,
+    walk_m: f64,
+) -> Vec<Option<Estimate>> {
+    let mut grid_people: Vec<Option<super::estimate::GridPeople>> = vec![None; areas.len()];
+    if !grid.is_empty() {
+        let centres: Vec<Point<f64>> = grid.iter().map(|c| c.centre_rd).collect();
+        let cell_index = PointIndex::new(&centres);
+        for level in Level::ALL {
+            let idx: Vec<usize> = (0..areas.len())
+                .filter(|&i| areas[i].level() == level)
+                .collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let index = AreaIndex::new(idx.iter().map(|&i| areas[i].geometry_rd.clone()).collect());
+            let mut members: Vec<Vec<usize>> = vec![Vec::new(); idx.len()];
+            for (j, c) in centres.iter().enumerate() {
+                if let Some(k) = index.locate(*c) {
+                    members[k].push(j);
+                }
+            }
+            for (k, m) in members.iter().enumerate() {
+                if !m.is_empty() {
+                    grid_people[idx[k]] = grid_people_within_walk(grid, &cell_index, m, walk_m);
+                }
+            }
+        }
+    }
+    areas
+        .iter()
+        .zip(grid_people)
+        .map(|(a, g)| estimate(&a.figures, g, walk_m, prevalence))
+        .collect()
+}
+
+/// Runs clustering, sites and the area criteria, with the 100 m grid (may be empty) and the
+/// weight-independent settings of the configured model: the target-group prevalences of the
+/// participant estimate and the comparison set of the normalisation.
+///
+/// # Errors
+/// Parameters out of range.
+pub fn analyse_with<M: WalkingMetric>(
+    metric: &M,
+    inputs: Inputs<'_>,
+    grid: &[GridCell],
+    model: &Weights,
     params: Params,
 ) -> Result<Analysis, AnalysisError> {
     params.validate()?;
@@ -263,6 +324,7 @@ pub fn analyse<M: WalkingMetric>(
         place_near.push(near_place);
         circle_near.push(near_circle);
     }
+    let estimates = estimates(inputs.areas, grid, &model.prevalence(), params.walk_m);
     let area_order: Vec<usize> = (0..inputs.areas.len()).collect();
     let area_inputs: Vec<AreaInput<'_>> = area_order
         .iter()
@@ -271,11 +333,12 @@ pub fn analyse<M: WalkingMetric>(
             water: inputs.areas[i].water,
             figures: &inputs.areas[i].figures,
             participants: participants[i],
+            estimate: estimates[i],
             meeting_place_within_walk: place_near[i],
             existing_circle_nearby: circle_near[i],
         })
         .collect();
-    let prepared = prepare(&area_inputs);
+    let prepared = prepare_with(&area_inputs, model.comparison());
     let summary = Summary {
         clients: points.len(),
         clustered: clustering.labels().iter().filter(|l| l.is_some()).count(),
@@ -294,6 +357,7 @@ pub fn analyse<M: WalkingMetric>(
         prepared,
         published,
         participants,
+        estimates,
         summary,
     })
 }

@@ -27,7 +27,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::analysis::weights::{CRITERIA, Criterion, Weights};
+use crate::analysis::estimate::Estimate;
+use crate::analysis::weights::{CRITERIA, ComparisonSet, Criterion, Thresholds, Weights};
 use crate::model::{AreaCode, Bucket, Figures, Level};
 
 /// Everything the model needs to know about one area. Built by the caller from the snapshot.
@@ -42,6 +43,9 @@ pub struct AreaInput<'a> {
     /// Potential participants within walking distance, as a bucket only; `None` when no client
     /// data is loaded at all.
     pub participants: Option<Bucket>,
+    /// The estimate of potential participants within walking distance from CBS figures only
+    /// (see [`crate::analysis::estimate`]); `None` when the figures do not allow one.
+    pub estimate: Option<Estimate>,
     /// A meeting place lies within walking distance; `None` when no places are loaded.
     pub meeting_place_within_walk: Option<bool>,
     /// An existing Buurtcirkel already serves (part of) the area; `None` when no circles are
@@ -57,20 +61,33 @@ pub enum RawValue {
     Number(f64),
     /// The participant bucket (`<5`, `5-8`, `9-12`, `>12`); never a count.
     Bucket(Bucket),
+    /// The estimated number of potential participants from CBS figures, labelled as an
+    /// estimate: `{"geschat": 34.2}`.
+    Estimate {
+        /// Expected participants within walking distance.
+        geschat: f64,
+    },
     /// The fact the criterion names is true: a meeting place within walking distance, or no
     /// existing circle nearby.
     Flag(bool),
 }
 
-/// The suitability category of an area.
+/// The suitability category of an area. The order is the ranking order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
 pub enum Category {
-    /// Score at or above the `geschikt` threshold and at least 5 potential participants.
+    /// Score at or above the `geschikt` threshold, enough potential participants, and enough
+    /// of the weight resting on known data.
+    #[serde(rename = "geschikt")]
     Geschikt,
     /// Score at or above the `kansrijk` threshold, or `geschikt` by score but failing the gate.
+    #[serde(rename = "kansrijk")]
     Kansrijk,
-    /// Score below the `kansrijk` threshold.
+    /// Less of the weight than the completeness threshold rests on known data: the score is
+    /// shown but says too little to call the area `geschikt` or `ongeschikt`.
+    #[serde(rename = "onvoldoende gegevens")]
+    OnvoldoendeGegevens,
+    /// Score below the `kansrijk` threshold, or too few potential participants.
+    #[serde(rename = "ongeschikt")]
     Ongeschikt,
 }
 
@@ -80,9 +97,57 @@ impl Category {
         match self {
             Category::Geschikt => "geschikt",
             Category::Kansrijk => "kansrijk",
+            Category::OnvoldoendeGegevens => "onvoldoende gegevens",
             Category::Ongeschikt => "ongeschikt",
         }
     }
+}
+
+/// Why a criterion has no value for an area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum MissingCause {
+    /// CBS did not publish the figure for this area (secret, unreliable), while it did for
+    /// other areas of the level.
+    #[serde(rename = "CBS: niet gepubliceerd")]
+    CbsNietGepubliceerd,
+    /// The data was not imported: no meeting places, no circles, no client data, or a figure
+    /// column no area of the level has.
+    #[serde(rename = "niet geladen")]
+    NietGeladen,
+    /// The criterion does not apply: water, where nobody lives.
+    #[serde(rename = "niet van toepassing")]
+    NietVanToepassing,
+}
+
+impl MissingCause {
+    /// The Dutch label, as published.
+    pub fn label(self) -> &'static str {
+        match self {
+            MissingCause::CbsNietGepubliceerd => "CBS: niet gepubliceerd",
+            MissingCause::NietGeladen => "niet geladen",
+            MissingCause::NietVanToepassing => "niet van toepassing",
+        }
+    }
+
+    /// A compact one-letter code for vector tiles: `c`, `g`, `n`.
+    pub fn code(self) -> char {
+        match self {
+            MissingCause::CbsNietGepubliceerd => 'c',
+            MissingCause::NietGeladen => 'g',
+            MissingCause::NietVanToepassing => 'n',
+        }
+    }
+}
+
+/// How much of the model a score rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Completeness {
+    /// Criteria with a weight above 0 that have data for the area.
+    pub criteria: u32,
+    /// Criteria with a weight above 0.
+    pub of: u32,
+    /// The share (0-1) of the total weight that rests on criteria with data.
+    pub weight_share: f64,
 }
 
 /// One criterion in an area's explanation.
@@ -106,6 +171,8 @@ pub struct CriterionExplanation<'p> {
     pub contribution: f64,
     /// True when the value is unknown; the criterion then does not count at all.
     pub missing: bool,
+    /// Why the value is unknown; `None` when it is known.
+    pub cause: Option<MissingCause>,
     /// A short Dutch reason, e.g. "18% 65-plussers; hoger dan 70% van de buurten".
     pub reason: &'p str,
 }
@@ -122,6 +189,8 @@ pub struct Explanation<'p> {
     weights: [f64; CRITERIA],
     /// Sum of the weights of the present criteria; 0 when nothing could be scored.
     weight_sum: f64,
+    /// The category is `onvoldoende gegevens`.
+    incomplete: bool,
 }
 
 impl<'p> Explanation<'p> {
@@ -151,6 +220,30 @@ impl<'p> Explanation<'p> {
         self.notes_iter().collect()
     }
 
+    /// One character per criterion in [`Criterion::ALL`] order: `.` known, or the cause of a
+    /// missing value (`c` CBS: niet gepubliceerd, `g` niet geladen, `n` niet van toepassing).
+    /// A compact attribute for vector tiles, e.g. `"....ccg.gg"`.
+    pub fn cause_codes(&self) -> String {
+        self.area
+            .criteria
+            .iter()
+            .map(|c| match (c.normalised, c.cause) {
+                (Some(_), _) => '.',
+                (None, Some(cause)) => cause.code(),
+                (None, None) => MissingCause::NietVanToepassing.code(),
+            })
+            .collect()
+    }
+
+    /// The missing values with their causes, e.g. "sociale huur: niet geladen"; for water
+    /// every criterion is "niet van toepassing".
+    pub fn causes_text(&self) -> String {
+        if self.area.water {
+            return "alle criteria: niet van toepassing (water)".to_string();
+        }
+        self.area.missing.join("; ")
+    }
+
     fn scored(&self) -> bool {
         self.weight_sum > 0.0
     }
@@ -177,6 +270,7 @@ impl<'p> Explanation<'p> {
                     share,
                     contribution,
                     missing: c.normalised.is_none(),
+                    cause: c.cause,
                     reason: &c.reason,
                 }
             })
@@ -206,6 +300,7 @@ impl<'p> Explanation<'p> {
             .iter()
             .copied()
             .chain(nothing.then_some(NOTE_NOTHING))
+            .chain(self.incomplete.then_some(NOTE_INCOMPLETE))
     }
 }
 
@@ -256,26 +351,67 @@ pub struct AreaScore<'p> {
     pub rank: Option<u32>,
     /// The number of ranked areas `rank` counts among; `None` for water.
     pub rank_of: Option<u32>,
+    /// How many criteria and what share of the weight the score rests on; `None` for water.
+    pub completeness: Option<Completeness>,
+    /// How robust category and top-3 place are to ±50% weight changes; `None` for water and
+    /// when not computed (see [`Prepared::score_with_stability`]).
+    pub stability: Option<crate::analysis::stability::Stability>,
+    /// Ranking class: 0 when a full circle is plausible or unknown, 1 doubtful, 2 implausible.
+    #[serde(skip)]
+    class: u8,
     /// Explanation of the score.
     pub explanation: Explanation<'p>,
 }
 
-/// The gate outcome: can a circle start here at all?
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The gate outcome: can a circle start here at all? The order is the ranking order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Gate {
-    /// At least 5 potential participants.
+    /// At least 5 observed potential participants, or (without client data) an estimate of at
+    /// least 9: a circle of the target size is plausible.
     Passed,
-    /// Fewer than 5: cannot be `geschikt`.
-    TooFew,
-    /// No client data: cannot be shown to pass, so not `geschikt` either.
+    /// Nothing to judge by: no client data and no estimate. At most `kansrijk`.
     Unknown,
+    /// No client data and an estimate of 5 to 9: a circle could start but hardly reach 9-12.
+    /// At most `kansrijk`, and ranked after every area that passes.
+    Doubtful,
+    /// Fewer than 5 observed potential participants: at most `kansrijk` (clients may still
+    /// join).
+    TooFew,
+    /// An estimate below 5: a circle is not plausible here. Always `ongeschikt`.
+    Implausible,
 }
+
+/// The estimate from which a circle of the target size (9) is plausible.
+pub const PLAUSIBLE_ESTIMATE: f64 = 9.0;
+/// The estimate below which a circle cannot start (5).
+pub const MINIMUM_ESTIMATE: f64 = 5.0;
 
 #[derive(Debug, Clone, PartialEq)]
 struct PreparedCriterion {
     value: Option<RawValue>,
     normalised: Option<f64>,
+    cause: Option<MissingCause>,
     reason: Cow<'static, str>,
+}
+
+impl PreparedCriterion {
+    fn known(value: RawValue, normalised: f64, reason: Cow<'static, str>) -> PreparedCriterion {
+        PreparedCriterion {
+            value: Some(value),
+            normalised: Some(normalised),
+            cause: None,
+            reason,
+        }
+    }
+
+    fn missing(cause: MissingCause, reason: Cow<'static, str>) -> PreparedCriterion {
+        PreparedCriterion {
+            value: None,
+            normalised: None,
+            cause: Some(cause),
+            reason,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -320,9 +456,16 @@ fn bucket_reason(b: Bucket) -> &'static str {
     }
 }
 
-const CBS_MISSING: &str = "onbekend (CBS geheim of onbetrouwbaar)";
-const NOTE_NO_CLIENTS: &str = "Geen cliëntgegevens geladen: gerangschikt op de overige criteria; \
-     zonder bekend aantal deelnemers hoogstens kansrijk.";
+const NOTE_NO_CLIENTS: &str = "Geen cliëntgegevens geladen: deelnemers geschat uit CBS-cijfers \
+     (inwoners, dichtheid en prevalenties van de doelgroepen); geen waarneming.";
+const NOTE_NO_ESTIMATE: &str = "Geen cliëntgegevens en geen inwonertal of dichtheid: \
+     deelnemers onbekend, hoogstens kansrijk.";
+const NOTE_DOUBTFUL: &str = "Geschat minder dan 9 deelnemers binnen loopafstand: \
+     een volle cirkel (9-12) is onzeker, hoogstens kansrijk.";
+const NOTE_IMPLAUSIBLE: &str = "Geschat minder dan 5 deelnemers binnen loopafstand: \
+     een cirkel is hier niet aannemelijk, ongeschikt.";
+const NOTE_INCOMPLETE: &str = "Te weinig gegevens: een kleiner deel van het gewicht dan de \
+     drempel volledigheid rust op bekende waarden, daarom onvoldoende gegevens.";
 const NOTE_TOO_FEW: &str =
     "Minder dan 5 mogelijke deelnemers: een cirkel kan hier nog niet starten, hoogstens kansrijk.";
 const NOTE_WATER: &str = "Watergebied: niet beoordeeld.";
@@ -336,23 +479,58 @@ fn usable(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite() && *x >= 0.0)
 }
 
-/// The CBS figure behind a need criterion.
+/// The CBS figure behind a need criterion. Social rental is the corporations' share where
+/// CBS publishes it, else everything that is not owner-occupied (an upper bound: it includes
+/// private rental).
 fn figure(c: Criterion, f: &Figures) -> Option<f64> {
     usable(match c {
         Criterion::P65Plus => f.p_65plus,
         Criterion::PEenpersoonsHh => f.p_eenpersoonshh,
         Criterion::PLaagInkomen => f.p_laag_inkomen,
+        Criterion::PSocialeHuur => usable(f.p_corporatiewoningen)
+            .or_else(|| usable(f.p_koopwoningen).map(|k| (100.0 - k).max(0.0))),
+        Criterion::PBijstand => f.p_bijstand,
+        Criterion::LaagWoz => f.woz_waarde,
         Criterion::Adresdichtheid => f.adresdichtheid,
         _ => None,
     })
 }
 
-const NEED: [Criterion; 4] = [
+/// The need criteria: percentile-ranked CBS figures, in [`Criterion::ALL`] order.
+const NEED: [Criterion; 7] = [
     Criterion::P65Plus,
     Criterion::PEenpersoonsHh,
     Criterion::PLaagInkomen,
+    Criterion::PSocialeHuur,
+    Criterion::PBijstand,
+    Criterion::LaagWoz,
     Criterion::Adresdichtheid,
 ];
+
+/// True when a lower value means more need (a low WOZ value).
+fn lower_is_more_need(c: Criterion) -> bool {
+    c == Criterion::LaagWoz
+}
+
+/// Normalised score of an estimate: 0 below 5 (no circle), rising linearly to 1 at 24 (two
+/// full circles, room to choose), so denser areas score higher but never without bound.
+fn estimate_score(expected: f64) -> f64 {
+    if expected < MINIMUM_ESTIMATE {
+        0.0
+    } else {
+        ((expected - MINIMUM_ESTIMATE + 1.0) / (24.0 - MINIMUM_ESTIMATE + 1.0)).clamp(0.0, 1.0)
+    }
+}
+
+fn estimate_text(e: &Estimate) -> String {
+    format!(
+        "ca. {} mogelijke deelnemers binnen loopafstand (geschat uit CBS-cijfers: {} inwoners \
+         binnen loopafstand via {})",
+        fmt_int(e.expected),
+        fmt_int(e.people_within_walk),
+        e.source.label()
+    )
+}
 
 /// Dutch percentage with a decimal comma: `18%`, `7,5%`. Integer formatting: the float
 /// formatter's exact mode is the slowest part of [`prepare`] otherwise.
@@ -383,6 +561,9 @@ fn value_text(c: Criterion, v: f64) -> String {
         Criterion::P65Plus => format!("{} 65-plussers", fmt_pct(v)),
         Criterion::PEenpersoonsHh => format!("{} eenpersoonshuishoudens", fmt_pct(v)),
         Criterion::PLaagInkomen => format!("{} met een laag inkomen", fmt_pct(v)),
+        Criterion::PSocialeHuur => format!("{} sociale huurwoningen", fmt_pct(v)),
+        Criterion::PBijstand => format!("{} van de inwoners in de bijstand", fmt_pct(v)),
+        Criterion::LaagWoz => format!("gemiddelde WOZ-waarde {} duizend euro", fmt_int(v)),
         _ => format!("{} adressen per km²", fmt_int(v)),
     }
 }
@@ -451,6 +632,7 @@ fn percentile(sorted: &[f64], x: f64, level: Level) -> (f64, String) {
 ///     water: false,
 ///     figures: &figures,
 ///     participants: Some(Bucket::From9To12),
+///     estimate: None,
 ///     meeting_place_within_walk: Some(true),
 ///     existing_circle_nearby: Some(false),
 /// };
@@ -462,14 +644,34 @@ fn percentile(sorted: &[f64], x: f64, level: Level) -> (f64, String) {
 ///            buurtcirkel::analysis::score::RawValue::Bucket(Bucket::From9To12));
 /// ```
 pub fn prepare(inputs: &[AreaInput<'_>]) -> Prepared {
-    let is_water = |a: &AreaInput<'_>| a.water || a.code.is_water_code();
+    prepare_with(inputs, ComparisonSet::Alles)
+}
 
-    // Step 1: sorted known values per (need criterion, level), over non-water areas.
-    let mut reference: HashMap<(usize, Level), Vec<f64>> = HashMap::new();
+/// [`prepare`] with a chosen comparison set for the percentiles: buurten and wijken compared
+/// within their gemeente ([`ComparisonSet::Gemeente`], the published default) or with every
+/// loaded area of their level ([`ComparisonSet::Alles`]). Gemeenten always compare with all
+/// loaded gemeenten.
+pub fn prepare_with(inputs: &[AreaInput<'_>], comparison: ComparisonSet) -> Prepared {
+    let is_water = |a: &AreaInput<'_>| a.water || a.code.is_water_code();
+    let has_client_data = inputs.iter().any(|a| a.participants.is_some());
+    let set_of = |code: &AreaCode| -> Option<AreaCode> {
+        (comparison == ComparisonSet::Gemeente && code.level() != Level::Gemeente)
+            .then(|| code.gemeente())
+    };
+
+    // Step 1: sorted known values per (need criterion, level, comparison set), over non-water
+    // areas; and which (criterion, level) has any value at all.
+    let mut reference: HashMap<(usize, Level, Option<AreaCode>), Vec<f64>> = HashMap::new();
+    let mut level_has: std::collections::HashSet<(usize, Level)> = Default::default();
     for a in inputs.iter().filter(|a| !is_water(a)) {
+        let set = set_of(a.code);
         for (k, c) in NEED.iter().enumerate() {
             if let Some(v) = figure(*c, a.figures) {
-                reference.entry((k, a.code.level())).or_default().push(v);
+                reference
+                    .entry((k, a.code.level(), set.clone()))
+                    .or_default()
+                    .push(v);
+                level_has.insert((k, a.code.level()));
             }
         }
     }
@@ -481,125 +683,175 @@ pub fn prepare(inputs: &[AreaInput<'_>]) -> Prepared {
     for a in inputs {
         let water = is_water(a);
         let level = a.code.level();
-        let mut missing = Vec::new();
+        let set = set_of(a.code);
         let mut notes = Vec::new();
 
-        let participants = match a.participants {
-            Some(b) => PreparedCriterion {
-                value: Some(RawValue::Bucket(b)),
-                normalised: Some(bucket_score(b)),
-                reason: bucket_reason(b).into(),
-            },
-            None => {
-                missing
-                    .push("deelnemers binnen loopafstand: onbekend (geen cliëntgegevens)".into());
-                PreparedCriterion {
-                    value: None,
-                    normalised: None,
-                    reason: "deelnemers onbekend: geen cliëntgegevens geladen; weegt niet mee"
-                        .into(),
+        let (participants, gate) = match (a.participants, a.estimate) {
+            (Some(b), e) => {
+                let mut reason: String = bucket_reason(b).into();
+                if let Some(e) = e {
+                    reason.push_str(&format!(
+                        " (waargenomen; geschat uit CBS-cijfers: ca. {})",
+                        fmt_int(e.expected)
+                    ));
                 }
+                let gate = if b == Bucket::Under5 {
+                    Gate::TooFew
+                } else {
+                    Gate::Passed
+                };
+                (
+                    PreparedCriterion::known(RawValue::Bucket(b), bucket_score(b), reason.into()),
+                    gate,
+                )
             }
-        };
-        let gate = match a.participants {
-            None => Gate::Unknown,
-            Some(Bucket::Under5) => Gate::TooFew,
-            Some(_) => Gate::Passed,
+            (None, Some(e)) => {
+                let gate = if e.expected >= PLAUSIBLE_ESTIMATE {
+                    Gate::Passed
+                } else if e.expected >= MINIMUM_ESTIMATE {
+                    Gate::Doubtful
+                } else {
+                    Gate::Implausible
+                };
+                (
+                    PreparedCriterion::known(
+                        RawValue::Estimate {
+                            geschat: e.expected,
+                        },
+                        estimate_score(e.expected),
+                        estimate_text(&e).into(),
+                    ),
+                    gate,
+                )
+            }
+            (None, None) => (
+                PreparedCriterion::missing(
+                    MissingCause::NietGeladen,
+                    "deelnemers onbekend: geen cliëntgegevens en geen inwonertal of dichtheid; \
+                     weegt niet mee"
+                        .into(),
+                ),
+                Gate::Unknown,
+            ),
         };
 
-        let need: [PreparedCriterion; 4] = std::array::from_fn(|k| {
+        let need: [PreparedCriterion; 7] = std::array::from_fn(|k| {
             let c = NEED[k];
+            let known = reference.get(&(k, level, set.clone()));
             match figure(c, a.figures) {
                 Some(v) => {
                     let text = value_text(c, v);
-                    match reference.get(&(k, level)).filter(|_| !water) {
+                    match known.filter(|_| !water) {
                         Some(sorted) => {
-                            let (score, cmp) = percentile(sorted, v, level);
-                            PreparedCriterion {
-                                value: Some(RawValue::Number(v)),
-                                normalised: Some(score),
-                                reason: format!("{text}; {cmp}").into(),
+                            let (score, mut cmp) = percentile(sorted, v, level);
+                            if set.is_some() {
+                                cmp.push_str(" in de gemeente");
                             }
+                            let score = if lower_is_more_need(c) {
+                                1.0 - score
+                            } else {
+                                score
+                            };
+                            PreparedCriterion::known(
+                                RawValue::Number(v),
+                                score,
+                                format!("{text}; {cmp}").into(),
+                            )
                         }
                         None => PreparedCriterion {
                             value: Some(RawValue::Number(v)),
                             normalised: None,
+                            cause: Some(MissingCause::NietVanToepassing),
                             reason: text.into(),
                         },
                     }
                 }
                 None => {
-                    missing.push(format!("{}: {CBS_MISSING}", c.label()));
-                    PreparedCriterion {
-                        value: None,
-                        normalised: None,
-                        reason: format!("{} {CBS_MISSING}; weegt niet mee", c.label()).into(),
-                    }
+                    // A figure that no area of the level has was not in the imported data at
+                    // all; one that only some areas lack was suppressed by CBS.
+                    let cause = if level_has.contains(&(k, level)) {
+                        MissingCause::CbsNietGepubliceerd
+                    } else {
+                        MissingCause::NietGeladen
+                    };
+                    PreparedCriterion::missing(
+                        cause,
+                        format!("{} onbekend ({}); weegt niet mee", c.label(), cause.label())
+                            .into(),
+                    )
                 }
             }
         });
 
         let meeting = match a.meeting_place_within_walk {
-            Some(yes) => PreparedCriterion {
-                value: Some(RawValue::Flag(yes)),
-                normalised: Some(if yes { 1.0 } else { 0.0 }),
-                reason: if yes {
+            Some(yes) => PreparedCriterion::known(
+                RawValue::Flag(yes),
+                if yes { 1.0 } else { 0.0 },
+                if yes {
                     "ontmoetingsplek binnen loopafstand".into()
                 } else {
                     "geen ontmoetingsplek binnen loopafstand".into()
                 },
-            },
-            None => {
-                missing.push(
-                    "ontmoetingsplek: onbekend (geen gegevens over ontmoetingsplekken)".into(),
-                );
-                PreparedCriterion {
-                    value: None,
-                    normalised: None,
-                    reason: "ontmoetingsplek onbekend: geen gegevens geladen; weegt niet mee"
-                        .into(),
-                }
-            }
+            ),
+            None => PreparedCriterion::missing(
+                MissingCause::NietGeladen,
+                "ontmoetingsplek onbekend: geen ontmoetingsplekken geladen; weegt niet mee".into(),
+            ),
         };
         let circle = match a.existing_circle_nearby {
-            Some(nearby) => PreparedCriterion {
-                value: Some(RawValue::Flag(!nearby)),
-                normalised: Some(if nearby { 0.0 } else { 1.0 }),
-                reason: if nearby {
+            Some(nearby) => PreparedCriterion::known(
+                RawValue::Flag(!nearby),
+                if nearby { 0.0 } else { 1.0 },
+                if nearby {
                     "er is al een Buurtcirkel in de buurt".into()
                 } else {
                     "nog geen Buurtcirkel in de buurt".into()
                 },
-            },
-            None => {
-                missing.push(
-                    "bestaande Buurtcirkel: onbekend (geen gegevens over bestaande cirkels)".into(),
-                );
-                PreparedCriterion {
-                    value: None,
-                    normalised: None,
-                    reason:
-                        "bestaande Buurtcirkels onbekend: geen gegevens geladen; weegt niet mee"
-                            .into(),
-                }
-            }
+            ),
+            None => PreparedCriterion::missing(
+                MissingCause::NietGeladen,
+                "bestaande Buurtcirkels onbekend: geen cirkels geladen; weegt niet mee".into(),
+            ),
         };
 
-        let [p65, p1hh, laag, oad] = need;
-        let mut criteria = [participants, p65, p1hh, laag, oad, meeting, circle];
+        let [p65, p1hh, laag, huur, bijstand, woz, oad] = need;
+        let mut criteria = [
+            participants,
+            p65,
+            p1hh,
+            laag,
+            huur,
+            bijstand,
+            woz,
+            oad,
+            meeting,
+            circle,
+        ];
+        let mut missing = Vec::new();
         if water {
-            // Water is not scored: keep the raw values but drop the scores and the missing list,
-            // which would only be noise for an area nobody lives in.
+            // Water is not scored: keep the raw values but drop the scores; every criterion is
+            // "niet van toepassing" and the missing list stays empty, which would only be noise
+            // for an area nobody lives in.
             for c in &mut criteria {
                 c.normalised = None;
+                c.cause = Some(MissingCause::NietVanToepassing);
             }
-            missing.clear();
             notes.push(NOTE_WATER);
         } else {
+            for (c, k) in criteria.iter().zip(Criterion::ALL) {
+                if let Some(cause) = c.cause {
+                    missing.push(format!("{}: {}", k.label(), cause.label()));
+                }
+            }
             match gate {
-                Gate::Unknown => notes.push(NOTE_NO_CLIENTS),
+                Gate::Unknown => notes.push(NOTE_NO_ESTIMATE),
                 Gate::TooFew => notes.push(NOTE_TOO_FEW),
+                Gate::Doubtful => notes.push(NOTE_DOUBTFUL),
+                Gate::Implausible => notes.push(NOTE_IMPLAUSIBLE),
                 Gate::Passed => {}
+            }
+            if !has_client_data && a.estimate.is_some() {
+                notes.push(NOTE_NO_CLIENTS);
             }
         }
         areas.push(PreparedArea {
@@ -629,7 +881,7 @@ pub fn prepare(inputs: &[AreaInput<'_>]) -> Prepared {
     groups.sort_unstable_by_key(|g| g.first().copied());
 
     Prepared {
-        has_client_data: inputs.iter().any(|a| a.participants.is_some()),
+        has_client_data,
         areas,
         groups,
     }
@@ -674,22 +926,18 @@ impl Prepared {
         let t = weights.thresholds();
         let mut out: Vec<AreaScore> = Vec::with_capacity(self.areas.len());
         for a in &self.areas {
-            out.push(self.score_one(a, &w, t.geschikt, t.kansrijk));
+            out.push(self.score_one(a, &w, &t));
         }
-
-        let order = |c: Option<Category>| c.map_or(3u8, |c| c as u8);
-        let mut keyed: Vec<(u8, f64, usize)> = Vec::new();
+        let mut keyed: Vec<(u8, u8, f64, usize)> = Vec::new();
         for group in &self.groups {
             keyed.clear();
             keyed.extend(group.iter().enumerate().map(|(pos, &i)| {
                 let s = &out[i];
-                (order(s.category), s.score.unwrap_or(f64::NEG_INFINITY), pos)
+                rank_key(self.areas[i].gate, s.category, s.score, pos)
             }));
-            keyed.sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2))
-            });
+            sort_keys(&mut keyed);
             let n = u32::try_from(group.len()).unwrap_or(u32::MAX);
-            for (rank, &(_, _, pos)) in keyed.iter().enumerate() {
+            for (rank, &(_, _, _, pos)) in keyed.iter().enumerate() {
                 let s = &mut out[group[pos]];
                 s.rank = Some(u32::try_from(rank + 1).unwrap_or(u32::MAX));
                 s.rank_of = Some(n);
@@ -698,37 +946,112 @@ impl Prepared {
         out
     }
 
+    /// [`Prepared::score`] plus the stability analysis with the default draws and seed
+    /// ([`crate::analysis::stability`]), for publication.
+    pub fn score_with_stability(&self, weights: &Weights) -> Vec<AreaScore<'_>> {
+        use crate::analysis::stability::{DEFAULT_DRAWS, DEFAULT_SEED, stability};
+        let mut out = self.score(weights);
+        for (s, st) in out
+            .iter_mut()
+            .zip(stability(self, weights, DEFAULT_DRAWS, DEFAULT_SEED))
+        {
+            s.stability = st;
+        }
+        out
+    }
+
+    /// Category and rank of every area under `weights`, without explanations: the lean path
+    /// of the stability analysis. Same rules as [`Prepared::score`]; `keyed` is scratch space.
+    pub(crate) fn categories_and_ranks(
+        &self,
+        weights: &[f64; CRITERIA],
+        t: &Thresholds,
+        categories: &mut Vec<Option<Category>>,
+        ranks: &mut [u32],
+        keyed: &mut Vec<(u8, u8, f64, usize)>,
+    ) {
+        categories.clear();
+        let mut scores = Vec::with_capacity(self.areas.len());
+        for a in &self.areas {
+            let (score, category, _) = self.evaluate(a, weights, t);
+            categories.push(category);
+            scores.push(score);
+        }
+        for group in &self.groups {
+            keyed.clear();
+            keyed.extend(
+                group
+                    .iter()
+                    .enumerate()
+                    .map(|(pos, &i)| rank_key(self.areas[i].gate, categories[i], scores[i], pos)),
+            );
+            sort_keys(keyed);
+            for (rank, &(_, _, _, pos)) in keyed.iter().enumerate() {
+                ranks[group[pos]] = u32::try_from(rank + 1).unwrap_or(u32::MAX);
+            }
+        }
+    }
+
+    /// The rank groups (indices of non-water areas, one group per level and gemeente).
+    pub(crate) fn groups(&self) -> &[Vec<usize>] {
+        &self.groups
+    }
+
+    /// Score, category and completeness of one area (`None`s for water or nothing to score).
+    fn evaluate(
+        &self,
+        a: &PreparedArea,
+        w: &[f64; CRITERIA],
+        t: &Thresholds,
+    ) -> (Option<f64>, Option<Category>, (f64, f64, u32, u32)) {
+        let mut weight_sum = 0.0;
+        let mut weighted_sum = 0.0;
+        let mut total = 0.0;
+        let (mut present, mut of) = (0u32, 0u32);
+        if !a.water {
+            for (i, c) in a.criteria.iter().enumerate() {
+                if w[i] > 0.0 {
+                    total += w[i];
+                    of += 1;
+                    if let Some(s) = c.normalised {
+                        present += 1;
+                        weight_sum += w[i];
+                        weighted_sum += w[i] * s;
+                    }
+                }
+            }
+        }
+        if weight_sum <= 0.0 {
+            return (None, None, (weight_sum, total, present, of));
+        }
+        let score = round1(100.0 * weighted_sum / weight_sum);
+        let share = weight_sum / total;
+        // kansrijk <= geschikt (validated), so an area held back by the gate is kansrijk.
+        let category = if a.gate == Gate::Implausible {
+            Category::Ongeschikt
+        } else if 100.0 * share < t.volledigheid - 1e-9 {
+            Category::OnvoldoendeGegevens
+        } else if score >= t.geschikt && a.gate == Gate::Passed {
+            Category::Geschikt
+        } else if score >= t.kansrijk {
+            Category::Kansrijk
+        } else {
+            Category::Ongeschikt
+        };
+        (
+            Some(score),
+            Some(category),
+            (weight_sum, total, present, of),
+        )
+    }
+
     fn score_one<'p>(
         &self,
         a: &'p PreparedArea,
         w: &[f64; CRITERIA],
-        geschikt: f64,
-        kansrijk: f64,
+        t: &Thresholds,
     ) -> AreaScore<'p> {
-        let mut weight_sum = 0.0;
-        let mut weighted_sum = 0.0;
-        if !a.water {
-            for (i, c) in a.criteria.iter().enumerate() {
-                if let Some(s) = c.normalised {
-                    weight_sum += w[i];
-                    weighted_sum += w[i] * s;
-                }
-            }
-        }
-        let (score, category) = if weight_sum > 0.0 {
-            let score = round1(100.0 * weighted_sum / weight_sum);
-            // kansrijk <= geschikt (validated), so an area held back by the gate is kansrijk.
-            let category = if score >= geschikt && a.gate == Gate::Passed {
-                Category::Geschikt
-            } else if score >= kansrijk {
-                Category::Kansrijk
-            } else {
-                Category::Ongeschikt
-            };
-            (Some(score), Some(category))
-        } else {
-            (None, None)
-        };
+        let (score, category, (weight_sum, total, present, of)) = self.evaluate(a, w, t);
         AreaScore {
             code: &a.code,
             level: a.code.level(),
@@ -737,13 +1060,75 @@ impl Prepared {
             category,
             rank: None,
             rank_of: None,
+            stability: None,
+            class: gate_class(a.gate),
+            completeness: (!a.water).then(|| Completeness {
+                criteria: present,
+                of,
+                weight_share: if total > 0.0 {
+                    (weight_sum / total * 1000.0).round() / 1000.0
+                } else {
+                    0.0
+                },
+            }),
             explanation: Explanation {
                 area: a,
                 weights: *w,
                 weight_sum,
+                incomplete: category == Some(Category::OnvoldoendeGegevens),
             },
         }
     }
+}
+
+fn gate_class(gate: Gate) -> u8 {
+    match gate {
+        Gate::Passed | Gate::Unknown | Gate::TooFew => 0,
+        Gate::Doubtful => 1,
+        Gate::Implausible => 2,
+    }
+}
+
+impl AreaScore<'_> {
+    /// The order of the rankings, for lists across gemeenten (a national top 10): plausibility
+    /// of a full circle, then category, then score (higher first). Ties are left to the caller.
+    pub fn list_cmp(&self, other: &AreaScore<'_>) -> std::cmp::Ordering {
+        let key = |s: &AreaScore<'_>| {
+            (
+                s.class,
+                s.category.map_or(4u8, |c| c as u8),
+                s.score.unwrap_or(f64::NEG_INFINITY),
+            )
+        };
+        let (a, b) = (key(self), key(other));
+        a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(b.2.total_cmp(&a.2))
+    }
+}
+
+/// The ranking key of an area: first whether a full circle is plausible by the estimate (an
+/// area where it is not ranks after every area where it is, whatever its score), then the
+/// category, then the score (higher first), then the position in the code-sorted group.
+fn rank_key(
+    gate: Gate,
+    category: Option<Category>,
+    score: Option<f64>,
+    pos: usize,
+) -> (u8, u8, f64, usize) {
+    (
+        gate_class(gate),
+        category.map_or(4u8, |c| c as u8),
+        score.unwrap_or(f64::NEG_INFINITY),
+        pos,
+    )
+}
+
+fn sort_keys(keyed: &mut [(u8, u8, f64, usize)]) {
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.cmp(&b.1))
+            .then(b.2.total_cmp(&a.2))
+            .then(a.3.cmp(&b.3))
+    });
 }
 
 #[cfg(test)]
@@ -775,6 +1160,9 @@ mod tests {
                 p_eenpersoonshh: Some(35.0),
                 p_laag_inkomen: Some(40.0),
                 adresdichtheid: Some(2000.0),
+                p_corporatiewoningen: Some(30.0),
+                p_bijstand: Some(4.0),
+                woz_waarde: Some(250.0),
                 ..Figures::default()
             },
             participants: Some(Bucket::From9To12),
@@ -791,6 +1179,7 @@ mod tests {
                 water: a.water,
                 figures: &a.figures,
                 participants: a.participants,
+                estimate: None,
                 meeting_place_within_walk: a.place,
                 existing_circle_nearby: a.circle,
             })
@@ -848,7 +1237,7 @@ mod tests {
 
     fn weights() -> impl Strategy<Value = Weights> {
         (
-            proptest::array::uniform7(weight()),
+            proptest::array::uniform10(weight()),
             0.0..=100.0f64,
             0.0..=1.0f64,
         )
@@ -1037,7 +1426,7 @@ mod tests {
         assert_eq!(c.weight, 1.0);
         assert_eq!(
             missing.explanation.missing(),
-            ["65-plussers: onbekend (CBS geheim of onbetrouwbaar)"]
+            ["65-plussers: CBS: niet gepubliceerd"]
         );
         assert!(median.explanation.missing().is_empty());
         assert_ne!(missing.explanation, median.explanation);
@@ -1124,8 +1513,12 @@ mod tests {
         for s in scores.iter().filter(|s| !s.water) {
             assert!(s.score.is_some() && s.rank.is_some());
             assert_ne!(s.category, Some(Category::Geschikt));
-            assert!(s.explanation.notes().contains(&NOTE_NO_CLIENTS));
-            assert!(s.explanation.missing()[0].starts_with("deelnemers binnen loopafstand"));
+            // No inhabitants in these figures, so no estimate either.
+            assert!(s.explanation.notes().contains(&NOTE_NO_ESTIMATE));
+            assert_eq!(
+                s.explanation.missing()[0],
+                "deelnemers binnen loopafstand: niet geladen"
+            );
             assert!(s.explanation.criteria()[0].missing);
         }
         // Ranking still follows the other criteria.
@@ -1299,6 +1692,156 @@ mod tests {
         assert!(
             ["geschikt", "kansrijk", "ongeschikt"].contains(&first["category"].as_str().unwrap())
         );
+    }
+
+    fn with_estimate(world: &[Area], expected: &[f64]) -> Vec<AreaScore<'static>> {
+        let inputs: Vec<AreaInput<'_>> = world
+            .iter()
+            .zip(expected)
+            .map(|(a, e)| AreaInput {
+                code: &a.code,
+                water: a.water,
+                figures: &a.figures,
+                participants: None,
+                estimate: Some(Estimate {
+                    expected: *e,
+                    people_within_walk: *e * 30.0,
+                    target_population: 1000.0,
+                    source: crate::analysis::estimate::DensitySource::Bevolkingsdichtheid,
+                }),
+                meeting_place_within_walk: a.place,
+                existing_circle_nearby: a.circle,
+            })
+            .collect();
+        let prepared: &'static Prepared = Box::leak(Box::new(prepare(&inputs)));
+        prepared.score(&Weights::default())
+    }
+
+    #[test]
+    fn without_clients_an_area_where_a_full_circle_is_implausible_never_tops_its_gemeente() {
+        // BU02330104 has the highest need of GM0233 but an estimate of 2 participants; the
+        // others have 30 (plausible) and 7 (doubtful).
+        let world = world();
+        let scores = with_estimate(
+            &world,
+            &[30.0, 30.0, 7.0, 30.0, 2.0, 30.0, 30.0, 30.0, 30.0],
+        );
+        let top = find(&scores, "BU02330104");
+        assert_eq!(top.category, Some(Category::Ongeschikt));
+        assert!(top.explanation.notes().contains(&NOTE_IMPLAUSIBLE));
+        assert_eq!(top.rank, top.rank_of);
+        let doubtful = find(&scores, "BU02330102");
+        assert_ne!(doubtful.category, Some(Category::Geschikt));
+        assert!(doubtful.rank.unwrap() > 3, "{:?}", doubtful.rank);
+        let c = &top.explanation.criteria()[0];
+        assert_eq!(c.value, Some(RawValue::Estimate { geschat: 2.0 }));
+        assert!(c.reason.contains("geschat"), "{}", c.reason);
+        assert!(top.explanation.notes().contains(&NOTE_NO_CLIENTS));
+        // With a plausible estimate, a complete area can be geschikt without client data.
+        assert_eq!(
+            find(&scores, "BU02330100").category,
+            Some(Category::Geschikt)
+        );
+        let json = serde_json::to_value(&top.explanation).unwrap();
+        assert_eq!(json["criteria"][0]["value"]["geschat"], 2.0);
+    }
+
+    #[test]
+    fn below_the_completeness_share_an_area_is_onvoldoende_gegevens_never_geschikt() {
+        let mut world = world();
+        // Area 0 loses places and circles (4 of 15 weight) and three need figures (3 more):
+        // 8 of 15 = 53% < 60%.
+        world[0].place = None;
+        world[0].circle = None;
+        world[0].figures.p_bijstand = None;
+        world[0].figures.woz_waarde = None;
+        world[0].figures.p_corporatiewoningen = None;
+        let scores = run(&world, &Weights::default());
+        let s = &scores[0];
+        assert!(s.score.unwrap() >= 60.0, "{:?}", s.score);
+        assert_eq!(s.category, Some(Category::OnvoldoendeGegevens));
+        let c = s.completeness.unwrap();
+        assert_eq!((c.criteria, c.of), (5, 10));
+        assert_eq!(c.weight_share, 0.533);
+        assert!(s.explanation.notes().contains(&NOTE_INCOMPLETE));
+        // The same area at a lower completeness threshold is geschikt again.
+        let lax = Weights::default()
+            .with_overrides(&[("t_volledigheid", "50")])
+            .unwrap();
+        assert_eq!(run(&world, &lax)[0].category, Some(Category::Geschikt));
+        // A complete area rests on all of its weight.
+        assert_eq!(scores[1].completeness.unwrap().weight_share, 1.0);
+        assert_eq!(
+            serde_json::to_value(s).unwrap()["category"],
+            "onvoldoende gegevens"
+        );
+    }
+
+    #[test]
+    fn every_missing_value_says_why() {
+        let mut world = world();
+        world[0].place = None;
+        world[1].figures.p_65plus = None;
+        // No area has social-assistance figures: the column was not loaded.
+        for a in &mut world {
+            a.figures.p_bijstand = None;
+        }
+        let scores = run(&world, &Weights::default());
+        let cause = |s: &AreaScore, c: Criterion| s.explanation.criteria()[c.index()].cause;
+        assert_eq!(
+            cause(&scores[0], Criterion::MeetingPlace),
+            Some(MissingCause::NietGeladen)
+        );
+        assert_eq!(
+            cause(&scores[1], Criterion::P65Plus),
+            Some(MissingCause::CbsNietGepubliceerd)
+        );
+        assert_eq!(
+            cause(&scores[2], Criterion::PBijstand),
+            Some(MissingCause::NietGeladen)
+        );
+        assert_eq!(cause(&scores[2], Criterion::P65Plus), None);
+        let water = find(&scores, "BU02339997");
+        let json = serde_json::to_value(water).unwrap();
+        assert_eq!(json["explanation"]["criteria"], serde_json::json!([]));
+        assert_eq!(water.completeness, None);
+        let json = serde_json::to_value(&scores[1]).unwrap();
+        assert_eq!(
+            json["explanation"]["criteria"][1]["cause"],
+            "CBS: niet gepubliceerd"
+        );
+    }
+
+    #[test]
+    fn a_low_woz_value_scores_higher_than_a_high_one() {
+        let mut world: Vec<Area> = (0..3)
+            .map(|i| buurt(&format!("BU023301{i:02}"), Some(20.0)))
+            .collect();
+        for (a, v) in world.iter_mut().zip([150.0, 300.0, 600.0]) {
+            a.figures.woz_waarde = Some(v);
+        }
+        let scores = run(&world, &only(&[(Criterion::LaagWoz, 1.0)]));
+        assert_eq!(scores[0].score, Some(100.0));
+        assert_eq!(scores[2].score, Some(0.0));
+    }
+
+    #[test]
+    fn within_the_gemeente_comparison_a_buurt_is_ranked_against_its_own_gemeente_only() {
+        // GM0243's buurten have 20-22% 65-plussers, GM0233's 9-30%. Compared within the
+        // gemeente, 22% is the highest of GM0243; compared with everything it is in the middle.
+        let world = world();
+        let ins = inputs(&world);
+        let own = prepare_with(&ins, ComparisonSet::Gemeente);
+        let all = prepare_with(&ins, ComparisonSet::Alles);
+        let w = Weights::default();
+        let (own, all) = (own.score(&w), all.score(&w));
+        let c = |s: &[AreaScore], code: &str| -> (Option<f64>, String) {
+            let c = find(s, code).explanation.criteria()[Criterion::P65Plus.index()];
+            (c.normalised, c.reason.to_string())
+        };
+        assert_eq!(c(&own, "BU02430202").0, Some(1.0));
+        assert!(c(&own, "BU02430202").1.ends_with("in de gemeente"));
+        assert!(c(&all, "BU02430202").0.unwrap() < 1.0);
     }
 
     #[test]

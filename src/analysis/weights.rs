@@ -29,6 +29,15 @@ pub enum Criterion {
     /// Share of persons with a low income (national lowest 40%).
     #[serde(rename = "p_laag_inkomen")]
     PLaagInkomen,
+    /// Share of dwellings rented from a housing corporation (social rental).
+    #[serde(rename = "p_sociale_huur")]
+    PSocialeHuur,
+    /// Persons on social assistance (bijstand) per 100 inhabitants.
+    #[serde(rename = "p_bijstand")]
+    PBijstand,
+    /// Low mean WOZ value of the dwellings (lower value, more need).
+    #[serde(rename = "laag_woz")]
+    LaagWoz,
     /// Surrounding address density.
     #[serde(rename = "adresdichtheid")]
     Adresdichtheid,
@@ -41,7 +50,7 @@ pub enum Criterion {
 }
 
 /// The number of criteria.
-pub const CRITERIA: usize = 7;
+pub const CRITERIA: usize = 10;
 
 impl Criterion {
     /// All criteria, in explanation order.
@@ -50,6 +59,9 @@ impl Criterion {
         Criterion::P65Plus,
         Criterion::PEenpersoonsHh,
         Criterion::PLaagInkomen,
+        Criterion::PSocialeHuur,
+        Criterion::PBijstand,
+        Criterion::LaagWoz,
         Criterion::Adresdichtheid,
         Criterion::MeetingPlace,
         Criterion::NoExistingCircle,
@@ -62,6 +74,9 @@ impl Criterion {
             Criterion::P65Plus => "p_65plus",
             Criterion::PEenpersoonsHh => "p_eenpersoonshh",
             Criterion::PLaagInkomen => "p_laag_inkomen",
+            Criterion::PSocialeHuur => "p_sociale_huur",
+            Criterion::PBijstand => "p_bijstand",
+            Criterion::LaagWoz => "laag_woz",
             Criterion::Adresdichtheid => "adresdichtheid",
             Criterion::MeetingPlace => "meeting_place",
             Criterion::NoExistingCircle => "no_existing_circle",
@@ -75,6 +90,9 @@ impl Criterion {
             Criterion::P65Plus => "w_p_65plus",
             Criterion::PEenpersoonsHh => "w_p_eenpersoonshh",
             Criterion::PLaagInkomen => "w_p_laag_inkomen",
+            Criterion::PSocialeHuur => "w_p_sociale_huur",
+            Criterion::PBijstand => "w_p_bijstand",
+            Criterion::LaagWoz => "w_laag_woz",
             Criterion::Adresdichtheid => "w_adresdichtheid",
             Criterion::MeetingPlace => "w_meeting_place",
             Criterion::NoExistingCircle => "w_no_existing_circle",
@@ -88,6 +106,9 @@ impl Criterion {
             Criterion::P65Plus => "65-plussers",
             Criterion::PEenpersoonsHh => "eenpersoonshuishoudens",
             Criterion::PLaagInkomen => "laag inkomen",
+            Criterion::PSocialeHuur => "sociale huur",
+            Criterion::PBijstand => "bijstand",
+            Criterion::LaagWoz => "lage WOZ-waarde",
             Criterion::Adresdichtheid => "adresdichtheid",
             Criterion::MeetingPlace => "ontmoetingsplek binnen loopafstand",
             Criterion::NoExistingCircle => "geen bestaande Buurtcirkel",
@@ -118,10 +139,95 @@ pub struct Thresholds {
     pub geschikt: f64,
     /// From this score an area is `kansrijk`; below it, `ongeschikt`.
     pub kansrijk: f64,
+    /// Completeness (0-100): the share of the total weight whose criteria have data. Below it
+    /// an area is `onvoldoende gegevens`, whatever its score. Optional in the file (default 60).
+    pub volledigheid: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds {
+            geschikt: 60.0,
+            kansrijk: 40.0,
+            volledigheid: 60.0,
+        }
+    }
 }
 
 /// The query parameters that override a threshold.
-pub const THRESHOLD_PARAMETERS: [&str; 2] = ["t_geschikt", "t_kansrijk"];
+pub const THRESHOLD_PARAMETERS: [&str; 3] = ["t_geschikt", "t_kansrijk", "t_volledigheid"];
+
+/// Prevalences of the target groups: the share of a population that could join a circle.
+/// Used by [`crate::analysis::estimate`] with CBS figures only. Every value is a fraction
+/// `0..=1`; the sources and the reasoning are in `docs/suitability.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Prevalence {
+    /// People with a serious or long-lasting psychiatric condition, share of all inhabitants.
+    pub ggz: f64,
+    /// People with a mild intellectual disability who need support, share of all inhabitants.
+    pub lvb: f64,
+    /// Lonely elderly living alone, share of the 65-plussers.
+    pub ouderen_alleenwonend: f64,
+    /// Newcomers (statushouders of the last years), share of all inhabitants.
+    pub nieuwkomers: f64,
+}
+
+impl Default for Prevalence {
+    fn default() -> Prevalence {
+        Prevalence {
+            ggz: 0.017,
+            lvb: 0.008,
+            ouderen_alleenwonend: 0.03,
+            nieuwkomers: 0.004,
+        }
+    }
+}
+
+/// The comparison set of the percentile normalisation: which areas an area is compared with.
+/// Gemeenten are always compared with all loaded gemeenten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum ComparisonSet {
+    /// Buurten and wijken with those of the same level in their own gemeente: what a
+    /// gemeente's project leader compares (the default).
+    #[default]
+    #[serde(rename = "gemeente")]
+    Gemeente,
+    /// With every loaded area of the same level (the whole country when it is loaded).
+    #[serde(rename = "alles")]
+    Alles,
+}
+
+impl ComparisonSet {
+    /// The value in the weights file.
+    pub fn key(self) -> &'static str {
+        match self {
+            ComparisonSet::Gemeente => "gemeente",
+            ComparisonSet::Alles => "alles",
+        }
+    }
+}
+
+/// The keys of the `[prevalentie]` table.
+pub const PREVALENCE_KEYS: [&str; 4] = ["ggz", "lvb", "ouderen_alleenwonend", "nieuwkomers"];
+
+impl Prevalence {
+    /// The share of all inhabitants in a target group, given the percentage of 65-plussers
+    /// (`None`: the national 20%, an assumption the docs state).
+    pub fn share_of_inhabitants(&self, p_65plus: Option<f64>) -> f64 {
+        let old = p_65plus.unwrap_or(20.0).clamp(0.0, 100.0) / 100.0;
+        self.ggz + self.lvb + self.nieuwkomers + self.ouderen_alleenwonend * old
+    }
+
+    fn slot(&mut self, key: &str) -> Option<&mut f64> {
+        Some(match key {
+            "ggz" => &mut self.ggz,
+            "lvb" => &mut self.lvb,
+            "ouderen_alleenwonend" => &mut self.ouderen_alleenwonend,
+            "nieuwkomers" => &mut self.nieuwkomers,
+            _ => return None,
+        })
+    }
+}
 
 /// The largest weight accepted. Only ratios matter, so this loses nothing, and it keeps every
 /// weighted sum far from overflow.
@@ -147,6 +253,8 @@ pub const MAX_WEIGHT: f64 = 1000.0;
 pub struct Weights {
     weights: [f64; CRITERIA],
     thresholds: Thresholds,
+    prevalence: Prevalence,
+    comparison: ComparisonSet,
 }
 
 /// Why a weights file or a weight override was rejected. Messages name the key or query
@@ -210,18 +318,18 @@ pub enum WeightsError {
 
 const WEIGHT_EXPECTED: &str = "a number from 0 to 1000";
 const THRESHOLD_EXPECTED: &str = "a number from 0 to 100";
+const PREVALENCE_EXPECTED: &str = "a fraction from 0 to 1";
 
 impl Default for Weights {
     /// The documented defaults; equal to `config/weights.toml` (a test checks this).
     fn default() -> Self {
         Weights {
-            // participants, p_65plus, p_eenpersoonshh, p_laag_inkomen, adresdichtheid,
-            // meeting_place, no_existing_circle
-            weights: [3.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0],
-            thresholds: Thresholds {
-                geschikt: 60.0,
-                kansrijk: 40.0,
-            },
+            // participants, p_65plus, p_eenpersoonshh, p_laag_inkomen, p_sociale_huur,
+            // p_bijstand, laag_woz, adresdichtheid, meeting_place, no_existing_circle
+            weights: [4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0],
+            thresholds: Thresholds::default(),
+            prevalence: Prevalence::default(),
+            comparison: ComparisonSet::default(),
         }
     }
 }
@@ -246,11 +354,13 @@ impl Weights {
 
     fn from_table(table: &toml::Table) -> Result<Weights, WeightsError> {
         for key in table.keys() {
-            if key != "weights" && key != "thresholds" {
+            if !["weights", "thresholds", "prevalentie", "vergelijking"].contains(&key.as_str()) {
                 return Err(WeightsError::UnknownKey {
                     what: "key",
                     key: key.clone(),
-                    expected: "the tables [weights] and [thresholds]".to_string(),
+                    expected:
+                        "the tables [weights], [thresholds], [prevalentie] and [vergelijking]"
+                            .to_string(),
                 });
             }
         }
@@ -268,12 +378,39 @@ impl Weights {
             }
         }
         for key in thresholds_table.keys() {
-            if key != "geschikt" && key != "kansrijk" {
+            if key != "geschikt" && key != "kansrijk" && key != "volledigheid" {
                 return Err(WeightsError::UnknownKey {
                     what: "key",
                     key: format!("thresholds.{key}"),
-                    expected: "geschikt, kansrijk".to_string(),
+                    expected: "geschikt, kansrijk, volledigheid".to_string(),
                 });
+            }
+        }
+        let mut prevalence = Prevalence::default();
+        if table.contains_key("prevalentie") {
+            let t = sub_table(
+                table,
+                "prevalentie",
+                "a table with one fraction per target group",
+            )?;
+            for (k, v) in t {
+                let key = format!("prevalentie.{k}");
+                let Some(slot) = prevalence.slot(k) else {
+                    return Err(WeightsError::UnknownKey {
+                        what: "key",
+                        key,
+                        expected: PREVALENCE_KEYS.join(", "),
+                    });
+                };
+                let x = toml_number(&key, v, PREVALENCE_EXPECTED)?;
+                if !(x.is_finite() && (0.0..=1.0).contains(&x)) {
+                    return Err(WeightsError::BadValue {
+                        key,
+                        value: x.to_string(),
+                        expected: PREVALENCE_EXPECTED,
+                    });
+                }
+                *slot = x;
             }
         }
 
@@ -298,13 +435,49 @@ impl Weights {
                 })?;
             check_threshold(&key, toml_number(&key, value, THRESHOLD_EXPECTED)?)
         };
+        let mut comparison = ComparisonSet::default();
+        if table.contains_key("vergelijking") {
+            let t = sub_table(
+                table,
+                "vergelijking",
+                "a table with kring = \"gemeente\" or \"alles\"",
+            )?;
+            for (k, v) in t {
+                if k != "kring" {
+                    return Err(WeightsError::UnknownKey {
+                        what: "key",
+                        key: format!("vergelijking.{k}"),
+                        expected: "kring".to_string(),
+                    });
+                }
+                comparison = match v.as_str() {
+                    Some("gemeente") => ComparisonSet::Gemeente,
+                    Some("alles") => ComparisonSet::Alles,
+                    _ => {
+                        return Err(WeightsError::BadValue {
+                            key: "vergelijking.kring".into(),
+                            value: v.to_string(),
+                            expected: "\"gemeente\" or \"alles\"",
+                        });
+                    }
+                };
+            }
+        }
+        let volledigheid = if thresholds_table.contains_key("volledigheid") {
+            threshold("volledigheid")?
+        } else {
+            Thresholds::default().volledigheid
+        };
         let thresholds = Thresholds {
             geschikt: threshold("geschikt")?,
             kansrijk: threshold("kansrijk")?,
+            volledigheid,
         };
         Weights {
             weights,
             thresholds,
+            prevalence,
+            comparison,
         }
         .validated()
     }
@@ -341,6 +514,9 @@ impl Weights {
                     check_threshold(name, parse_number(name, value, THRESHOLD_EXPECTED)?)?;
             } else if name == "t_kansrijk" {
                 out.thresholds.kansrijk =
+                    check_threshold(name, parse_number(name, value, THRESHOLD_EXPECTED)?)?;
+            } else if name == "t_volledigheid" {
+                out.thresholds.volledigheid =
                     check_threshold(name, parse_number(name, value, THRESHOLD_EXPECTED)?)?;
             } else {
                 return Err(WeightsError::UnknownKey {
@@ -380,6 +556,25 @@ impl Weights {
     /// The category thresholds.
     pub fn thresholds(&self) -> Thresholds {
         self.thresholds
+    }
+
+    /// The comparison set of the percentile normalisation.
+    pub fn comparison(&self) -> ComparisonSet {
+        self.comparison
+    }
+
+    /// The target-group prevalences of the participant estimate.
+    pub fn prevalence(&self) -> Prevalence {
+        self.prevalence
+    }
+
+    /// A copy with every weight replaced (used by the stability analysis); the values must
+    /// already be valid (finite, `0..=1000`, not all zero).
+    pub fn with_weights(&self, weights: [f64; CRITERIA]) -> Weights {
+        Weights {
+            weights,
+            ..self.clone()
+        }
     }
 
     fn validated(self) -> Result<Weights, WeightsError> {
@@ -479,6 +674,13 @@ fn check_threshold(key: &str, t: f64) -> Result<f64, WeightsError> {
 struct WeightsDoc {
     weights: WeightTable,
     thresholds: Thresholds,
+    prevalentie: Prevalence,
+    vergelijking: Vergelijking,
+}
+
+#[derive(Serialize)]
+struct Vergelijking {
+    kring: &'static str,
 }
 
 #[derive(Serialize)]
@@ -487,6 +689,9 @@ struct WeightTable {
     p_65plus: f64,
     p_eenpersoonshh: f64,
     p_laag_inkomen: f64,
+    p_sociale_huur: f64,
+    p_bijstand: f64,
+    laag_woz: f64,
     adresdichtheid: f64,
     meeting_place: f64,
     no_existing_circle: f64,
@@ -501,11 +706,18 @@ impl Serialize for Weights {
                 p_65plus: w(Criterion::P65Plus),
                 p_eenpersoonshh: w(Criterion::PEenpersoonsHh),
                 p_laag_inkomen: w(Criterion::PLaagInkomen),
+                p_sociale_huur: w(Criterion::PSocialeHuur),
+                p_bijstand: w(Criterion::PBijstand),
+                laag_woz: w(Criterion::LaagWoz),
                 adresdichtheid: w(Criterion::Adresdichtheid),
                 meeting_place: w(Criterion::MeetingPlace),
                 no_existing_circle: w(Criterion::NoExistingCircle),
             },
             thresholds: self.thresholds,
+            prevalentie: self.prevalence,
+            vergelijking: Vergelijking {
+                kring: self.comparison.key(),
+            },
         }
         .serialize(serializer)
     }
@@ -613,7 +825,7 @@ mod tests {
             .unwrap();
         assert_eq!(w.weight(Criterion::P65Plus), 2.0);
         assert_eq!(w.thresholds().kansrijk, 35.5);
-        assert_eq!(w.weight(Criterion::Participants), 3.0);
+        assert_eq!(w.weight(Criterion::Participants), 4.0);
         assert_eq!(w.thresholds().geschikt, 60.0);
     }
 
@@ -653,6 +865,39 @@ mod tests {
     }
 
     #[test]
+    fn prevalences_are_read_and_bad_ones_are_rejected_naming_the_key() {
+        let w = Weights::from_toml_str(&DEFAULT_FILE.replace("lvb = 0.008", "lvb = 0.02")).unwrap();
+        assert_eq!(w.prevalence().lvb, 0.02);
+        let msg = err(&DEFAULT_FILE.replace("lvb = 0.008", "lvb = 1.5"));
+        assert!(msg.contains("'prevalentie.lvb'"), "{msg}");
+        assert!(msg.contains("fraction from 0 to 1"), "{msg}");
+        let msg = err(&DEFAULT_FILE.replace("lvb = 0.008", "lvb = 0.008\nautisme = 0.01"));
+        assert!(msg.contains("'prevalentie.autisme'"), "{msg}");
+        assert!(msg.contains("ouderen_alleenwonend"), "{msg}");
+        let msg = err(&DEFAULT_FILE.replace("volledigheid = 60", "volledigheid = 160"));
+        assert!(msg.contains("thresholds.volledigheid"), "{msg}");
+        let msg = err(&DEFAULT_FILE.replace("kring = \"gemeente\"", "kring = \"wijk\""));
+        assert!(msg.contains("'vergelijking.kring'"), "{msg}");
+        let w = Weights::from_toml_str(
+            &DEFAULT_FILE.replace("kring = \"gemeente\"", "kring = \"alles\""),
+        )
+        .unwrap();
+        assert_eq!(w.comparison(), ComparisonSet::Alles);
+    }
+
+    #[test]
+    fn a_file_without_the_optional_tables_gets_the_default_completeness_and_prevalences() {
+        let mut text = String::from("[weights]\n");
+        for c in Criterion::ALL {
+            text.push_str(&format!("{} = 1\n", c.key()));
+        }
+        text.push_str("[thresholds]\ngeschikt = 60\nkansrijk = 40\n");
+        let w = Weights::from_toml_str(&text).unwrap();
+        assert_eq!(w.thresholds().volledigheid, 60.0);
+        assert_eq!(w.prevalence(), Prevalence::default());
+    }
+
+    #[test]
     fn every_parameter_name_is_a_model_parameter() {
         for p in Weights::parameters() {
             assert!(Weights::is_parameter(p), "{p}");
@@ -662,6 +907,6 @@ mod tests {
             );
         }
         assert!(!Weights::is_parameter("walk_m"));
-        assert_eq!(Weights::parameters().count(), CRITERIA + 2);
+        assert_eq!(Weights::parameters().count(), CRITERIA + 3);
     }
 }

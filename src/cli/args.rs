@@ -165,6 +165,12 @@ pub enum ImportCommand {
         #[command(flatten)]
         points: PointArgs,
     },
+    /// CBS square statistics (vierkantstatistieken, 100 m or 500 m, column aantal_inwoners)
+    /// for the estimate of participants within walking distance. Replaces the previous grid.
+    Grid {
+        /// The file to import (e.g. a CBS vierkant100m GeoPackage).
+        path: PathBuf,
+    },
     /// Existing Buurtcirkels, as points (their meeting place) or areas (the streets they
     /// serve), with a name (naam). Replaces the previous set.
     Circles {

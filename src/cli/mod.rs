@@ -153,6 +153,7 @@ fn import(importer: &Importer<'_>, cmd: ImportCommand) -> Result<ImportReport, I
             importer.circles(&path, &points.coords(), points.skip_invalid)?
         }
         ImportCommand::Streets { path } => importer.streets(&path)?,
+        ImportCommand::Grid { path } => importer.grid(&path)?,
     })
 }
 

@@ -233,6 +233,10 @@ pub async fn scores(
                 "t_kansrijk".to_string(),
                 json!(r.set.weights.thresholds().kansrijk),
             ),
+            (
+                "t_volledigheid".to_string(),
+                json!(r.set.weights.thresholds().volledigheid),
+            ),
         ])
         .collect();
     Ok(json_response(&json!({

@@ -73,6 +73,7 @@ pub fn document(base: &str) -> Value {
     let t = defaults.thresholds();
     parameters.insert("t_geschikt".into(), json!({"name": "t_geschikt", "in": "query", "required": false, "description": "Score vanaf welke een gebied 'geschikt' heet.", "schema": {"type": "number", "minimum": 0, "maximum": 100, "default": t.geschikt}}));
     parameters.insert("t_kansrijk".into(), json!({"name": "t_kansrijk", "in": "query", "required": false, "description": "Score vanaf welke een gebied 'kansrijk' heet (niet boven t_geschikt).", "schema": {"type": "number", "minimum": 0, "maximum": 100, "default": t.kansrijk}}));
+    parameters.insert("t_volledigheid".into(), json!({"name": "t_volledigheid", "in": "query", "required": false, "description": "Deel van het totale gewicht (0-100) dat op bekende gegevens moet rusten; daaronder heet een gebied 'onvoldoende gegevens'.", "schema": {"type": "number", "minimum": 0, "maximum": 100, "default": t.volledigheid}}));
     for (name, desc) in [
         ("tileMatrix", "Zoomniveau 0-16."),
         ("tileRow", "Rij (y), 0 bovenaan."),

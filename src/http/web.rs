@@ -124,6 +124,9 @@ pub fn config_json(state: &AppState) -> Value {
                 Criterion::P65Plus => "aged 65+",
                 Criterion::PEenpersoonsHh => "one-person households",
                 Criterion::PLaagInkomen => "low income",
+                Criterion::PSocialeHuur => "social rental housing",
+                Criterion::PBijstand => "social assistance benefit",
+                Criterion::LaagWoz => "low WOZ value",
                 Criterion::Adresdichtheid => "address density",
                 Criterion::MeetingPlace => "meeting place within walking distance",
                 Criterion::NoExistingCircle => "no existing Buurtcirkel",
@@ -147,6 +150,14 @@ pub fn config_json(state: &AppState) -> Value {
                     "Addresses per km² (surroundings)",
                 ),
                 "bevolkingsdichtheid" => ("Inwoners per km²", "Inhabitants per km²"),
+                "oppervlakte_km2" => ("Oppervlakte (km²)", "Area (km²)"),
+                "woz_waarde" => (
+                    "Gemiddelde WOZ-waarde (× 1000 euro)",
+                    "Mean WOZ value (× 1000 euro)",
+                ),
+                "p_koopwoningen" => ("Koopwoningen", "Owner-occupied dwellings"),
+                "p_corporatiewoningen" => ("Corporatiewoningen", "Housing-association dwellings"),
+                "p_bijstand" => ("Bijstand", "Social assistance"),
                 other => (other, other),
             };
             let unit = if f.starts_with("p_") { "%" } else { "" };
@@ -170,11 +181,15 @@ pub fn config_json(state: &AppState) -> Value {
             (l.collection().to_string(), json!(n))
         })
         .collect();
+    let coverage = ds
+        .as_ref()
+        .map_or_else(|| json!({}), |d| level_coverage(&d.data.areas));
     json!({
         "version": env!("CARGO_PKG_VERSION"),
         "data": if ds.is_some() { "ready" } else { "loading" },
         "extent": extent,
         "levels": levels,
+        "coverage": coverage,
         "basemap": cfg.basemap_url.as_ref().map(|u| json!({
             "url": u,
             "attribution": cfg.basemap_attribution.clone().unwrap_or_default(),
@@ -184,6 +199,7 @@ pub fn config_json(state: &AppState) -> Value {
             "min_participants": DEFAULT_MIN_PARTICIPANTS,
             "t_geschikt": t.geschikt,
             "t_kansrijk": t.kansrijk,
+            "t_volledigheid": t.volledigheid,
         },
         "ranges": {
             "walk_m": [WALK_UI_RANGE_M.0, WALK_UI_RANGE_M.1, WALK_STEP_M],
@@ -206,9 +222,81 @@ async fn config(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Where each level is loaded, so the page can open on the finest level that covers the view:
+/// per level, one lon/lat bounding box `[minx, miny, maxx, maxy]` per gemeente that has areas
+/// of that level (`{"buurten": {"GM0233": [...]}, ...}`).
+pub fn level_coverage(areas: &[crate::model::Area]) -> Value {
+    use geo::BoundingRect;
+    let Ok(to_wgs84) = crate::crs::Transformer::new(crate::crs::RD_NEW, crate::crs::WGS84) else {
+        return json!({});
+    };
+    let mut boxes: std::collections::BTreeMap<(&str, String), [f64; 4]> = Default::default();
+    for a in areas {
+        let Some(r) = a.geometry_rd.bounding_rect() else {
+            continue;
+        };
+        let key = (a.level().collection(), a.code.gemeente().to_string());
+        let b = boxes
+            .entry(key)
+            .or_insert([f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
+        b[0] = b[0].min(r.min().x);
+        b[1] = b[1].min(r.min().y);
+        b[2] = b[2].max(r.max().x);
+        b[3] = b[3].max(r.max().y);
+    }
+    let mut out = Map::new();
+    for ((level, gm), b) in boxes {
+        let (Ok((x0, y0)), Ok((x1, y1))) = (to_wgs84.point(b[0], b[1]), to_wgs84.point(b[2], b[3]))
+        else {
+            continue;
+        };
+        let entry = out.entry(level).or_insert_with(|| json!({}));
+        if let Value::Object(m) = entry {
+            m.insert(gm, json!([x0, y0, x1, y1]));
+        }
+    }
+    Value::Object(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coverage_lists_per_level_the_gemeenten_that_level_is_loaded_for() {
+        let sq = |x: f64, y: f64| {
+            geo_types::MultiPolygon::new(vec![geo_types::Polygon::new(
+                geo_types::LineString::from(vec![
+                    (x, y),
+                    (x + 1000.0, y),
+                    (x + 1000.0, y + 1000.0),
+                    (x, y + 1000.0),
+                    (x, y),
+                ]),
+                vec![],
+            )])
+        };
+        let area = |code: &str, x: f64| crate::model::Area {
+            code: crate::model::AreaCode::parse(code).unwrap(),
+            name: String::new(),
+            water: false,
+            figures: crate::model::Figures::default(),
+            geometry_rd: sq(x, 470_000.0),
+        };
+        let v = level_coverage(&[
+            area("GM0233", 170_000.0),
+            area("GM0344", 135_000.0),
+            area("BU02330000", 170_000.0),
+        ]);
+        assert_eq!(v["gemeenten"].as_object().unwrap().len(), 2);
+        let bu = v["buurten"].as_object().unwrap();
+        assert_eq!(bu.keys().collect::<Vec<_>>(), ["GM0233"]);
+        let b = bu["GM0233"].as_array().unwrap();
+        // Ermelo lies near 5.6 E, 52.3 N.
+        assert!((5.0..6.0).contains(&b[0].as_f64().unwrap()), "{b:?}");
+        assert!((52.0..53.0).contains(&b[1].as_f64().unwrap()), "{b:?}");
+        assert!(v.get("wijken").is_none());
+    }
 
     #[test]
     fn the_page_defaults_are_the_model_defaults_and_walk_steps_are_valid() {
@@ -216,7 +304,11 @@ mod tests {
         assert_eq!(v["basemap"], Value::Null);
         assert_eq!(v["defaults"]["walk_m"], 800.0);
         assert_eq!(v["weights"][0]["param"], "w_participants");
-        assert_eq!(v["weights"][0]["default"], 3.0);
+        assert_eq!(
+            v["weights"][0]["default"],
+            Weights::default().weight(Criterion::Participants)
+        );
+
         // Every criterion and every key figure has a Dutch and an English label of its own.
         for (list, n) in [
             ("weights", Criterion::ALL.len()),

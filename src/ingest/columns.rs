@@ -77,6 +77,27 @@ pub const FIGURE_PRESETS: &[(&str, &[&str])] = &[
             "bev_dich",
         ],
     ),
+    ("oppervlakte_km2", &["area"]),
+    (
+        "woz_waarde",
+        &[
+            "gemiddelde_woningwaarde",
+            "woz",
+            "g_wozbag",
+            "dwelling_value",
+        ],
+    ),
+    (
+        "p_koopwoningen",
+        &["percentage_koopwoningen", "p_koopw", "dwelling_ownership"],
+    ),
+    (
+        "p_corporatiewoningen",
+        &[
+            "percentage_huurwoningen_in_bezit_woningcorporaties",
+            "p_wcorpw",
+        ],
+    ),
 ];
 
 /// Counts from which percentages are derived when a table has no percentage column:
@@ -92,6 +113,7 @@ pub const DERIVED_PRESETS: &[(&str, &[&str], &str)] = &[
         &["a_1p_hh", "aantal_eenpersoonshuishoudens"],
         "huishoudens",
     ),
+    ("p_bijstand", &["a_soz_wb"], "inwoners"),
 ];
 
 /// Columns that flag water-only areas (`JA`/`NEE`).
@@ -119,7 +141,7 @@ pub struct Mapping {
 pub fn canonical_fields() -> Vec<&'static str> {
     let mut v = vec!["code", "name", "water", "year"];
     v.extend(FIGURE_PRESETS.iter().map(|(f, _)| *f));
-    v.extend(["a_65_oo", "a_1p_hh"]);
+    v.extend(["a_65_oo", "a_1p_hh", "a_soz_wb"]);
     v
 }
 

@@ -9,6 +9,7 @@ pub mod areas;
 pub mod clients;
 pub mod columns;
 pub mod figures;
+pub mod grid;
 pub mod points;
 mod source;
 pub mod streets;

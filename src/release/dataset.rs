@@ -22,8 +22,8 @@ use super::layers::{self, COLLECTIONS};
 use super::tiles::TileCache;
 use crate::analysis::metric::StraightLine;
 use crate::analysis::network::StreetNetwork;
-use crate::analysis::run::{Analysis, Inputs, Params, analyse};
-use crate::analysis::weights::Weights;
+use crate::analysis::run::{Analysis, Inputs, Params, analyse_with};
+use crate::analysis::weights::{CRITERIA, Weights};
 use crate::crs::{CrsError, RD_NEW, Transformer, WGS84};
 use crate::model::Level;
 use crate::store::StoreData;
@@ -42,19 +42,20 @@ pub struct ParamSet {
 pub struct ParamKey {
     walk_m: u64,
     min_participants: usize,
-    weights: [u64; 9],
+    weights: [u64; CRITERIA + 3],
 }
 
 impl ParamSet {
     /// The cache key.
     pub fn key(&self) -> ParamKey {
-        let mut w = [0u64; 9];
+        let mut w = [0u64; CRITERIA + 3];
         for (slot, v) in w.iter_mut().zip(self.weights.all()) {
             *slot = v.to_bits();
         }
         let t = self.weights.thresholds();
-        w[7] = t.geschikt.to_bits();
-        w[8] = t.kansrijk.to_bits();
+        w[CRITERIA] = t.geschikt.to_bits();
+        w[CRITERIA + 1] = t.kansrijk.to_bits();
+        w[CRITERIA + 2] = t.volledigheid.to_bits();
         ParamKey {
             walk_m: self.params.walk_m.to_bits(),
             min_participants: self.params.min_participants,
@@ -288,9 +289,10 @@ impl Dataset {
                     places: &me.data.places,
                     circles: &me.data.circles,
                 };
+                let (grid, model) = (&me.data.grid, Weights::default());
                 let a = match &me.network {
-                    Some(net) => analyse(net, inputs, params),
-                    None => analyse(&StraightLine, inputs, params),
+                    Some(net) => analyse_with(net, inputs, grid, &model, params),
+                    None => analyse_with(&StraightLine, inputs, grid, &model, params),
                 }
                 .map_err(|e| EngineError::Params(e.to_string()))?;
                 me.stats.analyses.fetch_add(1, Relaxed);
@@ -314,7 +316,7 @@ impl Dataset {
     ) -> Result<Results, EngineError> {
         let t = Instant::now();
         let to_wgs84 = Transformer::new(RD_NEW, WGS84)?;
-        let scores = analysis.prepared.score(&set.weights);
+        let scores = analysis.prepared.score_with_stability(&set.weights);
         let mut collections = Vec::with_capacity(COLLECTIONS.len());
         for name in COLLECTIONS {
             let Some(table) = layers::build(name, &self.data, analysis, &scores) else {

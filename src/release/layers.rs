@@ -147,8 +147,16 @@ fn area_layer(
     fields.extend(FIGURE_FIELDS.iter().map(|f| (*f, FieldType::Real)));
     fields.extend([
         ("deelnemers", FieldType::Text),
+        ("deelnemers_geschat", FieldType::Real),
+        ("schatting_bron", FieldType::Text),
         ("score", FieldType::Real),
         ("categorie", FieldType::Text),
+        ("volledigheid", FieldType::Real),
+        ("criteria_bekend", FieldType::Text),
+        ("ontbreekt", FieldType::Text),
+        ("ontbrekend", FieldType::Text),
+        ("stabiliteit", FieldType::Text),
+        ("stabiliteit_aandeel", FieldType::Real),
         ("rang", FieldType::Integer),
         ("rang_van", FieldType::Integer),
         ("redenen", FieldType::Text),
@@ -182,11 +190,24 @@ fn area_layer(
                     .map(|v| v.map_or(Value::Null, |v| json!(v))),
             );
             values.push(analysis.participants[i].map_or(Value::Null, |b| json!(b.label())));
+            let estimate = analysis.estimates.get(i).copied().flatten();
+            values.push(estimate.map_or(Value::Null, |e| json!(e.expected)));
+            values.push(estimate.map_or(Value::Null, |e| json!(e.source.label())));
             values.push(s.and_then(|s| s.score).map_or(Value::Null, |v| json!(v)));
             values.push(
                 s.and_then(|s| s.category)
                     .map_or(Value::Null, |c| json!(c.label())),
             );
+            let completeness = s.and_then(|s| s.completeness);
+            values.push(completeness.map_or(Value::Null, |c| json!(c.weight_share)));
+            values.push(
+                completeness.map_or(Value::Null, |c| json!(format!("{}/{}", c.criteria, c.of))),
+            );
+            values.push(s.map_or(Value::Null, |s| json!(s.explanation.cause_codes())));
+            values.push(s.map_or(Value::Null, |s| json!(s.explanation.causes_text())));
+            let stability = s.and_then(|s| s.stability);
+            values.push(stability.map_or(Value::Null, |t| json!(t.oordeel)));
+            values.push(stability.map_or(Value::Null, |t| json!(t.categorie.min(t.top3))));
             values.push(s.and_then(|s| s.rank).map_or(Value::Null, |v| json!(v)));
             values.push(s.and_then(|s| s.rank_of).map_or(Value::Null, |v| json!(v)));
             values.push(s.map_or(Value::Null, |s| {

@@ -5,7 +5,9 @@
 //! tile address `z/y/x` (zoom 0-16). Output: one MVT layer named after the collection, extent
 //! 4096, geometries clipped to the tile plus a 64-unit buffer and simplified to half a screen
 //! pixel ([`SIMPLIFY_UNITS`]), so a tile never holds more detail than the map can show. Attributes are the
-//! ones the web map draws: code, naam, score, categorie, deelnemers (and rang, soort). The
+//! ones the web map draws: code, naam, score, categorie, deelnemers (and rang, soort), plus the
+//! compact completeness attributes volledigheid, ontbreekt (one cause letter per criterion) and
+//! stabiliteit. The
 //! geometries are the published ones, so a tile at zoom 16 shows nothing finer than the
 //! generalised cluster and site shapes that the items show.
 //! Must not depend on `http` or the dataset (the dataset owns the tile cache).
@@ -34,7 +36,7 @@ pub const SIMPLIFY_UNITS: f64 = 4.0;
 /// Highest zoom served.
 pub const MAX_ZOOM: u8 = 16;
 /// Attributes put in tiles, when the collection has them.
-pub const TILE_FIELDS: [&str; 7] = [
+pub const TILE_FIELDS: [&str; 10] = [
     "code",
     "naam",
     "score",
@@ -42,6 +44,9 @@ pub const TILE_FIELDS: [&str; 7] = [
     "deelnemers",
     "rang",
     "soort",
+    "volledigheid",
+    "ontbreekt",
+    "stabiliteit",
 ];
 
 /// Tiles kept per parameter set before the cache starts afresh (bounds memory).

@@ -134,22 +134,13 @@ impl Analysed {
 
     /// The scored areas of `level`, best category and score first, at most `top` (0 = all).
     pub fn ranking(&self, level: Level, top: usize) -> Vec<RankedArea> {
-        let scores = self.analysis.prepared.score(&self.weights);
+        let scores = self.analysis.prepared.score_with_stability(&self.weights);
         let mut ranked: Vec<(usize, &AreaScore<'_>)> = scores
             .iter()
             .enumerate()
             .filter(|(_, sc)| sc.level == level && sc.score.is_some())
             .collect();
-        ranked.sort_by(|a, b| {
-            a.1.category
-                .cmp(&b.1.category)
-                .then_with(|| {
-                    b.1.score
-                        .partial_cmp(&a.1.score)
-                        .unwrap_or(std::cmp::Ordering::Equal)
-                })
-                .then_with(|| a.1.code.cmp(b.1.code))
-        });
+        ranked.sort_by(|a, b| a.1.list_cmp(b.1).then_with(|| a.1.code.cmp(b.1.code)));
         if top > 0 {
             ranked.truncate(top);
         }
@@ -189,7 +180,9 @@ fn default_level(data: &StoreData) -> Level {
 
 /// Runs the analysis on `data` with the one metric the store calls for: along the stored
 /// street network when there is one, else by straight line.
-fn run(data: &StoreData, params: Params) -> Result<Analysis, AnalyseError> {
+/// The 100 m grid (may be empty) and the weight-independent settings of the model (the
+/// prevalences of the participant estimate, the comparison set) come with the data and weights.
+fn run(data: &StoreData, params: Params, model: &Weights) -> Result<Analysis, AnalyseError> {
     let inputs = Inputs {
         areas: &data.areas,
         clients: &data.clients,
@@ -201,8 +194,10 @@ fn run(data: &StoreData, params: Params) -> Result<Analysis, AnalyseError> {
         .as_ref()
         .map(|lines| StreetNetwork::from_lines(lines.iter().cloned()));
     match &network {
-        Some(net) => crate::analysis::run::analyse(net, inputs, params),
-        None => crate::analysis::run::analyse(&StraightLine, inputs, params),
+        Some(net) => crate::analysis::run::analyse_with(net, inputs, &data.grid, model, params),
+        None => {
+            crate::analysis::run::analyse_with(&StraightLine, inputs, &data.grid, model, params)
+        }
     }
     .map_err(AnalyseError::from)
 }
@@ -221,8 +216,8 @@ pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, Ana
         });
     }
     let t = std::time::Instant::now();
-    let analysis = run(&data, request.params)?;
-    let scores = analysis.prepared.score(&weights);
+    let analysis = run(&data, request.params, &weights)?;
+    let scores = analysis.prepared.score_with_stability(&weights);
     let elapsed = t.elapsed();
     write_results(store, request, &data, &analysis, &scores)?;
     drop(scores);
@@ -385,8 +380,8 @@ pub fn export(
     }
     let weights = request.check()?;
     let data = store.load().map_err(AnalyseError::from)?;
-    let analysis = run(&data, request.params)?;
-    let scores = analysis.prepared.score(&weights);
+    let analysis = run(&data, request.params, &weights)?;
+    let scores = analysis.prepared.score_with_stability(&weights);
     let table = layers::build(layer, &data, &analysis, &scores).ok_or_else(|| {
         ExportError::UnknownLayer {
             layer: layer.to_string(),

@@ -170,6 +170,21 @@ impl Importer<'_> {
         Ok(import.report)
     }
 
+    /// CBS square statistics (vierkantstatistieken, 100 m or 500 m) for the estimate of
+    /// participants within walking distance; replaces the previous grid.
+    ///
+    /// # Errors
+    /// The file's problem, or the store's.
+    pub fn grid(&self, path: &Path) -> Result<ImportReport, ImportError> {
+        let import = crate::ingest::grid::read_grid(path)?;
+        let change = Change {
+            grid: Some(import.cells),
+            ..Default::default()
+        };
+        self.apply(change, &import.report)?;
+        Ok(import.report)
+    }
+
     /// Meeting places; replaces the previous set.
     ///
     /// # Errors
@@ -324,6 +339,7 @@ pub fn write_demo(store: &Store, replace: bool) -> Result<(), DemoError> {
         )],
         results: None,
         streets: None,
+        grid: None,
         areas: Some((Level::ALL.to_vec(), demo.areas)),
         clients: Some(demo.clients),
         places: Some(demo.places),

@@ -2,7 +2,8 @@
 //!
 //! Layers (all geometry in RD New, EPSG:28992): `gemeenten`, `wijken`, `buurten` (boundaries with
 //! key figures), `clients` (anonymised points), `places`, `circles`, `streets` (the walking
-//! network, see [`graph`]); attribute tables
+//! network, see [`graph`]), `grid` (CBS square statistics: cell centres with inhabitants);
+//! attribute tables
 //! `bc_metadata` (schema version) and `bc_imports` (one row per import: kind, source file, CBS
 //! year, time, rows).
 //!
@@ -23,7 +24,9 @@ use gdal::vector::{
 use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
 use geo_types::{Geometry, MultiPolygon, Point};
 
-use crate::model::{Area, AreaCode, Circle, Client, FIGURE_FIELDS, Figures, Level, Place};
+use crate::model::{
+    Area, AreaCode, Circle, Client, FIGURE_FIELDS, Figures, GridCell, Level, Place,
+};
 
 /// Prefix of the analysis result layers (`resultaat_buurten`, `resultaat_clusters`, ...).
 pub const RESULT_PREFIX: &str = "resultaat_";
@@ -122,6 +125,8 @@ pub struct StoreData {
     pub circles: Vec<Circle>,
     /// The walking network's street pieces (RD metres), `None` when no streets were imported.
     pub streets: Option<Vec<geo_types::LineString<f64>>>,
+    /// CBS square statistics (layer `grid`: cell centres with inhabitants), empty when none.
+    pub grid: Vec<GridCell>,
     /// Import log, oldest first.
     pub imports: Vec<ImportLog>,
 }
@@ -141,6 +146,8 @@ pub struct Change {
     pub results: Option<Vec<crate::model::Table>>,
     /// Replace the street network (layer `streets`, see [`graph`]) with these pieces, RD metres.
     pub streets: Option<Vec<geo_types::LineString<f64>>>,
+    /// Replace the CBS grid (layer `grid`).
+    pub grid: Option<Vec<GridCell>>,
     /// Log entries to append.
     pub log: Vec<ImportLog>,
 }
@@ -300,6 +307,9 @@ impl Store {
         if let Some(circles) = &change.circles {
             self.write_circles(&mut txn, circles, &rd)?;
         }
+        if let Some(grid) = &change.grid {
+            self.write_grid(&mut txn, grid, &rd)?;
+        }
         if let Some(results) = &change.results {
             self.write_results(&mut txn, results, &rd)?;
         }
@@ -343,6 +353,7 @@ impl Store {
             (change.clients.is_some(), "clients"),
             (change.places.is_some(), "places"),
             (change.circles.is_some(), "circles"),
+            (change.grid.is_some(), "grid"),
             (change.streets.is_some(), graph::STREETS_LAYER),
         ] {
             if written {
@@ -554,6 +565,35 @@ impl Store {
         Ok(())
     }
 
+    fn write_grid(
+        &self,
+        ds: &mut Dataset,
+        grid: &[GridCell],
+        rd: &SpatialRef,
+    ) -> Result<(), StoreError> {
+        let layer = self.recreate(
+            ds,
+            "grid",
+            gdal::vector::OGRwkbGeometryType::wkbPoint,
+            rd,
+            &[("inwoners", OGRFieldType::OFTReal)],
+        )?;
+        let defn = gdal::vector::Defn::from_layer(&layer);
+        for c in grid {
+            let r = (|| {
+                let mut f = Feature::new(&defn)?;
+                match c.inwoners {
+                    Some(v) => f.set_field_double(0, v)?,
+                    None => f.set_field_null(0)?,
+                }
+                f.set_geometry(c.centre_rd.to_gdal()?)?;
+                f.create(&layer)
+            })();
+            r.map_err(self.gdal_err("writing the grid"))?;
+        }
+        Ok(())
+    }
+
     fn write_circles(
         &self,
         ds: &mut Dataset,
@@ -703,6 +743,21 @@ impl Store {
                     name: f.field_as_string(0).ok().flatten().unwrap_or_default(),
                     kind: f.field_as_string(1).ok().flatten().unwrap_or_default(),
                     position_rd: p,
+                });
+            }
+        }
+        if let Ok(mut layer) = ds.layer_by_name("grid") {
+            for f in layer.features() {
+                let Some(Geometry::Point(p)) = f.geometry().and_then(|g| g.to_geo().ok()) else {
+                    continue;
+                };
+                let inwoners = match f.field(0) {
+                    Ok(Some(FieldValue::RealValue(v))) => Some(v),
+                    _ => None,
+                };
+                data.grid.push(GridCell {
+                    centre_rd: p,
+                    inwoners,
                 });
             }
         }

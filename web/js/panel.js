@@ -1,6 +1,8 @@
 // The side panel of one area: score, category, rank in its gemeente, the explanation per
 // criterion, key figures. Everything shown comes from the item the API returns
-// (`/ogc/v1/collections/{level}/items/{code}`); a missing value reads "onbekend (CBS geheim)".
+// (`/ogc/v1/collections/{level}/items/{code}`); a missing figure reads "onbekend (CBS geheim)",
+// a missing criterion "onbekend: <cause>" (CBS: niet gepubliceerd, niet geladen, niet van
+// toepassing); completeness and stability sit under the rank.
 
 import { t, num, category, getLang } from './i18n.js';
 import { criterionLabel, figureFields, figureLabel } from './labels.js';
@@ -48,12 +50,14 @@ export function esc(s) {
  * @param {string} level
  */
 export function criterionReason(c, level) {
-  if (c.missing) return t('unknown');
+  if (c.missing) return c.cause ? `${t('unknown.plain')}: ${t(`cause.${c.cause}`)}` : t('unknown');
   if (getLang() === 'nl') return c.reason;
   const pct = c.normalised === null || c.normalised === undefined ? null : Math.round(c.normalised * 100);
   const lv = LEVEL_NAME.en[/** @type {keyof typeof LEVEL_NAME.en} */ (level)] ?? level;
   switch (c.criterion) {
-    case 'participants': return `${c.value} potential participants within walking distance`;
+    case 'participants': return c.value && c.value.geschat !== undefined
+      ? `about ${num(c.value.geschat)} potential participants within walking distance (estimated from CBS figures)`
+      : `${c.value} potential participants within walking distance`;
     case 'meeting_place': return c.value ? 'a meeting place within walking distance' : 'no meeting place within walking distance';
     case 'no_existing_circle': return c.value ? 'no Buurtcirkel nearby yet' : 'an existing Buurtcirkel nearby';
     case 'adresdichtheid': return `${num(c.value)} addresses per km²; higher than ${pct}% of the ${lv}`;
@@ -103,7 +107,8 @@ export function renderPanel(feature, { level, gemeenteName, inShortlist }) {
     <p><span class="score-big" data-field="score">${p.score === null || p.score === undefined ? '—' : num(p.score)}</span>
        <span data-field="categorie">${badge(p.categorie)}</span></p>
     <p data-field="rang">${esc(rankText(p, level, gemeenteName))}</p>
-    <p>${esc(t('panel.participants'))}: <strong data-field="deelnemers">${esc(p.deelnemers ?? t('unknown'))}</strong></p>
+    <p>${esc(t('panel.participants'))}: <strong data-field="deelnemers">${esc(p.deelnemers ?? t('unknown'))}</strong>${p.deelnemers_geschat !== null && p.deelnemers_geschat !== undefined ? ` <span data-field="deelnemers_geschat">(${esc(t('panel.estimated', num(p.deelnemers_geschat)))})</span>` : ''}</p>
+    ${p.criteria_bekend ? `<p data-field="volledigheid">${esc(t('panel.completeness', p.criteria_bekend, Math.round(p.volledigheid * 100)))}${p.stabiliteit ? `; <span data-field="stabiliteit">${esc(t(`panel.${p.stabiliteit}`, Math.round(p.stabiliteit_aandeel * 100)))}</span>` : ''}</p>` : ''}
     ${p.afstandsmaat ? `<p class="note" data-field="afstandsmaat">${esc(t(p.afstandsmaat === 'straatnetwerk' ? 'panel.metric.streets' : 'panel.metric.line'))}</p>` : ''}
     <div class="buttons">
       <button type="button" id="panel-shortlist" aria-pressed="${inShortlist}">${esc(t(inShortlist ? 'panel.remove' : 'panel.add'))}</button>

@@ -212,10 +212,11 @@ await test('clicking a buurt opens its panel with the values the API publishes',
   assert(rank.startsWith(`${pr.rang}e van ${pr.rang_van} buurten in `), `rank in gemeente: ${rank}`);
   eq(await page.locator('#panel-body [data-field="deelnemers"]').innerText(), pr.deelnemers ?? 'onbekend (CBS geheim)', 'participants bucket');
   eq(pr.afstandsmaat, 'hemelsbreed', 'the demo has no street network');
+  assert((await page.locator('#panel-body [data-field="volledigheid"]').innerText()).includes(`${pr.criteria_bekend} criteria`), 'panel shows completeness');
   assert((await page.locator('#panel-body [data-field="afstandsmaat"]').innerText()).includes('hemelsbreed'), 'panel says how walking distance was measured');
   for (const c of pr.toelichting.criteria) {
     const text = await page.locator(`#panel-body tr[data-criterion="${c.criterion}"] [data-reason]`).innerText();
-    eq(text.trim(), c.missing ? 'onbekend (CBS geheim)' : c.reason, `explanation of ${c.criterion}`);
+    eq(text.trim(), c.missing ? `onbekend: ${c.cause}` : c.reason, `explanation of ${c.criterion}`);
   }
   for (const fig of ['inwoners', 'p_65plus']) {
     const text = await page.locator(`#panel-body tr[data-figure="${fig}"] td`).innerText();
