@@ -17,6 +17,10 @@
 //!
 //! The model is documented in `docs/suitability.md`; keep the two in step.
 //!
+//! This file is longer than 700 lines of code on purpose: `prepare` (normalisation and reason
+//! texts) and `Prepared::score` (weights, gate, categories, ranks) share one private data
+//! layout ([`Prepared`]), and splitting them would expose that layout to the rest of `analysis`.
+//!
 //! Privacy (DESIGN.md rule 3): the participant criterion sees only a [`Bucket`], never a count,
 //! so no choice of weights can reveal more than the bucket.
 //!
@@ -330,6 +334,17 @@ impl Serialize for Explanation<'_> {
     }
 }
 
+/// How robust one area's result is (computed by [`crate::analysis::stability`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Stability {
+    /// `stabiel` or `gevoelig`.
+    pub oordeel: &'static str,
+    /// Share of draws (0-1) in which the area kept its category.
+    pub categorie: f64,
+    /// Share of draws (0-1) in which the area stayed in (or out of) its gemeente's top 3.
+    pub top3: f64,
+}
+
 /// The suitability of one area under one set of weights.
 ///
 /// It borrows its code and texts from the [`Prepared`] model it came from: the texts do not
@@ -354,8 +369,8 @@ pub struct AreaScore<'p> {
     /// How many criteria and what share of the weight the score rests on; `None` for water.
     pub completeness: Option<Completeness>,
     /// How robust category and top-3 place are to ±50% weight changes; `None` for water and
-    /// when not computed (see [`Prepared::score_with_stability`]).
-    pub stability: Option<crate::analysis::stability::Stability>,
+    /// when not computed (see [`crate::analysis::stability::score_with_stability`]).
+    pub stability: Option<Stability>,
     /// Ranking class: 0 when a full circle is plausible or unknown, 1 doubtful, 2 implausible.
     #[serde(skip)]
     class: u8,
@@ -942,20 +957,6 @@ impl Prepared {
                 s.rank = Some(u32::try_from(rank + 1).unwrap_or(u32::MAX));
                 s.rank_of = Some(n);
             }
-        }
-        out
-    }
-
-    /// [`Prepared::score`] plus the stability analysis with the default draws and seed
-    /// ([`crate::analysis::stability`]), for publication.
-    pub fn score_with_stability(&self, weights: &Weights) -> Vec<AreaScore<'_>> {
-        use crate::analysis::stability::{DEFAULT_DRAWS, DEFAULT_SEED, stability};
-        let mut out = self.score(weights);
-        for (s, st) in out
-            .iter_mut()
-            .zip(stability(self, weights, DEFAULT_DRAWS, DEFAULT_SEED))
-        {
-            s.stability = st;
         }
         out
     }

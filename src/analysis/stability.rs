@@ -9,12 +9,11 @@
 //!
 //! This module is pure: no files, GDAL, tokio or clock.
 
+pub use crate::analysis::score::Stability;
+use crate::analysis::score::{AreaScore, Prepared};
+use crate::analysis::weights::{CRITERIA, Weights};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
-
-use crate::analysis::score::Prepared;
-use crate::analysis::weights::{CRITERIA, Weights};
 
 /// The default number of draws.
 pub const DEFAULT_DRAWS: usize = 200;
@@ -24,17 +23,6 @@ pub const DEFAULT_SEED: u64 = 28_878;
 pub const VARIATION: f64 = 0.5;
 /// From this share of draws that keep both category and top-3 place, an area is `stabiel`.
 pub const STABLE_SHARE: f64 = 0.8;
-
-/// How robust one area's result is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Stability {
-    /// `stabiel` or `gevoelig`.
-    pub oordeel: &'static str,
-    /// Share of draws (0-1) in which the area kept its category.
-    pub categorie: f64,
-    /// Share of draws (0-1) in which the area stayed in (or out of) its gemeente's top 3.
-    pub top3: f64,
-}
 
 /// Runs the stability analysis.
 ///
@@ -98,6 +86,19 @@ pub fn stability(
             })
         })
         .collect()
+}
+
+/// [`Prepared::score`] plus the stability analysis with the default draws and seed, for
+/// publication.
+pub fn score_with_stability<'p>(prepared: &'p Prepared, weights: &Weights) -> Vec<AreaScore<'p>> {
+    let mut out = prepared.score(weights);
+    for (s, st) in out
+        .iter_mut()
+        .zip(stability(prepared, weights, DEFAULT_DRAWS, DEFAULT_SEED))
+    {
+        s.stability = st;
+    }
+    out
 }
 
 fn round3(x: f64) -> f64 {

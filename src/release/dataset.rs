@@ -316,7 +316,8 @@ impl Dataset {
     ) -> Result<Results, EngineError> {
         let t = Instant::now();
         let to_wgs84 = Transformer::new(RD_NEW, WGS84)?;
-        let scores = analysis.prepared.score_with_stability(&set.weights);
+        let scores =
+            crate::analysis::stability::score_with_stability(&analysis.prepared, &set.weights);
         let mut collections = Vec::with_capacity(COLLECTIONS.len());
         for name in COLLECTIONS {
             let Some(table) = layers::build(name, &self.data, analysis, &scores) else {

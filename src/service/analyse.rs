@@ -134,7 +134,10 @@ impl Analysed {
 
     /// The scored areas of `level`, best category and score first, at most `top` (0 = all).
     pub fn ranking(&self, level: Level, top: usize) -> Vec<RankedArea> {
-        let scores = self.analysis.prepared.score_with_stability(&self.weights);
+        let scores = crate::analysis::stability::score_with_stability(
+            &self.analysis.prepared,
+            &self.weights,
+        );
         let mut ranked: Vec<(usize, &AreaScore<'_>)> = scores
             .iter()
             .enumerate()
@@ -217,7 +220,7 @@ pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, Ana
     }
     let t = std::time::Instant::now();
     let analysis = run(&data, request.params, &weights)?;
-    let scores = analysis.prepared.score_with_stability(&weights);
+    let scores = crate::analysis::stability::score_with_stability(&analysis.prepared, &weights);
     let elapsed = t.elapsed();
     write_results(store, request, &data, &analysis, &scores)?;
     drop(scores);
@@ -381,7 +384,7 @@ pub fn export(
     let weights = request.check()?;
     let data = store.load().map_err(AnalyseError::from)?;
     let analysis = run(&data, request.params, &weights)?;
-    let scores = analysis.prepared.score_with_stability(&weights);
+    let scores = crate::analysis::stability::score_with_stability(&analysis.prepared, &weights);
     let table = layers::build(layer, &data, &analysis, &scores).ok_or_else(|| {
         ExportError::UnknownLayer {
             layer: layer.to_string(),

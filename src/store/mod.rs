@@ -10,6 +10,10 @@
 //! Every write is write-new-then-rename: the current file is copied next to itself, the copy is
 //! changed and closed, and only then renamed over the original. A failed or interrupted write
 //! leaves the previous store intact and readable (a stale `.tmp-` file at worst).
+//!
+//! This file is longer than 700 lines of code on purpose: one layer writer and reader per
+//! layer sit beside the one transaction that uses them, so the all-or-nothing write is read in
+//! one place.
 //! Depends on `model` and `crs` only.
 
 pub mod graph;
