@@ -142,11 +142,15 @@ pub fn grid_people_within_walk(
 /// use buurtcirkel::analysis::estimate::estimate;
 /// use buurtcirkel::analysis::weights::Prevalence;
 /// use buurtcirkel::model::Figures;
-/// let f = Figures { inwoners: Some(10_000.0), bevolkingsdichtheid: Some(5_000.0),
+/// let f = Figures { inwoners: Some(50_000.0), bevolkingsdichtheid: Some(5_000.0),
 ///                   p_65plus: Some(20.0), ..Figures::default() };
 /// let e = estimate(&f, None, 800.0, &Prevalence::default()).unwrap();
 /// // 5,000/km² × π·0.8² km² ≈ 10,053 people, × 3.5% target share ≈ 352.
-/// assert!((e.expected - 351.9).abs() < 0.1);
+/// assert!((e.expected - 351.9).abs() < 0.1, "{}", e.expected);
+/// // A small area caps the estimate at its own target population: 2,000 × 3.5% = 70.
+/// let small = Figures { inwoners: Some(2_000.0), ..f };
+/// let e = estimate(&small, None, 800.0, &Prevalence::default()).unwrap();
+/// assert!((e.expected - 70.0).abs() < 1e-9, "{}", e.expected);
 /// ```
 pub fn estimate(
     figures: &Figures,

@@ -19,7 +19,10 @@ const LEVEL_NAME = {
  * @property {string} label
  * @property {string} reason
  * @property {number} weight
- * @property {number | null} [value]
+ * @property {number | string | boolean | { geschat: number } | null} [value] a figure, a
+ *   participant bucket, a yes/no, or the participant estimate without client data
+ * @property {string | null} [cause] why the value is missing ("CBS: niet gepubliceerd",
+ *   "niet geladen", "niet van toepassing")
  * @property {number | null} [normalised]
  * @property {number | null} [contribution]
  * @property {boolean} [missing]
@@ -55,13 +58,14 @@ export function criterionReason(c, level) {
   const pct = c.normalised === null || c.normalised === undefined ? null : Math.round(c.normalised * 100);
   const lv = LEVEL_NAME.en[/** @type {keyof typeof LEVEL_NAME.en} */ (level)] ?? level;
   switch (c.criterion) {
-    case 'participants': return c.value && c.value.geschat !== undefined
+    case 'participants': return typeof c.value === 'object' && c.value !== null
       ? `about ${num(c.value.geschat)} potential participants within walking distance (estimated from CBS figures)`
       : `${c.value} potential participants within walking distance`;
     case 'meeting_place': return c.value ? 'a meeting place within walking distance' : 'no meeting place within walking distance';
     case 'no_existing_circle': return c.value ? 'no Buurtcirkel nearby yet' : 'an existing Buurtcirkel nearby';
-    case 'adresdichtheid': return `${num(c.value)} addresses per km²; higher than ${pct}% of the ${lv}`;
-    default: return `${num(c.value)}% ${criterionLabel(c.criterion, c.label)}; higher than ${pct}% of the ${lv}`;
+    case 'adresdichtheid': return `${num(/** @type {number} */ (c.value))} addresses per km²; higher than ${pct}% of the ${lv}`;
+    case 'laag_woz': return `mean WOZ value ${num(/** @type {number} */ (c.value))} thousand euro; lower than ${pct}% of the ${lv}`;
+    default: return `${num(/** @type {number} */ (c.value))}% ${criterionLabel(c.criterion, c.label)}; higher than ${pct}% of the ${lv}`;
   }
 }
 
