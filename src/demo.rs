@@ -251,6 +251,7 @@ pub fn generate() -> Demo {
                 p_koopwoningen: Some(round1(70.0 - 35.0 * centrality)),
                 p_corporatiewoningen: Some(round1(15.0 + 30.0 * centrality)),
                 p_bijstand: Some(round1(1.5 + 4.0 * centrality)),
+                ..Figures::default()
             };
             // CBS suppresses figures for small or sensitive groups; mimic a few.
             match name_idx {
@@ -358,6 +359,7 @@ fn aggregate(parts: &[Figures], area_m2: f64) -> Figures {
         p_koopwoningen: weighted(|f| f.p_koopwoningen, |f| f.huishoudens),
         p_corporatiewoningen: weighted(|f| f.p_corporatiewoningen, |f| f.huishoudens),
         p_bijstand: weighted(|f| f.p_bijstand, |f| f.inwoners),
+        ..Figures::default()
     }
 }
 

@@ -197,6 +197,11 @@ pub struct Figures {
     pub p_corporatiewoningen: Option<f64>,
     /// Persons on social assistance (bijstand) per 100 inhabitants (`a_soz_wb / a_inw`).
     pub p_bijstand: Option<f64>,
+    /// Every other numeric column of an imported figure table, by its lower-case column name
+    /// (e.g. an RIVM loneliness estimate `eenzaamheid_pct`); `None` inside = a CBS sentinel or an
+    /// empty cell. Criteria files name these as custom indicators (`[[indicator]] kolom`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub extra: std::collections::BTreeMap<String, Option<f64>>,
 }
 
 /// Names of the figure fields, as stored and published, in a fixed order.
@@ -232,6 +237,16 @@ impl Figures {
             self.p_corporatiewoningen,
             self.p_bijstand,
         ]
+    }
+
+    /// The value of the column `name`: a known field of [`FIGURE_FIELDS`] or an extra column.
+    /// The outer `None`: this area has no such column (it was never imported); `Some(None)`:
+    /// imported, but missing here (a CBS sentinel or an empty cell).
+    pub fn column(&self, name: &str) -> Option<Option<f64>> {
+        match FIGURE_FIELDS.iter().position(|f| *f == name) {
+            Some(i) => Some(self.values()[i]),
+            None => self.extra.get(name).copied(),
+        }
     }
 
     /// A mutable reference to the field called `name` (one of [`FIGURE_FIELDS`]).

@@ -284,3 +284,47 @@ fn a_table_with_only_a_country_row_says_it_has_no_area_codes() {
         run.error()
     );
 }
+
+#[test]
+fn unmapped_numeric_columns_are_kept_as_extra_figures_and_text_columns_are_not() {
+    let dir = tmp();
+    let store = store_with_areas(dir.path());
+    let src = csv(
+        dir.path(),
+        "rivm.csv",
+        "gwb_code_10,regio,Eenzaamheid_pct,leeg\n\
+         BU01230101,Centrum,\"12,5\",.\n\
+         BU01230102,Molenerf,-99997,.\n\
+         BU01230201,Hoevepark,7,\n",
+    );
+    let run = import_figures(&store, &src, &[]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .contains("kept 1 extra numeric column as extra figures"),
+        "{}",
+        run.stdout
+    );
+    let data = Store::new(&store).load().unwrap();
+    let areas = areas_of(&data, Level::Buurt);
+    let get = |code: &str| areas[code].figures.clone();
+    assert_eq!(
+        get("BU01230101").column("eenzaamheid_pct"),
+        Some(Some(12.5))
+    );
+    // A CBS sentinel is missing, not a number.
+    assert_eq!(get("BU01230102").column("eenzaamheid_pct"), Some(None));
+    assert_eq!(get("BU01230201").column("eenzaamheid_pct"), Some(Some(7.0)));
+    // Text and all-empty columns are not kept; known figures stay as they were.
+    assert!(
+        get("BU01230101")
+            .extra
+            .keys()
+            .all(|k| k == "eenzaamheid_pct")
+    );
+    assert!(get("BU01230101").column("regio").is_none());
+    assert!(get("BU01230101").inwoners.is_some());
+    // The store still opens in GDAL with the JSON column beside the figures.
+    let info = ogrinfo_where(&store, "buurten", "code = 'BU01230101'");
+    assert!(info.contains("figures_extra"), "{info}");
+}

@@ -4,7 +4,10 @@
 //! Inputs: a table with a code column (`gwb_code_10`, ...) and CBS short names (`a_inw`,
 //! `a_65_oo`, `a_1p_hh`, `a_hh`, `bev_dich`, `p_ink_li`, `ste_oad`, ...), read through GDAL.
 //! Outputs: figures per code (only the fields the table has) and a report. Percentages are
-//! derived where the table has only counts (65+ = `a_65_oo / a_inw`).
+//! derived where the table has only counts (65+ = `a_65_oo / a_inw`). Every other column
+//! whose non-empty cells are all numbers is kept as an *extra* figure under its lower-case name
+//! (an organisation's own indicator, e.g. an RIVM estimate joined on the area code), with CBS
+//! sentinels and `.` as missing, so a criteria file can name it without code.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,6 +27,8 @@ pub type FigureRow = BTreeMap<&'static str, Option<f64>>;
 pub struct FigureImport {
     /// Figures per area code.
     pub rows: BTreeMap<AreaCode, FigureRow>,
+    /// Extra numeric columns per area code, by lower-case column name (`None` = missing).
+    pub extra: BTreeMap<AreaCode, BTreeMap<String, Option<f64>>>,
     /// What was read.
     pub report: ImportReport,
 }
@@ -67,6 +72,11 @@ impl FigureImport {
                     for (field, v) in row {
                         if let Some(slot) = area.figures.field_mut(field) {
                             *slot = *v;
+                        }
+                    }
+                    if let Some(extra) = self.extra.get(code) {
+                        for (column, v) in extra {
+                            area.figures.extra.insert(column.clone(), *v);
                         }
                     }
                     matched += 1;
@@ -129,12 +139,28 @@ pub fn read_figures(
             looked_at.push(format!("layer {name} (no area-code column)"));
             continue;
         };
-        if resolved.figures.is_empty() && resolved.derived.is_empty() {
+        // Candidates for extra figures: every column the mapping does not use. Which of them
+        // are numeric is known only after reading (text columns such as names drop out).
+        let candidates: Vec<(usize, String)> = resolved
+            .ignored(&columns)
+            .into_iter()
+            .filter_map(|c| {
+                let i = columns.iter().position(|x| *x == c)?;
+                let key = c.to_lowercase();
+                // Other code columns (`gwb_code_8`, `gm_code`) hold digits but are no figures.
+                (!crate::model::FIGURE_FIELDS.contains(&key.as_str()) && !key.contains("code"))
+                    .then_some((i, key))
+            })
+            .collect();
+        if resolved.figures.is_empty() && resolved.derived.is_empty() && candidates.is_empty() {
             looked_at.push(format!(
-                "layer {name} (a code column {code_col} but no known key-figure column)"
+                "layer {name} (a code column {code_col} but no key-figure column)"
             ));
             continue;
         }
+        // Per candidate: (numbers seen, a text cell seen).
+        let mut candidate_kind = vec![(0usize, false); candidates.len()];
+        let mut extra: BTreeMap<AreaCode, BTreeMap<String, Option<f64>>> = BTreeMap::new();
         let idx = |c: &str| columns.iter().position(|x| x == c);
         let code_idx = idx(&code_col);
         let mut lr = LayerReport {
@@ -200,6 +226,24 @@ pub fn read_figures(
                 };
                 row.insert(*field, v);
             }
+            let mut extra_row = BTreeMap::new();
+            for ((i, key), kind) in candidates.iter().zip(candidate_kind.iter_mut()) {
+                let v = match from_field(feature.field(*i).ok().flatten()) {
+                    Cell::Number(n) => {
+                        kind.0 += 1;
+                        Some(n)
+                    }
+                    Cell::Missing => None,
+                    Cell::NotANumber(_) => {
+                        kind.1 = true;
+                        None
+                    }
+                };
+                extra_row.insert(key.clone(), v);
+            }
+            if !extra_row.is_empty() {
+                extra.insert(code.clone(), extra_row);
+            }
             *lr.levels.entry(code.level().to_string()).or_default() += 1;
             lr.features += 1;
             if rows.insert(code.clone(), row).is_some() {
@@ -250,6 +294,26 @@ pub fn read_figures(
                 ));
             }
         }
+        // Extra figures: columns with at least one number and no text. Columns that are
+        // empty everywhere or hold text (names, notes) are dropped.
+        let kept: Vec<&str> = candidates
+            .iter()
+            .zip(&candidate_kind)
+            .filter(|(_, (numbers, text))| *numbers > 0 && !*text)
+            .map(|((_, key), _)| key.as_str())
+            .collect();
+        for row in extra.values_mut() {
+            row.retain(|k, _| kept.contains(&k.as_str()));
+        }
+        extra.retain(|_, row| !row.is_empty());
+        if !kept.is_empty() {
+            report.notes.push(format!(
+                "kept {} extra numeric column{} as extra figures (for [[indicator]] in a criteria file): {}",
+                kept.len(),
+                if kept.len() == 1 { "" } else { "s" },
+                super::abbreviate(&kept.iter().map(|k| (*k).to_string()).collect::<Vec<_>>(), 10)
+            ));
+        }
         report.layers.push(lr);
         if report.warnings.len() > 20 {
             let more = report.warnings.len() - 20;
@@ -262,7 +326,11 @@ pub fn read_figures(
             rows.values()
                 .all(|r| r.keys().all(|k| FIGURE_FIELDS.contains(k)))
         );
-        return Ok(FigureImport { rows, report });
+        return Ok(FigureImport {
+            rows,
+            extra,
+            report,
+        });
     }
     Err(IngestError::NoAreaLayer {
         path: path.to_path_buf(),

@@ -163,6 +163,9 @@ pub struct Store {
 }
 
 const AREA_FIELDS: [&str; 5] = ["code", "naam", "gemeentecode", "wijkcode", "water"];
+/// The area-layer column after the figures: extra figure columns as a JSON object
+/// (`{"eenzaamheid_pct": 12.5, ...}`, `null` = missing), written in the same transaction.
+const EXTRA_FIELD: &str = "figures_extra";
 
 impl Store {
     /// A store at `path` (which need not exist yet).
@@ -470,6 +473,10 @@ impl Store {
             ("water", OGRFieldType::OFTInteger),
         ];
         fields.extend(FIGURE_FIELDS.iter().map(|f| (*f, OGRFieldType::OFTReal)));
+        // Extra figure columns (custom indicators) as one JSON text column: their names differ
+        // per organisation, and a text column keeps the layer a plain table for QGIS.
+        fields.push((EXTRA_FIELD, OGRFieldType::OFTString));
+        let extra_idx = AREA_FIELDS.len() + FIGURE_FIELDS.len();
         let name = level.collection();
         let layer = self.recreate(
             ds,
@@ -501,6 +508,12 @@ impl Store {
                         Some(v) => f.set_field_double(AREA_FIELDS.len() + i, *v)?,
                         None => f.set_field_null(AREA_FIELDS.len() + i)?,
                     }
+                }
+                if a.figures.extra.is_empty() {
+                    f.set_field_null(extra_idx)?;
+                } else {
+                    let json = serde_json::to_string(&a.figures.extra).unwrap_or_default();
+                    set_str(&mut f, extra_idx, &json)?;
                 }
                 f.set_geometry(geom)?;
                 f.create(&layer)
@@ -812,6 +825,16 @@ impl Store {
             if let Some(slot) = figures.field_mut(name) {
                 *slot = v;
             }
+        }
+        // A store written before extra figures existed has no such column: no extras.
+        if let Some(text) = f
+            .field_as_string(AREA_FIELDS.len() + FIGURE_FIELDS.len())
+            .ok()
+            .flatten()
+            .filter(|t| !t.is_empty())
+        {
+            figures.extra = serde_json::from_str(&text)
+                .map_err(|e| bad(format!("column {EXTRA_FIELD} is not a JSON object: {e}")))?;
         }
         let geometry_rd = match f.geometry().map(GdalGeometry::to_geo) {
             Some(Ok(Geometry::MultiPolygon(mp))) => mp,
