@@ -13,7 +13,7 @@ use super::cluster::{ClusterError, Clustering, Dbscan};
 use super::estimate::{Estimate, GridCell, estimate, grid_people_within_walk};
 use super::generalise::{Published, publish};
 use super::metric::{Reach, WalkingMetric};
-use super::score::{AreaInput, Prepared, prepare_with};
+use super::score::{AreaInput, Prepared, prepare_model};
 use super::sites::{SiteParams, find_sites};
 use super::weights::{Prevalence, Weights};
 use crate::index::{AreaIndex, PointIndex};
@@ -338,7 +338,7 @@ pub fn analyse_with<M: WalkingMetric>(
             existing_circle_nearby: circle_near[i],
         })
         .collect();
-    let prepared = prepare_with(&area_inputs, model.comparison());
+    let prepared = prepare_model(&area_inputs, model);
     let summary = Summary {
         clients: points.len(),
         clustered: clustering.labels().iter().filter(|l| l.is_some()).count(),

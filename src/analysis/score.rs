@@ -28,11 +28,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::analysis::estimate::Estimate;
-use crate::analysis::weights::{CRITERIA, ComparisonSet, Criterion, Thresholds, Weights};
+use crate::analysis::weights::{
+    CRITERIA, ComparisonSet, Criterion, Direction, Indicator, Thresholds, Weights,
+};
 use crate::model::{AreaCode, Bucket, Figures, Level};
 
 /// Everything the model needs to know about one area. Built by the caller from the snapshot.
@@ -157,10 +160,10 @@ pub struct Completeness {
 /// One criterion in an area's explanation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CriterionExplanation<'p> {
-    /// Which criterion (its weights-file key, e.g. `p_65plus`).
-    pub criterion: Criterion,
-    /// Short Dutch label.
-    pub label: &'static str,
+    /// Which criterion: its weights-file key, e.g. `p_65plus`, or a custom indicator's key.
+    pub criterion: &'p str,
+    /// Short Dutch label (a custom indicator's `label`).
+    pub label: &'p str,
     /// The raw value; `None` when missing. For participants only the bucket.
     pub value: Option<RawValue>,
     /// The normalised score in `0..=1`; `None` when missing.
@@ -190,7 +193,10 @@ pub struct CriterionExplanation<'p> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation<'p> {
     area: &'p PreparedArea,
-    weights: [f64; CRITERIA],
+    /// The custom indicators, after the built-in criteria.
+    indicators: &'p [Indicator],
+    /// One weight per criterion of `area`, shared by every area of one scoring.
+    weights: Arc<[f64]>,
     /// Sum of the weights of the present criteria; 0 when nothing could be scored.
     weight_sum: f64,
     /// The category is `onvoldoende gegevens`.
@@ -198,7 +204,8 @@ pub struct Explanation<'p> {
 }
 
 impl<'p> Explanation<'p> {
-    /// Every criterion in [`Criterion::ALL`] order; empty for water areas.
+    /// Every criterion in [`Criterion::ALL`] order, then the custom indicators; empty for
+    /// water areas.
     pub fn criteria(&self) -> Vec<CriterionExplanation<'p>> {
         self.criteria_iter().collect()
     }
@@ -253,42 +260,44 @@ impl<'p> Explanation<'p> {
     }
 
     fn criteria_iter(&self) -> impl Iterator<Item = CriterionExplanation<'p>> + use<'p> {
-        let (area, w, sum) = (self.area, self.weights, self.weight_sum);
-        let n = if area.water { 0 } else { CRITERIA };
-        Criterion::ALL
-            .into_iter()
-            .zip(&area.criteria)
-            .take(n)
-            .map(move |(criterion, c)| {
-                let i = criterion.index();
-                let (share, contribution) = match c.normalised {
-                    Some(s) if sum > 0.0 => (w[i] / sum, round1(100.0 * w[i] * s / sum)),
-                    _ => (0.0, 0.0),
-                };
-                CriterionExplanation {
-                    criterion,
-                    label: criterion.label(),
-                    value: c.value,
-                    normalised: c.normalised,
-                    weight: w[i],
-                    share,
-                    contribution,
-                    missing: c.normalised.is_none(),
-                    cause: c.cause,
-                    reason: &c.reason,
-                }
-            })
+        let (area, sum, indicators) = (self.area, self.weight_sum, self.indicators);
+        let w = Arc::clone(&self.weights);
+        let n = if area.water { 0 } else { area.criteria.len() };
+        area.criteria.iter().enumerate().take(n).map(move |(i, c)| {
+            let (key, label) = key_label(indicators, i);
+            let (share, contribution) = match c.normalised {
+                Some(s) if sum > 0.0 => (w[i] / sum, round1(100.0 * w[i] * s / sum)),
+                _ => (0.0, 0.0),
+            };
+            CriterionExplanation {
+                criterion: key,
+                label,
+                value: c.value,
+                normalised: c.normalised,
+                weight: w[i],
+                share,
+                contribution,
+                missing: c.normalised.is_none(),
+                cause: c.cause,
+                reason: &c.reason,
+            }
+        })
     }
 
     fn top_reasons_iter(&self) -> impl Iterator<Item = &'p str> + use<'p> {
         let area = self.area;
-        let weighted: [f64; CRITERIA] =
-            std::array::from_fn(|i| match area.criteria[i].normalised {
-                Some(s) if !area.water => self.weights[i] * s,
+        let weighted: Vec<f64> = area
+            .criteria
+            .iter()
+            .zip(self.weights.iter())
+            .map(|(c, w)| match c.normalised {
+                Some(s) if !area.water => w * s,
                 _ => 0.0,
-            });
-        // Stable sort, so ties keep criterion order; on 7 elements it allocates nothing.
-        let mut order: [usize; CRITERIA] = std::array::from_fn(|i| i);
+            })
+            .collect();
+        // Stable sort, so ties keep criterion order. This runs when an explanation is read or
+        // serialised, not in `Prepared::score`, so the two small vectors cost nothing there.
+        let mut order: Vec<usize> = (0..weighted.len()).collect();
         order.sort_by(|&x, &y| weighted[y].total_cmp(&weighted[x]));
         order
             .into_iter()
@@ -434,7 +443,8 @@ struct PreparedArea {
     code: AreaCode,
     water: bool,
     gate: Gate,
-    criteria: [PreparedCriterion; CRITERIA],
+    /// The built-in criteria in [`Criterion::ALL`] order, then one per custom indicator.
+    criteria: Vec<PreparedCriterion>,
     missing: Vec<String>,
     notes: Vec<&'static str>,
 }
@@ -448,6 +458,18 @@ pub struct Prepared {
     /// gemeente (per level for gemeenten).
     groups: Vec<Vec<usize>>,
     has_client_data: bool,
+    /// The custom indicators the areas were prepared with, after the built-in criteria.
+    indicators: Arc<[Indicator]>,
+}
+
+/// Key and label of criterion `i`: built-in below [`CRITERIA`], else a custom indicator.
+fn key_label(indicators: &[Indicator], i: usize) -> (&str, &str) {
+    match Criterion::ALL.get(i) {
+        Some(c) => (c.key(), c.label()),
+        None => indicators
+            .get(i - CRITERIA)
+            .map_or(("", ""), |ind| (ind.key.as_str(), ind.label.as_str())),
+    }
 }
 
 /// Normalised score of each participant bucket: below 5 a circle cannot start; 5-8 can start
@@ -555,6 +577,18 @@ fn fmt_pct(v: f64) -> String {
         format!("{}%", tenths / 10)
     } else {
         format!("{},{}%", tenths / 10, tenths % 10)
+    }
+}
+
+/// A custom indicator's value the Dutch way: a whole number with thousands points, else one
+/// decimal with a comma (`12,5`).
+fn fmt_num(v: f64) -> String {
+    if (v - v.round()).abs() < 0.05 {
+        fmt_int(v)
+    } else {
+        let tenths = (v.abs() * 10.0).round() as i64;
+        let sign = if v < 0.0 { "-" } else { "" };
+        format!("{sign}{},{}", tenths / 10, tenths % 10)
     }
 }
 
@@ -667,6 +701,35 @@ pub fn prepare(inputs: &[AreaInput<'_>]) -> Prepared {
 /// loaded area of their level ([`ComparisonSet::Alles`]). Gemeenten always compare with all
 /// loaded gemeenten.
 pub fn prepare_with(inputs: &[AreaInput<'_>], comparison: ComparisonSet) -> Prepared {
+    prepare_indicators(inputs, comparison, Arc::from(Vec::new()))
+}
+
+/// [`prepare_with`] for the comparison set and the custom indicators of `weights`: the entry
+/// point of the published model.
+pub fn prepare_model(inputs: &[AreaInput<'_>], weights: &Weights) -> Prepared {
+    prepare_indicators(inputs, weights.comparison(), weights.indicators_shared())
+}
+
+/// [`prepare_with`] plus custom indicators: each is a need criterion like the built-in ones
+/// (mid-rank percentile within the comparison set, reversed for `richting = "lager"`), read
+/// from the figure column it names. An area without that column is missing with cause
+/// "niet geladen"; one with the column but no value (a CBS sentinel, an empty cell) is missing
+/// with cause "CBS: niet gepubliceerd".
+pub fn prepare_indicators(
+    inputs: &[AreaInput<'_>],
+    comparison: ComparisonSet,
+    indicators: Arc<[Indicator]>,
+) -> Prepared {
+    let n_need = NEED.len() + indicators.len();
+    let need_value = |k: usize, f: &Figures| -> Option<f64> {
+        match NEED.get(k) {
+            Some(c) => figure(*c, f),
+            None => f
+                .column(&indicators[k - NEED.len()].kolom)
+                .flatten()
+                .filter(|x| x.is_finite()),
+        }
+    };
     let is_water = |a: &AreaInput<'_>| a.water || a.code.is_water_code();
     let has_client_data = inputs.iter().any(|a| a.participants.is_some());
     let set_of = |code: &AreaCode| -> Option<AreaCode> {
@@ -680,8 +743,8 @@ pub fn prepare_with(inputs: &[AreaInput<'_>], comparison: ComparisonSet) -> Prep
     let mut level_has: std::collections::HashSet<(usize, Level)> = Default::default();
     for a in inputs.iter().filter(|a| !is_water(a)) {
         let set = set_of(a.code);
-        for (k, c) in NEED.iter().enumerate() {
-            if let Some(v) = figure(*c, a.figures) {
+        for k in 0..n_need {
+            if let Some(v) = need_value(k, a.figures) {
                 reference
                     .entry((k, a.code.level(), set.clone()))
                     .or_default()
@@ -750,53 +813,64 @@ pub fn prepare_with(inputs: &[AreaInput<'_>], comparison: ComparisonSet) -> Prep
             ),
         };
 
-        let need: [PreparedCriterion; 7] = std::array::from_fn(|k| {
-            let c = NEED[k];
-            let known = reference.get(&(k, level, set.clone()));
-            match figure(c, a.figures) {
-                Some(v) => {
-                    let text = value_text(c, v);
-                    match known.filter(|_| !water) {
-                        Some(sorted) => {
-                            let (score, mut cmp) = percentile(sorted, v, level);
-                            if set.is_some() {
-                                cmp.push_str(" in de gemeente");
+        let need: Vec<PreparedCriterion> = (0..n_need)
+            .map(|k| {
+                let custom = k.checked_sub(NEED.len()).map(|j| &indicators[j]);
+                let known = reference.get(&(k, level, set.clone()));
+                match need_value(k, a.figures) {
+                    Some(v) => {
+                        let text = match custom {
+                            None => value_text(NEED[k], v),
+                            Some(ind) => format!("{} {}", ind.label, fmt_num(v)),
+                        };
+                        match known.filter(|_| !water) {
+                            Some(sorted) => {
+                                let (score, mut cmp) = percentile(sorted, v, level);
+                                if set.is_some() {
+                                    cmp.push_str(" in de gemeente");
+                                }
+                                let lower = match custom {
+                                    None => lower_is_more_need(NEED[k]),
+                                    Some(ind) => ind.richting == Direction::Lager,
+                                };
+                                let score = if lower { 1.0 - score } else { score };
+                                PreparedCriterion::known(
+                                    RawValue::Number(v),
+                                    score,
+                                    format!("{text}; {cmp}").into(),
+                                )
                             }
-                            let score = if lower_is_more_need(c) {
-                                1.0 - score
-                            } else {
-                                score
-                            };
-                            PreparedCriterion::known(
-                                RawValue::Number(v),
-                                score,
-                                format!("{text}; {cmp}").into(),
-                            )
+                            None => PreparedCriterion {
+                                value: Some(RawValue::Number(v)),
+                                normalised: None,
+                                cause: Some(MissingCause::NietVanToepassing),
+                                reason: text.into(),
+                            },
                         }
-                        None => PreparedCriterion {
-                            value: Some(RawValue::Number(v)),
-                            normalised: None,
-                            cause: Some(MissingCause::NietVanToepassing),
-                            reason: text.into(),
-                        },
+                    }
+                    None => {
+                        // A figure that no area of the level has was not in the imported data at
+                        // all; one that only some areas lack was suppressed by CBS. A custom
+                        // column is "niet geladen" exactly where the import did not reach.
+                        let loaded = match custom {
+                            None => level_has.contains(&(k, level)),
+                            Some(ind) => a.figures.column(&ind.kolom).is_some(),
+                        };
+                        let cause = if loaded {
+                            MissingCause::CbsNietGepubliceerd
+                        } else {
+                            MissingCause::NietGeladen
+                        };
+                        let label =
+                            custom.map_or_else(|| NEED[k].label(), |ind| ind.label.as_str());
+                        PreparedCriterion::missing(
+                            cause,
+                            format!("{label} onbekend ({}); weegt niet mee", cause.label()).into(),
+                        )
                     }
                 }
-                None => {
-                    // A figure that no area of the level has was not in the imported data at
-                    // all; one that only some areas lack was suppressed by CBS.
-                    let cause = if level_has.contains(&(k, level)) {
-                        MissingCause::CbsNietGepubliceerd
-                    } else {
-                        MissingCause::NietGeladen
-                    };
-                    PreparedCriterion::missing(
-                        cause,
-                        format!("{} onbekend ({}); weegt niet mee", c.label(), cause.label())
-                            .into(),
-                    )
-                }
-            }
-        });
+            })
+            .collect();
 
         let meeting = match a.meeting_place_within_walk {
             Some(yes) => PreparedCriterion::known(
@@ -829,19 +903,15 @@ pub fn prepare_with(inputs: &[AreaInput<'_>], comparison: ComparisonSet) -> Prep
             ),
         };
 
-        let [p65, p1hh, laag, huur, bijstand, woz, oad] = need;
-        let mut criteria = [
-            participants,
-            p65,
-            p1hh,
-            laag,
-            huur,
-            bijstand,
-            woz,
-            oad,
-            meeting,
-            circle,
-        ];
+        // Built-in order: participants, the seven need figures, place, circle; then the
+        // custom indicators.
+        let mut need = need.into_iter();
+        let mut criteria = Vec::with_capacity(CRITERIA + indicators.len());
+        criteria.push(participants);
+        criteria.extend(need.by_ref().take(NEED.len()));
+        criteria.push(meeting);
+        criteria.push(circle);
+        criteria.extend(need);
         let mut missing = Vec::new();
         if water {
             // Water is not scored: keep the raw values but drop the scores; every criterion is
@@ -853,9 +923,10 @@ pub fn prepare_with(inputs: &[AreaInput<'_>], comparison: ComparisonSet) -> Prep
             }
             notes.push(NOTE_WATER);
         } else {
-            for (c, k) in criteria.iter().zip(Criterion::ALL) {
+            for (i, c) in criteria.iter().enumerate() {
                 if let Some(cause) = c.cause {
-                    missing.push(format!("{}: {}", k.label(), cause.label()));
+                    let (_, label) = key_label(&indicators, i);
+                    missing.push(format!("{label}: {}", cause.label()));
                 }
             }
             match gate {
@@ -899,6 +970,7 @@ pub fn prepare_with(inputs: &[AreaInput<'_>], comparison: ComparisonSet) -> Prep
         has_client_data,
         areas,
         groups,
+        indicators,
     }
 }
 
@@ -937,7 +1009,7 @@ impl Prepared {
     ///
     /// Complexity: O(n·k) for n areas and k = 7 criteria, plus O(g log g) per group of g areas.
     pub fn score(&self, weights: &Weights) -> Vec<AreaScore<'_>> {
-        let w = weights.all();
+        let w: Arc<[f64]> = self.weight_vector(weights).into();
         let t = weights.thresholds();
         let mut out: Vec<AreaScore> = Vec::with_capacity(self.areas.len());
         for a in &self.areas {
@@ -965,7 +1037,7 @@ impl Prepared {
     /// of the stability analysis. Same rules as [`Prepared::score`]; `keyed` is scratch space.
     pub(crate) fn categories_and_ranks(
         &self,
-        weights: &[f64; CRITERIA],
+        weights: &[f64],
         t: &Thresholds,
         categories: &mut Vec<Option<Category>>,
         ranks: &mut [u32],
@@ -993,6 +1065,25 @@ impl Prepared {
         }
     }
 
+    /// One weight per prepared criterion: the built-in weights, then each custom indicator's
+    /// weight from `weights` by key (0 for an indicator `weights` does not have).
+    pub fn weight_vector(&self, weights: &Weights) -> Vec<f64> {
+        let all = weights.all();
+        let mut w = Vec::with_capacity(CRITERIA + self.indicators.len());
+        w.extend_from_slice(&all[..CRITERIA]);
+        w.extend(
+            self.indicators
+                .iter()
+                .map(|i| weights.indicator_weight(&i.key).unwrap_or(0.0)),
+        );
+        w
+    }
+
+    /// The custom indicators the model was prepared with.
+    pub fn indicators(&self) -> &[Indicator] {
+        &self.indicators
+    }
+
     /// The rank groups (indices of non-water areas, one group per level and gemeente).
     pub(crate) fn groups(&self) -> &[Vec<usize>] {
         &self.groups
@@ -1002,7 +1093,7 @@ impl Prepared {
     fn evaluate(
         &self,
         a: &PreparedArea,
-        w: &[f64; CRITERIA],
+        w: &[f64],
         t: &Thresholds,
     ) -> (Option<f64>, Option<Category>, (f64, f64, u32, u32)) {
         let mut weight_sum = 0.0;
@@ -1010,14 +1101,14 @@ impl Prepared {
         let mut total = 0.0;
         let (mut present, mut of) = (0u32, 0u32);
         if !a.water {
-            for (i, c) in a.criteria.iter().enumerate() {
-                if w[i] > 0.0 {
-                    total += w[i];
+            for (c, &wi) in a.criteria.iter().zip(w) {
+                if wi > 0.0 {
+                    total += wi;
                     of += 1;
                     if let Some(s) = c.normalised {
                         present += 1;
-                        weight_sum += w[i];
-                        weighted_sum += w[i] * s;
+                        weight_sum += wi;
+                        weighted_sum += wi * s;
                     }
                 }
             }
@@ -1047,9 +1138,9 @@ impl Prepared {
     }
 
     fn score_one<'p>(
-        &self,
+        &'p self,
         a: &'p PreparedArea,
-        w: &[f64; CRITERIA],
+        w: &Arc<[f64]>,
         t: &Thresholds,
     ) -> AreaScore<'p> {
         let (score, category, (weight_sum, total, present, of)) = self.evaluate(a, w, t);
@@ -1074,7 +1165,8 @@ impl Prepared {
             }),
             explanation: Explanation {
                 area: a,
-                weights: *w,
+                indicators: &self.indicators,
+                weights: Arc::clone(w),
                 weight_sum,
                 incomplete: category == Some(Category::OnvoldoendeGegevens),
             },
@@ -1850,5 +1942,54 @@ mod tests {
         let prepared = prepare(&[]);
         assert!(prepared.is_empty());
         assert!(prepared.score(&Weights::default()).is_empty());
+    }
+    fn eenzaamheid(richting: &str, gewicht: u32) -> Weights {
+        let text = include_str!("../../config/weights.toml");
+        Weights::from_toml_str(&format!(
+            "{text}\n[[indicator]]\nkey = \"eenzaamheid\"\nkolom = \"eenzaamheid_pct\"\n\
+             label = \"ernstig eenzaam\"\nrichting = \"{richting}\"\ngewicht = {gewicht}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_custom_indicator_is_percentile_ranked_and_lager_reverses_it() {
+        let mut world: Vec<Area> = (0..4)
+            .map(|i| buurt(&format!("BU023301{i:02}"), Some(20.0)))
+            .collect();
+        for (a, v) in world
+            .iter_mut()
+            .zip([Some(5.0), Some(10.0), Some(15.0), None])
+        {
+            a.figures.extra.insert("eenzaamheid_pct".into(), v);
+        }
+        // A fifth buurt outside the imported table: the column never reached it.
+        world.push(buurt("BU02330104", Some(20.0)));
+        let ins = inputs(&world);
+        for (richting, best) in [("hoger", "BU02330102"), ("lager", "BU02330100")] {
+            let w = eenzaamheid(richting, 1000);
+            let prepared = prepare_model(&ins, &w);
+            let scores = prepared.score(&w);
+            assert_eq!(find(&scores, best).rank, Some(1), "{richting}");
+            let c = find(&scores, "BU02330101").explanation.criteria()[CRITERIA];
+            assert_eq!((c.criterion, c.label), ("eenzaamheid", "ernstig eenzaam"));
+            assert_eq!(c.normalised, Some(0.5));
+            assert!(c.reason.starts_with("ernstig eenzaam 10; "), "{}", c.reason);
+            let cause = |code: &str| find(&scores, code).explanation.criteria()[CRITERIA].cause;
+            assert_eq!(cause("BU02330103"), Some(MissingCause::CbsNietGepubliceerd));
+            assert_eq!(cause("BU02330104"), Some(MissingCause::NietGeladen));
+            // The indicator counts in completeness, as a criterion with a weight.
+            let done = find(&scores, "BU02330100").completeness.unwrap();
+            assert_eq!((done.criteria, done.of), (11, 11));
+            let json = serde_json::to_value(find(&scores, best)).unwrap();
+            assert_eq!(
+                json["explanation"]["criteria"][CRITERIA]["criterion"],
+                "eenzaamheid"
+            );
+        }
+        // Without the indicator the same buurten tie on everything.
+        let plain = prepare(&ins);
+        let plain = plain.score(&Weights::default());
+        assert_eq!(plain[0].score, plain[2].score);
     }
 }

@@ -11,7 +11,7 @@
 
 pub use crate::analysis::score::Stability;
 use crate::analysis::score::{AreaScore, Prepared};
-use crate::analysis::weights::{CRITERIA, Weights};
+use crate::analysis::weights::Weights;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -41,7 +41,7 @@ pub fn stability(
 ) -> Vec<Option<Stability>> {
     let n = prepared.len();
     let t = weights.thresholds();
-    let base = weights.all();
+    let base = prepared.weight_vector(weights);
     let mut keyed = Vec::new();
     let (mut ref_cat, mut ref_rank) = (Vec::with_capacity(n), vec![0u32; n]);
     prepared.categories_and_ranks(&base, &t, &mut ref_cat, &mut ref_rank, &mut keyed);
@@ -57,9 +57,9 @@ pub fn stability(
     let (mut same_cat, mut same_top) = (vec![0u32; n], vec![0u32; n]);
     let (mut cat, mut rank) = (Vec::with_capacity(n), vec![0u32; n]);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut w = vec![0.0; base.len()];
     for _ in 0..draws {
-        let mut w = [0.0; CRITERIA];
-        for (wi, bi) in w.iter_mut().zip(base) {
+        for (wi, bi) in w.iter_mut().zip(&base) {
             *wi = bi * rng.gen_range((1.0 - VARIATION)..=(1.0 + VARIATION));
         }
         prepared.categories_and_ranks(&w, &t, &mut cat, &mut rank, &mut keyed);

@@ -6,10 +6,15 @@
 //! [`Weights`] value. Units: weights are unitless (only their ratios matter), thresholds are
 //! points on the 0-100 score scale.
 //!
+//! Besides the built-in [`Criterion`]s, a weights file may name *custom indicators*
+//! (`[[indicator]]`: any imported figure column with its direction, label and weight); the
+//! weight vector is then the built-in weights followed by one weight per indicator.
+//!
 //! This module never reads files: the CLI reads the weights file and hands over its text.
 //! It depends on `serde` and `toml` only.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -229,6 +234,51 @@ impl Prevalence {
     }
 }
 
+/// Which way a custom indicator points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Direction {
+    /// A higher value means more need (`richting = "hoger"`).
+    #[serde(rename = "hoger")]
+    Hoger,
+    /// A lower value means more need (`richting = "lager"`).
+    #[serde(rename = "lager")]
+    Lager,
+}
+
+impl Direction {
+    /// The value in the weights file.
+    pub fn key(self) -> &'static str {
+        match self {
+            Direction::Hoger => "hoger",
+            Direction::Lager => "lager",
+        }
+    }
+}
+
+/// A custom need indicator from the `[[indicator]]` array of a weights file: an imported
+/// figure column (known or extra), percentile-ranked within the comparison set like the
+/// built-in need criteria.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Indicator {
+    /// The weight key; the query parameter is `w_` + key.
+    pub key: String,
+    /// The figure column, lower case: a name of [`crate::model::FIGURE_FIELDS`] or an extra
+    /// column of `import figures`.
+    pub kolom: String,
+    /// Dutch label for the explanation and the web map.
+    pub label: String,
+    /// English label; `None`: the Dutch one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_en: Option<String>,
+    /// Which way more need points.
+    pub richting: Direction,
+    /// `w_` + key.
+    #[serde(skip)]
+    pub parameter: String,
+}
+
+const INDICATOR_KEYS: [&str; 6] = ["key", "kolom", "label", "label_en", "richting", "gewicht"];
+
 /// The largest weight accepted. Only ratios matter, so this loses nothing, and it keeps every
 /// weighted sum far from overflow.
 pub const MAX_WEIGHT: f64 = 1000.0;
@@ -251,7 +301,10 @@ pub const MAX_WEIGHT: f64 = 1000.0;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Weights {
-    weights: [f64; CRITERIA],
+    /// The built-in weights in [`Criterion::ALL`] order, then one per indicator.
+    weights: Vec<f64>,
+    /// Custom indicators; shared, so cloning weights per request stays cheap.
+    indicators: Arc<[Indicator]>,
     thresholds: Thresholds,
     prevalence: Prevalence,
     comparison: ComparisonSet,
@@ -301,6 +354,16 @@ pub enum WeightsError {
         /// The query parameter.
         key: String,
     },
+    /// A custom indicator's key that is already taken.
+    #[error(
+        "indicator '{indicator}': key '{indicator}' clashes with {with}: expected a key of its own"
+    )]
+    Clash {
+        /// The indicator's key.
+        indicator: String,
+        /// What it clashes with.
+        with: &'static str,
+    },
     /// Every weight is zero, so no score can be computed.
     #[error("all weights are 0: expected at least one weight above 0")]
     AllZero,
@@ -326,7 +389,8 @@ impl Default for Weights {
         Weights {
             // participants, p_65plus, p_eenpersoonshh, p_laag_inkomen, p_sociale_huur,
             // p_bijstand, laag_woz, adresdichtheid, meeting_place, no_existing_circle
-            weights: [4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0],
+            weights: vec![4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0],
+            indicators: Arc::from(Vec::new()),
             thresholds: Thresholds::default(),
             prevalence: Prevalence::default(),
             comparison: ComparisonSet::default(),
@@ -354,13 +418,21 @@ impl Weights {
 
     fn from_table(table: &toml::Table) -> Result<Weights, WeightsError> {
         for key in table.keys() {
-            if !["weights", "thresholds", "prevalentie", "vergelijking"].contains(&key.as_str()) {
+            if ![
+                "weights",
+                "thresholds",
+                "prevalentie",
+                "vergelijking",
+                "indicator",
+            ]
+            .contains(&key.as_str())
+            {
                 return Err(WeightsError::UnknownKey {
                     what: "key",
                     key: key.clone(),
-                    expected:
-                        "the tables [weights], [thresholds], [prevalentie] and [vergelijking]"
-                            .to_string(),
+                    expected: "the tables [weights], [thresholds], [prevalentie], [vergelijking] \
+                               and [[indicator]]"
+                        .to_string(),
                 });
             }
         }
@@ -414,7 +486,7 @@ impl Weights {
             }
         }
 
-        let mut weights = [0.0; CRITERIA];
+        let mut weights = vec![0.0; CRITERIA];
         for c in Criterion::ALL {
             let key = format!("weights.{}", c.key());
             let value = weights_table
@@ -473,13 +545,47 @@ impl Weights {
             kansrijk: threshold("kansrijk")?,
             volledigheid,
         };
+        let indicators = match table.get("indicator") {
+            None => Vec::new(),
+            Some(v) => parse_indicators(v)?,
+        };
+        weights.extend(indicators.iter().map(|(_, w)| *w));
         Weights {
             weights,
+            indicators: indicators.into_iter().map(|(i, _)| i).collect(),
             thresholds,
             prevalence,
             comparison,
         }
         .validated()
+    }
+
+    /// The custom indicators of the weights file, in file order.
+    pub fn indicators(&self) -> &[Indicator] {
+        &self.indicators
+    }
+
+    /// The shared list of custom indicators (for [`crate::analysis::score::prepare_model`]).
+    pub fn indicators_shared(&self) -> Arc<[Indicator]> {
+        Arc::clone(&self.indicators)
+    }
+
+    /// The weight of the custom indicator with `key`, if there is one.
+    pub fn indicator_weight(&self, key: &str) -> Option<f64> {
+        self.indicators
+            .iter()
+            .position(|i| i.key == key)
+            .map(|j| self.weights[CRITERIA + j])
+    }
+
+    /// Every query parameter of these weights: the built-in ones, then `w_<key>` per indicator.
+    pub fn parameter_names(&self) -> Vec<String> {
+        Criterion::ALL
+            .into_iter()
+            .map(|c| c.parameter().to_string())
+            .chain(self.indicators.iter().map(|i| i.parameter.clone()))
+            .chain(THRESHOLD_PARAMETERS.map(String::from))
+            .collect()
     }
 
     /// A copy with some values replaced, from request query parameters.
@@ -509,6 +615,9 @@ impl Weights {
             if let Some(c) = Criterion::ALL.into_iter().find(|c| c.parameter() == name) {
                 out.weights[c.index()] =
                     check_weight(name, parse_number(name, value, WEIGHT_EXPECTED)?)?;
+            } else if let Some(j) = self.indicators.iter().position(|i| i.parameter == name) {
+                out.weights[CRITERIA + j] =
+                    check_weight(name, parse_number(name, value, WEIGHT_EXPECTED)?)?;
             } else if name == "t_geschikt" {
                 out.thresholds.geschikt =
                     check_threshold(name, parse_number(name, value, THRESHOLD_EXPECTED)?)?;
@@ -522,7 +631,7 @@ impl Weights {
                 return Err(WeightsError::UnknownKey {
                     what: "parameter",
                     key: name.to_string(),
-                    expected: Weights::parameters().collect::<Vec<_>>().join(", "),
+                    expected: self.parameter_names().join(", "),
                 });
             }
         }
@@ -548,9 +657,10 @@ impl Weights {
         self.weights[criterion.index()]
     }
 
-    /// All weights, indexed by [`Criterion::index`].
-    pub fn all(&self) -> [f64; CRITERIA] {
-        self.weights
+    /// All weights: the built-in ones indexed by [`Criterion::index`], then one per
+    /// indicator in [`Weights::indicators`] order.
+    pub fn all(&self) -> &[f64] {
+        &self.weights
     }
 
     /// The category thresholds.
@@ -569,8 +679,9 @@ impl Weights {
     }
 
     /// A copy with every weight replaced (used by the stability analysis); the values must
-    /// already be valid (finite, `0..=1000`, not all zero).
-    pub fn with_weights(&self, weights: [f64; CRITERIA]) -> Weights {
+    /// already be valid (finite, `0..=1000`, not all zero) and as many as [`Weights::all`].
+    pub fn with_weights(&self, weights: Vec<f64>) -> Weights {
+        debug_assert_eq!(weights.len(), self.weights.len());
         Weights {
             weights,
             ..self.clone()
@@ -591,6 +702,127 @@ impl Weights {
         Ok(self)
     }
 }
+
+/// Parses the `[[indicator]]` array: each entry's key, column, label, direction and weight.
+/// Errors name the indicator (`indicator.<key>`, or `indicator[<n>]` before its key is known)
+/// and the offending key.
+fn parse_indicators(value: &toml::Value) -> Result<Vec<(Indicator, f64)>, WeightsError> {
+    let toml::Value::Array(entries) = value else {
+        return Err(WeightsError::BadValue {
+            key: "indicator".into(),
+            value: value.to_string(),
+            expected: "an array of tables: one [[indicator]] per custom indicator",
+        });
+    };
+    let mut out: Vec<(Indicator, f64)> = Vec::with_capacity(entries.len());
+    for (n, entry) in entries.iter().enumerate() {
+        let at = format!("indicator[{}]", n + 1);
+        let toml::Value::Table(t) = entry else {
+            return Err(WeightsError::BadValue {
+                key: at,
+                value: entry.to_string(),
+                expected: "a table with key, kolom, label, richting and gewicht",
+            });
+        };
+        let text = |name: &str, path: &str| -> Result<Option<String>, WeightsError> {
+            match t.get(name) {
+                None => Ok(None),
+                Some(toml::Value::String(v)) if !v.trim().is_empty() => {
+                    Ok(Some(v.trim().to_string()))
+                }
+                Some(other) => Err(WeightsError::BadValue {
+                    key: format!("{path}.{name}"),
+                    value: other.to_string(),
+                    expected: "a non-empty text",
+                }),
+            }
+        };
+        let key = text("key", &at)?.ok_or_else(|| WeightsError::MissingKey {
+            key: format!("{at}.key"),
+            expected: "a name of lower-case letters, digits and _ (the weight key)",
+        })?;
+        let path = format!("indicator.{key}");
+        if !key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(WeightsError::BadValue {
+                key: format!("{path}.key"),
+                value: format!("{key:?}"),
+                expected: "a name of lower-case letters, digits and _ (the weight key)",
+            });
+        }
+        if Criterion::from_key(&key).is_some() || THRESHOLD_PARAMETERS.contains(&key.as_str()) {
+            return Err(WeightsError::Clash {
+                indicator: key,
+                with: "a built-in criterion or parameter",
+            });
+        }
+        if out.iter().any(|(i, _)| i.key == key) {
+            return Err(WeightsError::Clash {
+                indicator: key,
+                with: "an earlier [[indicator]] with the same key",
+            });
+        }
+        for k in t.keys() {
+            if !INDICATOR_KEYS.contains(&k.as_str()) {
+                return Err(WeightsError::UnknownKey {
+                    what: "key",
+                    key: format!("{path}.{k}"),
+                    expected: INDICATOR_KEYS.join(", "),
+                });
+            }
+        }
+        let kolom = text("kolom", &path)?.ok_or_else(|| WeightsError::MissingKey {
+            key: format!("{path}.kolom"),
+            expected: "the name of an imported figure column",
+        })?;
+        let richting = match t.get("richting") {
+            Some(toml::Value::String(r)) if r == "hoger" => Direction::Hoger,
+            Some(toml::Value::String(r)) if r == "lager" => Direction::Lager,
+            None => {
+                return Err(WeightsError::MissingKey {
+                    key: format!("{path}.richting"),
+                    expected: RICHTING_EXPECTED,
+                });
+            }
+            Some(other) => {
+                return Err(WeightsError::BadValue {
+                    key: format!("{path}.richting"),
+                    value: other.to_string(),
+                    expected: RICHTING_EXPECTED,
+                });
+            }
+        };
+        let gewicht_key = format!("{path}.gewicht");
+        let gewicht = match t.get("gewicht") {
+            None => {
+                return Err(WeightsError::MissingKey {
+                    key: gewicht_key,
+                    expected: WEIGHT_EXPECTED,
+                });
+            }
+            Some(v) => check_weight(&gewicht_key, toml_number(&gewicht_key, v, WEIGHT_EXPECTED)?)?,
+        };
+        let label = text("label", &path)?.unwrap_or_else(|| key.clone());
+        let label_en = text("label_en", &path)?;
+        out.push((
+            Indicator {
+                parameter: format!("w_{key}"),
+                key,
+                kolom: kolom.to_lowercase(),
+                label,
+                label_en,
+                richting,
+            },
+            gewicht,
+        ));
+    }
+    Ok(out)
+}
+
+const RICHTING_EXPECTED: &str =
+    "\"hoger\" (more need when higher) or \"lager\" (more need when lower)";
 
 fn sub_table<'t>(
     table: &'t toml::Table,
@@ -671,11 +903,24 @@ fn check_threshold(key: &str, t: f64) -> Result<f64, WeightsError> {
 
 /// The serialised shape: the same two tables as the weights file.
 #[derive(Serialize)]
-struct WeightsDoc {
+struct WeightsDoc<'a> {
     weights: WeightTable,
     thresholds: Thresholds,
     prevalentie: Prevalence,
     vergelijking: Vergelijking,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    indicator: Vec<IndicatorDoc<'a>>,
+}
+
+#[derive(Serialize)]
+struct IndicatorDoc<'a> {
+    key: &'a str,
+    kolom: &'a str,
+    label: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label_en: Option<&'a str>,
+    richting: &'static str,
+    gewicht: f64,
 }
 
 #[derive(Serialize)]
@@ -718,6 +963,19 @@ impl Serialize for Weights {
             vergelijking: Vergelijking {
                 kring: self.comparison.key(),
             },
+            indicator: self
+                .indicators
+                .iter()
+                .zip(&self.weights[CRITERIA..])
+                .map(|(i, w)| IndicatorDoc {
+                    key: &i.key,
+                    kolom: &i.kolom,
+                    label: &i.label,
+                    label_en: i.label_en.as_deref(),
+                    richting: i.richting.key(),
+                    gewicht: *w,
+                })
+                .collect(),
         }
         .serialize(serializer)
     }
@@ -908,5 +1166,62 @@ mod tests {
         }
         assert!(!Weights::is_parameter("walk_m"));
         assert_eq!(Weights::parameters().count(), CRITERIA + 3);
+    }
+    const INDICATOR: &str = "\n[[indicator]]\nkey = \"eenzaamheid\"\nkolom = \"Eenzaamheid_pct\"\nlabel = \"ernstig eenzaam (RIVM)\"\nrichting = \"hoger\"\ngewicht = 3\n";
+
+    #[test]
+    fn a_custom_indicator_adds_a_weight_and_a_w_parameter() {
+        let w = Weights::from_toml_str(&format!("{DEFAULT_FILE}{INDICATOR}")).unwrap();
+        assert_eq!(w.indicators().len(), 1);
+        let i = &w.indicators()[0];
+        assert_eq!(
+            (i.key.as_str(), i.kolom.as_str()),
+            ("eenzaamheid", "eenzaamheid_pct")
+        );
+        assert_eq!(i.richting, Direction::Hoger);
+        assert_eq!(w.all().len(), CRITERIA + 1);
+        assert_eq!(w.indicator_weight("eenzaamheid"), Some(3.0));
+        assert!(w.parameter_names().contains(&"w_eenzaamheid".to_string()));
+        let o = w.with_overrides(&[("w_eenzaamheid", "0.5")]).unwrap();
+        assert_eq!(o.indicator_weight("eenzaamheid"), Some(0.5));
+        assert_eq!(o.weight(Criterion::P65Plus), 1.0);
+        // Without the indicator the parameter is unknown.
+        assert!(
+            Weights::default()
+                .with_overrides(&[("w_eenzaamheid", "1")])
+                .is_err()
+        );
+        // The file round-trips with its indicator.
+        let text = toml::to_string(&o).unwrap();
+        assert_eq!(Weights::from_toml_str(&text), Ok(o));
+    }
+
+    #[test]
+    fn criteria_file_errors_name_the_indicator_and_the_key() {
+        let with =
+            |from: &str, to: &str| err(&format!("{DEFAULT_FILE}{}", INDICATOR.replace(from, to)));
+        let msg = with("richting = \"hoger\"", "richting = \"omhoog\"");
+        assert!(msg.contains("'indicator.eenzaamheid.richting'"), "{msg}");
+        assert!(msg.contains("\"lager\""), "{msg}");
+        let msg = with("kolom = \"Eenzaamheid_pct\"\n", "");
+        assert!(
+            msg.contains("missing key 'indicator.eenzaamheid.kolom'"),
+            "{msg}"
+        );
+        let msg = with("gewicht = 3", "gewicht = \"veel\"");
+        assert!(msg.contains("'indicator.eenzaamheid.gewicht'"), "{msg}");
+        assert!(msg.contains("from 0 to 1000"), "{msg}");
+        let msg = with("key = \"eenzaamheid\"", "key = \"p_65plus\"");
+        assert!(msg.contains("indicator 'p_65plus'"), "{msg}");
+        assert!(msg.contains("built-in criterion"), "{msg}");
+        let msg = err(&format!("{DEFAULT_FILE}{INDICATOR}{INDICATOR}"));
+        assert!(msg.contains("indicator 'eenzaamheid'"), "{msg}");
+        assert!(msg.contains("same key"), "{msg}");
+        let msg = with("key = \"eenzaamheid\"\n", "");
+        assert!(msg.contains("missing key 'indicator[1].key'"), "{msg}");
+        let msg = with("gewicht = 3", "gewicht = 3\nkleur = 1");
+        assert!(msg.contains("'indicator.eenzaamheid.kleur'"), "{msg}");
+        let msg = with("key = \"eenzaamheid\"", "key = \"Eenzaam heid\"");
+        assert!(msg.contains("'indicator.Eenzaam heid.key'"), "{msg}");
     }
 }

@@ -65,16 +65,17 @@ pub fn analysis(
                 })
             })
             .collect();
-        outln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "parameters": {"walk_m": params.walk_m, "min_participants": params.min_participants},
-                "metric": s.metric,
-                "level": level.collection(),
-                "areas": rows,
-            }))?
-        );
+        let mut doc = serde_json::json!({
+            "parameters": {"walk_m": params.walk_m, "min_participants": params.min_participants},
+            "metric": s.metric,
+            "level": level.collection(),
+            "areas": rows,
+        });
+        let notes = run.indicator_notes();
+        if !notes.is_empty() {
+            doc["notes"] = serde_json::json!(notes);
+        }
+        outln!(out, "{}", serde_json::to_string_pretty(&doc)?);
         return Ok(out);
     }
     outln!(
@@ -102,6 +103,9 @@ pub fn analysis(
             out,
             "note: no client data in the store; areas are ranked on the other criteria only"
         );
+    }
+    for note in run.indicator_notes() {
+        outln!(out, "note: {note}");
     }
     outln!(out);
     outln!(

@@ -23,7 +23,7 @@ use super::tiles::TileCache;
 use crate::analysis::metric::StraightLine;
 use crate::analysis::network::StreetNetwork;
 use crate::analysis::run::{Analysis, Inputs, Params, analyse_with};
-use crate::analysis::weights::{CRITERIA, Weights};
+use crate::analysis::weights::Weights;
 use crate::crs::{CrsError, RD_NEW, Transformer, WGS84};
 use crate::model::Level;
 use crate::store::StoreData;
@@ -38,24 +38,25 @@ pub struct ParamSet {
 }
 
 /// Hashable, exact form of a [`ParamSet`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ParamKey {
     walk_m: u64,
     min_participants: usize,
-    weights: [u64; CRITERIA + 3],
+    /// Every weight (built-in and custom indicators), then the three thresholds, as bits.
+    weights: Vec<u64>,
 }
 
 impl ParamSet {
     /// The cache key.
     pub fn key(&self) -> ParamKey {
-        let mut w = [0u64; CRITERIA + 3];
-        for (slot, v) in w.iter_mut().zip(self.weights.all()) {
-            *slot = v.to_bits();
-        }
         let t = self.weights.thresholds();
-        w[CRITERIA] = t.geschikt.to_bits();
-        w[CRITERIA + 1] = t.kansrijk.to_bits();
-        w[CRITERIA + 2] = t.volledigheid.to_bits();
+        let w: Vec<u64> = self
+            .weights
+            .all()
+            .iter()
+            .chain([&t.geschikt, &t.kansrijk, &t.volledigheid])
+            .map(|v| v.to_bits())
+            .collect();
         ParamKey {
             walk_m: self.params.walk_m.to_bits(),
             min_participants: self.params.min_participants,

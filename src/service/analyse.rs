@@ -127,6 +127,23 @@ pub struct RankedArea {
 }
 
 impl Analysed {
+    /// One note per custom indicator whose column no stored area has (never imported): the
+    /// criterion is then missing with cause "niet geladen" everywhere. Said once here, not per
+    /// area, so a typo in `kolom` or a forgotten `import figures` is noticed.
+    pub fn indicator_notes(&self) -> Vec<String> {
+        self.weights
+            .indicators()
+            .iter()
+            .filter(|i| !self.data.areas.iter().any(|a| a.figures.column(&i.kolom).is_some()))
+            .map(|i| {
+                format!(
+                    "indicator '{}': column '{}' is niet geladen (no imported figure column of that name; see import figures); missing with cause \"niet geladen\" in every area",
+                    i.key, i.kolom
+                )
+            })
+            .collect()
+    }
+
     /// The level to list when the caller names none: buurten when stored, else wijken.
     pub fn default_level(&self) -> Level {
         default_level(&self.data)
