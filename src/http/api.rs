@@ -217,8 +217,8 @@ pub async fn scores(
         .weights
         .all()
         .iter()
-        .zip(crate::analysis::weights::Criterion::ALL)
-        .map(|(w, c)| (c.parameter().to_string(), json!(w)))
+        .zip(r.set.weights.parameter_names())
+        .map(|(w, p)| (p, json!(w)))
         .chain([
             ("walk_m".to_string(), json!(r.set.params.walk_m)),
             (

@@ -91,6 +91,13 @@ pub struct ServeConfig {
     pub basemap_url: Option<String>,
     /// The attribution shown with the basemap (e.g. "Kaartgegevens © Kadaster").
     pub basemap_attribution: Option<String>,
+    /// The weights/criteria file (TOML, as `config/weights.toml`, with any `[[indicator]]`)
+    /// the server scores with and offers as defaults; env `BUURTCIRKEL_WEIGHTS` overrides it.
+    /// Default: the documented built-in weights.
+    pub weights_file: Option<std::path::PathBuf>,
+    /// The weights read from `weights_file` when the configuration is loaded.
+    #[serde(skip)]
+    pub weights: crate::analysis::weights::Weights,
 }
 
 impl Default for ServeConfig {
@@ -104,6 +111,8 @@ impl Default for ServeConfig {
             web_dir: None,
             basemap_url: None,
             basemap_attribution: None,
+            weights_file: None,
+            weights: crate::analysis::weights::Weights::default(),
         }
     }
 }
@@ -178,6 +187,22 @@ impl ServeConfig {
         }
         if let Some(v) = env("BUURTCIRKEL_BASEMAP_ATTRIBUTION") {
             cfg.basemap_attribution = Some(v);
+        }
+        if let Some(v) = env("BUURTCIRKEL_WEIGHTS") {
+            cfg.weights_file =
+                Some(v.into()).filter(|p: &std::path::PathBuf| !p.as_os_str().is_empty());
+        }
+        if let Some(p) = &cfg.weights_file {
+            let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
+            cfg.weights = crate::analysis::weights::Weights::from_toml_str(&text).map_err(|e| {
+                ConfigError::Invalid {
+                    path: format!("weights file {}", p.display()),
+                    message: e.to_string(),
+                }
+            })?;
         }
         if let Some(v) = env("BUURTCIRKEL_READ_ROLE") {
             cfg.auth.read = Role::parse(&v).ok_or_else(|| {

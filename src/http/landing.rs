@@ -76,7 +76,7 @@ pub async fn api(
     query: Result<Query<Pairs>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let req = parse(&state, &headers, query, &["f"], true)?;
-    let doc = super::openapi::document(&req.base);
+    let doc = super::openapi::document(&req.base, &req.weights);
     Ok(match req.format {
         Format::Json => json_response(&doc, "application/vnd.oai.openapi+json;version=3.0"),
         Format::Html => html::api(&req.base).into_response(),

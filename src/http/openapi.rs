@@ -34,9 +34,9 @@ fn ok_json(desc: &str, schema: &str, extra_html: bool) -> Value {
     json!({"description": desc, "content": content})
 }
 
-fn analysis_refs() -> Vec<Value> {
+fn analysis_refs(weights: &Weights) -> Vec<Value> {
     let mut v = vec![param_ref("walk_m"), param_ref("min_participants")];
-    v.extend(Weights::parameters().map(param_ref));
+    v.extend(weights.parameter_names().iter().map(|p| param_ref(p)));
     v
 }
 
@@ -50,9 +50,9 @@ fn get(op_id: &str, summary: &str, tag: &str, params: Vec<Value>, responses: Val
     }})
 }
 
-/// The document; `base` is the server's URL without a trailing slash.
-pub fn document(base: &str) -> Value {
-    let defaults = Weights::default();
+/// The document; `base` is the server's URL without a trailing slash, `defaults` the
+/// server's configured weights (their custom indicators become `w_<key>` parameters).
+pub fn document(base: &str, defaults: &Weights) -> Value {
     let mut parameters = Map::new();
     parameters.insert("collectionId".into(), json!({"name": "collectionId", "in": "path", "required": true, "description": "De collectie.", "schema": {"type": "string", "enum": COLLECTIONS}}));
     parameters.insert("featureId".into(), json!({"name": "featureId", "in": "path", "required": true, "description": "Het id van het object (CBS-code of nummer).", "schema": {"type": "string"}}));
@@ -69,6 +69,10 @@ pub fn document(base: &str) -> Value {
     parameters.insert("min_participants".into(), json!({"name": "min_participants", "in": "query", "required": false, "description": "Minimum aantal deelnemers voor een cluster en een plek.", "schema": {"type": "integer", "minimum": MIN_PARTICIPANTS_RANGE.0, "maximum": MIN_PARTICIPANTS_RANGE.1, "default": DEFAULT_MIN_PARTICIPANTS}}));
     for c in Criterion::ALL {
         parameters.insert(c.parameter().into(), json!({"name": c.parameter(), "in": "query", "required": false, "description": format!("Gewicht van het criterium '{}'.", c.label()), "schema": {"type": "number", "minimum": 0, "maximum": 1000, "default": defaults.weight(c)}}));
+    }
+    for i in defaults.indicators() {
+        let w = defaults.indicator_weight(&i.key).unwrap_or(0.0);
+        parameters.insert(i.parameter.clone(), json!({"name": i.parameter, "in": "query", "required": false, "description": format!("Gewicht van de eigen indicator '{}' (kolom {}, {}).", i.label, i.kolom, i.richting.key()), "schema": {"type": "number", "minimum": 0, "maximum": 1000, "default": w}}));
     }
     let t = defaults.thresholds();
     parameters.insert("t_geschikt".into(), json!({"name": "t_geschikt", "in": "query", "required": false, "description": "Score vanaf welke een gebied 'geschikt' heet.", "schema": {"type": "number", "minimum": 0, "maximum": 100, "default": t.geschikt}}));
@@ -91,7 +95,7 @@ pub fn document(base: &str) -> Value {
     let loading = problem("De gegevens worden nog geladen; probeer het zo opnieuw.");
     let unauthorized = problem("Geen of een ongeldig bearer-token.");
     let forbidden = problem("Het token heeft niet de rol die nodig is.");
-    let a = analysis_refs();
+    let a = analysis_refs(defaults);
 
     let mut paths = Map::new();
     paths.insert("/".into(), get("getLandingPage", "Startpagina", "Capabilities", vec![param_ref("f")], json!({"200": ok_json("Links naar de API, conformance en collecties.", "LandingPage", true), "400": bad})));
@@ -218,7 +222,7 @@ pub fn document(base: &str) -> Value {
     );
     search["servers"] = root.clone();
     let mut ps = vec![param_ref("areaCollection")];
-    ps.extend(analysis_refs());
+    ps.extend(analysis_refs(defaults));
     let mut scores = get(
         "getScores",
         "Score, categorie, rang en deelnemersklasse van alle gebieden van één niveau, zonder geometrie",

@@ -27,7 +27,8 @@ use crate::release::layers::COLLECTIONS;
 
 pub(crate) type Pairs = Vec<(String, String)>;
 
-/// The analysis parameters every data endpoint accepts.
+/// The analysis parameters every data endpoint accepts, for the built-in weights (a criteria
+/// file's indicators add `w_<key>`; see [`Weights::parameter_names`]).
 pub fn analysis_parameters() -> Vec<&'static str> {
     let mut v = vec!["walk_m", "min_participants"];
     v.extend(Weights::parameters());
@@ -50,6 +51,8 @@ pub(crate) struct Req {
     pub(crate) pairs: Pairs,
     pub(crate) format: Format,
     pub(crate) base: String,
+    /// The server's configured weights (the defaults the query's `w_*`/`t_*` override).
+    pub(crate) weights: Weights,
 }
 
 impl Req {
@@ -131,6 +134,7 @@ pub(crate) fn parse(
         pairs,
         format,
         base: state.base(headers),
+        weights: state.inner.config.weights.clone(),
     })
 }
 
@@ -170,7 +174,8 @@ pub(crate) fn param_set(req: &Req) -> Result<ParamSet, Problem> {
         .filter(|(k, _)| Weights::is_parameter(k))
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let weights = Weights::default()
+    let weights = req
+        .weights
         .with_overrides(&overrides)
         .map_err(Problem::from)?;
     Ok(ParamSet { params, weights })

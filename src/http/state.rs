@@ -15,7 +15,7 @@ use super::config::{Role, ServeConfig};
 use super::metrics::Metrics;
 use super::problem::Problem;
 use crate::crs::CrsError;
-use crate::release::dataset::{Dataset, EngineStats, ParamSet};
+use crate::release::dataset::{Dataset, EngineStats};
 use crate::store::{Store, StoreData, StoreError};
 
 pub(crate) struct Inner {
@@ -68,7 +68,8 @@ impl AppState {
     /// Converts `data` into a new dataset and serves it. Blocking (PROJ): call it off the
     /// async runtime.
     pub fn load(&self, data: StoreData) -> Result<(), CrsError> {
-        let ds = Dataset::new(data, self.inner.stats.clone())?;
+        let ds = Dataset::new(data, self.inner.stats.clone())?
+            .with_model(self.inner.config.weights.clone());
         self.inner.dataset.store(Some(Arc::new(ds)));
         Ok(())
     }
@@ -139,7 +140,7 @@ impl AppState {
     /// Computes the default results now, so the first visitor does not wait for them.
     pub async fn warm_up(&self) {
         if let Ok(ds) = self.dataset()
-            && let Err(e) = ds.results(&ParamSet::default()).await
+            && let Err(e) = ds.results(&ds.default_set()).await
         {
             tracing::error!(error = %e, "computing the default results failed");
         }

@@ -18,7 +18,6 @@ use super::query::{
 };
 use super::respond::{json_response, link, query_of};
 use super::state::AppState;
-use crate::release::dataset::ParamSet;
 use crate::release::tiles::{self, MAX_ZOOM};
 
 /// `GET /ogc/v1/collections/{id}/tiles`: the tilesets of a collection.
@@ -143,11 +142,8 @@ pub async fn tile(
         let limit = std::time::Duration::from_secs(state.inner.config.request_timeout_s);
         let slow = async {
             let r = if plain {
-                state
-                    .dataset()?
-                    .results(&ParamSet::default())
-                    .await
-                    .map_err(Problem::from)?
+                let ds = state.dataset()?;
+                ds.results(&ds.default_set()).await.map_err(Problem::from)?
             } else {
                 let query = Query::<Pairs>::try_from_uri(&req.uri);
                 let parsed = parse(&state, headers, query, &["f"], false)?;

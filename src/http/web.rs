@@ -27,7 +27,7 @@ use super::state::AppState;
 use crate::analysis::run::{
     DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M, MIN_PARTICIPANTS_RANGE, WALK_STEP_M,
 };
-use crate::analysis::weights::{Criterion, Weights};
+use crate::analysis::weights::Criterion;
 
 /// The walking distances the page offers, metres: the range the brief of a circle allows
 /// (a 5 to 20 minute walk), in the API's 100 m steps.
@@ -112,7 +112,7 @@ async fn missing_web_dir(dir: String) -> Response {
 /// the basemap, or `null` for the plain background.
 pub fn config_json(state: &AppState) -> Value {
     let cfg = &state.inner.config;
-    let defaults = Weights::default();
+    let defaults = &cfg.weights;
     // In the model's criterion order, which is the order of every explanation.
     // The page shows the model's own labels; the English ones are written here, where the page
     // gets them, rather than copied into the JavaScript.
@@ -134,6 +134,13 @@ pub fn config_json(state: &AppState) -> Value {
             json!({"param": c.parameter(), "default": defaults.weight(*c), "label": c.label(),
                 "labels": {"nl": c.label(), "en": en}, "key": c.key()})
         })
+        // Custom indicators of the configured criteria file, after the built-in criteria as
+        // in every explanation; the English label falls back to the Dutch one.
+        .chain(defaults.indicators().iter().map(|i| {
+            json!({"param": i.parameter, "default": defaults.indicator_weight(&i.key),
+                "label": i.label, "labels": {"nl": i.label,
+                "en": i.label_en.as_deref().unwrap_or(&i.label)}, "key": i.key})
+        }))
         .collect();
     // The key figures in the order of `FIGURE_FIELDS`, with the unit the page appends.
     let figures: Vec<Value> = crate::model::FIGURE_FIELDS
@@ -306,7 +313,7 @@ mod tests {
         assert_eq!(v["weights"][0]["param"], "w_participants");
         assert_eq!(
             v["weights"][0]["default"],
-            Weights::default().weight(Criterion::Participants)
+            crate::analysis::weights::Weights::default().weight(Criterion::Participants)
         );
 
         // Every criterion and every key figure has a Dutch and an English label of its own.

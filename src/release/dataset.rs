@@ -171,6 +171,9 @@ pub struct Dataset {
     default_results: OnceLock<Arc<Results>>,
     /// Engine counters.
     pub stats: Arc<EngineStats>,
+    /// The configured model: default weights and custom indicators (the server's criteria
+    /// file). Its indicators shape the prepared model, its weights are the default set.
+    model: Weights,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -215,7 +218,23 @@ impl Dataset {
             results: Mutex::new(Lru::new(16)),
             default_results: OnceLock::new(),
             stats,
+            model: Weights::default(),
         })
+    }
+
+    /// The same dataset scored with `model` (a criteria file) instead of the built-in weights.
+    pub fn with_model(mut self, model: Weights) -> Dataset {
+        self.model = model;
+        self
+    }
+
+    /// The default parameter set: default walking distance and participants, and the
+    /// configured weights.
+    pub fn default_set(&self) -> ParamSet {
+        ParamSet {
+            weights: self.model.clone(),
+            ..ParamSet::default()
+        }
     }
 
     /// The results of the default parameters when they are computed already: the hot path of
@@ -232,7 +251,7 @@ impl Dataset {
     /// concurrent requests for the same new set wait for one computation.
     pub async fn results(self: &Arc<Self>, set: &ParamSet) -> Result<Arc<Results>, EngineError> {
         use std::sync::atomic::Ordering::Relaxed;
-        let is_default = *set == ParamSet::default();
+        let is_default = *set == self.default_set();
         if is_default && let Some(r) = self.default_results.get() {
             self.stats.result_hits.fetch_add(1, Relaxed);
             return Ok(r.clone());
@@ -290,7 +309,7 @@ impl Dataset {
                     places: &me.data.places,
                     circles: &me.data.circles,
                 };
-                let (grid, model) = (&me.data.grid, Weights::default());
+                let (grid, model) = (&me.data.grid, me.model.clone());
                 let a = match &me.network {
                     Some(net) => analyse_with(net, inputs, grid, &model, params),
                     None => analyse_with(&StraightLine, inputs, grid, &model, params),
