@@ -37,6 +37,35 @@ pub struct ParamSet {
     pub weights: Weights,
 }
 
+/// The public menu: the (walk_m, min_participants) pairs anyone may ask for, with the default
+/// weights. Any other parameter set needs the planner role (docs/privacy.md, Tiers). The
+/// ranges are fixed here, so the public cannot widen `walk_m` or `min_participants`.
+pub const PUBLIC_MENU: [(f64, usize); 3] = [(600.0, 5), (800.0, 5), (1000.0, 5)];
+
+impl ParamSet {
+    /// True when this set is on the [`PUBLIC_MENU`] (and uses the default weights).
+    pub fn is_public(&self) -> bool {
+        PUBLIC_MENU
+            .iter()
+            .any(|&(w, m)| self.params.walk_m == w && self.params.min_participants == m)
+            && self.weights == crate::analysis::weights::Weights::default()
+    }
+
+    /// The sets of the [`PUBLIC_MENU`].
+    pub fn menu() -> Vec<ParamSet> {
+        PUBLIC_MENU
+            .iter()
+            .map(|&(walk_m, min_participants)| ParamSet {
+                params: crate::analysis::run::Params {
+                    walk_m,
+                    min_participants,
+                },
+                weights: crate::analysis::weights::Weights::default(),
+            })
+            .collect()
+    }
+}
+
 /// Hashable, exact form of a [`ParamSet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ParamKey {
@@ -215,6 +244,12 @@ impl Dataset {
             default_results: OnceLock::new(),
             stats,
         })
+    }
+
+    /// True when everything may be opened to the public: the store holds no clients, or only
+    /// the built-in demo's fictional ones (marked so in the private file).
+    pub fn opens_everything(&self) -> bool {
+        self.data.clients_demo || self.data.clients.is_empty()
     }
 
     /// The results of the default parameters when they are computed already: the hot path of
