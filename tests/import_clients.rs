@@ -280,7 +280,7 @@ fn doelgroep_values_outside_the_fixed_list_become_overig() {
             Some("nieuwkomers")
         ]
     );
-    let bytes = std::fs::read(&store).expect("read store");
+    let bytes = common::store_bytes(&store);
     assert!(!bytes_contain(&bytes, b"Jan Jansen"));
 }
 
@@ -317,8 +317,11 @@ fn identifier_columns_are_dropped_with_a_loud_warning_and_never_reach_the_store(
         assert!(!run.stdout.contains(v) && !run.stderr.contains(v), "{v}");
     }
 
-    assert_eq!(common::layer_fields(&store, "clients"), ["doelgroep"]);
-    let bytes = std::fs::read(&store).expect("read store");
+    assert_eq!(
+        common::layer_fields(&Store::new(&store).private_path(), "clients"),
+        ["doelgroep"]
+    );
+    let bytes = common::store_bytes(&store);
     for needle in [
         "Xanthippe",
         "Vermeulen-Quist",
@@ -363,8 +366,11 @@ fn every_column_but_location_and_doelgroep_is_dropped_and_listed_in_the_report()
     for c in ["doelgroep", " x", " y"] {
         assert!(!dropped.contains(c), "{c} listed as dropped: {dropped}");
     }
-    assert_eq!(common::layer_fields(&store, "clients"), ["doelgroep"]);
-    let bytes = std::fs::read(&store).expect("read store");
+    assert_eq!(
+        common::layer_fields(&Store::new(&store).private_path(), "clients"),
+        ["doelgroep"]
+    );
+    let bytes = common::store_bytes(&store);
     for v in ["belt vaak", "A-17", "wijkteam", "opmerking"] {
         assert!(
             !bytes_contain(&bytes, v.as_bytes()),
@@ -499,7 +505,7 @@ fn a_re_import_replaces_the_previous_client_set_and_leaves_no_trace_of_it() {
     let file_a = write_text(dir.path(), "a.csv", &text);
     import_clients(&store, &file_a, &[]).assert_ok();
     assert_eq!(positions(&clients_of(&store)), a);
-    let bytes = std::fs::read(&store).expect("read store");
+    let bytes = common::store_bytes(&store);
     let pair = |x: f64, y: f64| [x.to_le_bytes(), y.to_le_bytes()].concat();
     assert!(
         bytes_contain(&bytes, &pair(a[0].0, a[0].1)),
@@ -513,7 +519,7 @@ fn a_re_import_replaces_the_previous_client_set_and_leaves_no_trace_of_it() {
     let file_b = write_text(dir.path(), "b.csv", &text);
     import_clients(&store, &file_b, &[]).assert_ok();
     assert_eq!(positions(&clients_of(&store)), SNAPPED.to_vec());
-    let bytes = std::fs::read(&store).expect("read store");
+    let bytes = common::store_bytes(&store);
     for (x, y) in &a {
         assert!(
             !bytes_contain(&bytes, &pair(*x, *y)),

@@ -39,6 +39,8 @@ fn demo_data() -> StoreData {
     StoreData {
         areas: d.areas,
         clients: d.clients,
+        // The demo's fictional clients: the store opens everything (docs/privacy.md, Tiers).
+        clients_demo: true,
         places: d.places,
         circles: d.circles,
         ..Default::default()

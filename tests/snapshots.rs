@@ -23,6 +23,8 @@ fn demo() -> (StoreData, axum::Router) {
     let data = StoreData {
         areas: d.areas,
         clients: d.clients,
+        // The demo's fictional clients: the store opens everything (docs/privacy.md, Tiers).
+        clients_demo: true,
         places: d.places,
         circles: d.circles,
         ..Default::default()

@@ -51,6 +51,35 @@ fn a_write_that_fails_midway_leaves_the_old_store_byte_identical_and_no_temporar
 }
 
 #[test]
+fn a_write_of_clients_that_fails_in_the_store_leaves_both_files_as_they_were() {
+    let dir = tmp();
+    let path = demo_store(dir.path());
+    let before = snapshot(&path);
+    let private = Store::new(&path).private_path();
+    let private_before = std::fs::read(&private).expect("read private file");
+    // The new client file is staged in full, then the store's part of the write fails.
+    let change = Change {
+        clients: Some(vec![buurtcirkel::model::Client {
+            position_rd: geo_types::Point::new(150_000.0, 470_000.0),
+            doelgroep: None,
+        }]),
+        areas: Some((vec![Level::Buurt], vec![area("BU01230102", "Kapot\0naam")])),
+        log: vec![log("clients")],
+        ..Default::default()
+    };
+
+    assert!(Store::new(&path).apply(&change).is_err());
+
+    assert!(std::fs::read(&private).expect("read private file") == private_before);
+    before.assert_unchanged();
+    assert_eq!(
+        before.data().clients.len(),
+        Store::new(&path).load().expect("load").clients.len()
+    );
+    assert_no_temporary_files(dir.path());
+}
+
+#[test]
 fn a_write_that_fails_on_a_new_path_creates_no_file() {
     let dir = tmp();
     let path = dir.path().join("nieuw.gpkg");
@@ -129,6 +158,7 @@ fn the_demo_round_trips_through_the_store_unchanged() {
         .apply(&Change {
             areas: Some((Level::ALL.to_vec(), demo.areas.clone())),
             clients: Some(demo.clients.clone()),
+            clients_demo: true,
             places: Some(demo.places.clone()),
             circles: Some(demo.circles.clone()),
             results: None,
@@ -153,7 +183,23 @@ fn the_demo_round_trips_through_the_store_unchanged() {
     let mut got = data.areas.clone();
     got.sort_by(|a, b| a.code.cmp(&b.code));
     assert_eq!(got, want);
-    assert_eq!(data.clients, demo.clients);
+    // Stored in random order, read back in a canonical one: compare as sets.
+    let key = |c: &buurtcirkel::model::Client| {
+        (
+            c.position_rd.x().to_bits(),
+            c.position_rd.y().to_bits(),
+            c.doelgroep.clone(),
+        )
+    };
+    let mut got_clients: Vec<_> = data.clients.iter().map(key).collect();
+    let mut want_clients: Vec<_> = demo.clients.iter().map(key).collect();
+    got_clients.sort();
+    want_clients.sort();
+    assert_eq!(got_clients, want_clients);
+    assert!(
+        data.clients_demo,
+        "the demo's clients are not marked as fictional"
+    );
     assert_eq!(data.places.len(), demo.places.len());
     for (g, w) in data.places.iter().zip(&demo.places) {
         assert_eq!(

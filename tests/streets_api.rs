@@ -68,6 +68,8 @@ fn data(streets: Option<Vec<LineString<f64>>>) -> StoreData {
             area("BU99900101", "Zuidkade", rect(-400.0, -100.0, 300.0, 100.0)),
             area("BU99900102", "Noordkade", rect(-400.0, 100.0, 400.0, 300.0)),
         ],
+        // Fictional test clients, marked so: this test reads sites without a planner token.
+        clients_demo: true,
         clients: (0..10)
             .map(|i| Client {
                 position_rd: Point::new(X0 - 225.0 + 50.0 * f64::from(i), Y0),

@@ -15,6 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use geo_types::{Coord, Rect};
 
+use super::config::Role;
 use super::problem::Problem;
 use super::respond::encode;
 use super::state::AppState;
@@ -23,9 +24,15 @@ use crate::analysis::weights::Weights;
 use crate::crs::Crs;
 use crate::release::collection::Collection;
 use crate::release::dataset::{Dataset, ParamSet, Results};
-use crate::release::layers::COLLECTIONS;
+use crate::release::layers::{COLLECTIONS, PLANNER_COLLECTIONS};
 
 pub(crate) type Pairs = Vec<(String, String)>;
+
+/// Why a parameter set off the public menu needs a planner (docs/privacy.md, Tiers).
+const PLANNER_PARAMETERS: &str = "the public may use walk_m 600, 800 or 1000 with min_participants 5 and the default weights; other parameter sets are for planners";
+
+/// Why cluster and site geometry needs a planner (docs/privacy.md, Tiers).
+const PLANNER_GEOMETRY: &str = "cluster and site geometry follows client positions and is for planners; the public sees buurten, wijken, gemeenten, places and circles";
 
 /// The analysis parameters every data endpoint accepts, for the built-in weights (a criteria
 /// file's indicators add `w_<key>`; see [`Weights::parameter_names`]).
@@ -53,6 +60,8 @@ pub(crate) struct Req {
     pub(crate) base: String,
     /// The server's configured weights (the defaults the query's `w_*`/`t_*` override).
     pub(crate) weights: Weights,
+    /// The request headers (the token decides which parameter sets it may ask for).
+    pub(crate) headers: HeaderMap,
 }
 
 impl Req {
@@ -135,6 +144,7 @@ pub(crate) fn parse(
         format,
         base: state.base(headers),
         weights: state.inner.config.weights.clone(),
+        headers: headers.clone(),
     })
 }
 
@@ -187,6 +197,9 @@ pub(crate) async fn results(
 ) -> Result<(Arc<Dataset>, Arc<Results>), Problem> {
     let set = param_set(req)?;
     let ds = state.dataset()?;
+    if !ds.is_public(&set) && !ds.opens_everything() {
+        state.authorize_because(&req.headers, Role::Planner, PLANNER_PARAMETERS)?;
+    }
     let r = ds.results(&set).await?;
     Ok((ds, r))
 }
@@ -203,12 +216,13 @@ pub(crate) fn readable(state: &AppState, headers: &HeaderMap, id: &str) -> Resul
     if !COLLECTIONS.contains(&id) {
         return Err(unknown_collection(id));
     }
-    state
-        .inner
-        .config
-        .read_role(Some(id))
-        .pipe(|needed| state.authorize(headers, needed))
-        .map(|_| ())
+    let needed = state.inner.config.read_role(Some(id));
+    if PLANNER_COLLECTIONS.contains(&id) && !state.opens_everything() {
+        return state
+            .authorize_because(headers, needed.max(Role::Planner), PLANNER_GEOMETRY)
+            .map(|_| ());
+    }
+    state.authorize(headers, needed).map(|_| ())
 }
 
 /// A request for one collection, after the first check (the collection exists and the caller
@@ -289,12 +303,6 @@ pub(crate) async fn published(state: &AppState, req: &Req, id: &str) -> Result<P
     })
 }
 
-pub(crate) trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 /// A parsed `bbox`: a rectangle in the x/y (GIS) order of `crs`.
 pub(crate) fn parse_bbox(text: &str, crs: Crs) -> Result<Rect<f64>, Problem> {
     let nums: Vec<f64> = text

@@ -100,6 +100,21 @@ impl AppState {
     /// Checks the caller's role against `needed`: 401 without a valid token, 403 with a token
     /// of a lesser role.
     pub(crate) fn authorize(&self, headers: &HeaderMap, needed: Role) -> Result<Role, Problem> {
+        self.authorize_because(headers, needed, "")
+    }
+
+    /// [`authorize`](Self::authorize), with `why` (a sentence, or empty) added to the answer.
+    pub(crate) fn authorize_because(
+        &self,
+        headers: &HeaderMap,
+        needed: Role,
+        why: &str,
+    ) -> Result<Role, Problem> {
+        let why = if why.is_empty() {
+            String::new()
+        } else {
+            format!(": {why}")
+        };
         let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
@@ -122,14 +137,14 @@ impl AppState {
             Ok(role)
         } else if bearer.is_none() {
             Err(unauthorized(format!(
-                "this needs a bearer token (Authorization: Bearer ...) of role {} or higher",
+                "this needs a bearer token (Authorization: Bearer ...) of role {} or higher{why}",
                 needed.name()
             )))
         } else {
             Err(Problem::new(
                 StatusCode::FORBIDDEN,
                 format!(
-                    "the token's role {} may not do this; it needs role {} or higher",
+                    "the token's role {} may not do this; it needs role {} or higher{why}",
                     role.name(),
                     needed.name()
                 ),
@@ -137,12 +152,23 @@ impl AppState {
         }
     }
 
-    /// Computes the default results now, so the first visitor does not wait for them.
+    /// True when the loaded store opens everything to the public (no clients, or only the
+    /// demo's fictional ones); false while nothing is loaded.
+    pub(crate) fn opens_everything(&self) -> bool {
+        self.dataset().is_ok_and(|d| d.opens_everything())
+    }
+
+    /// Computes the default results now, then the rest of the public menu, so the first
+    /// visitor does not wait for them (the menu is computed once per snapshot).
     pub async fn warm_up(&self) {
-        if let Ok(ds) = self.dataset()
-            && let Err(e) = ds.results(&ds.default_set()).await
-        {
-            tracing::error!(error = %e, "computing the default results failed");
+        if let Ok(ds) = self.dataset() {
+            let mut sets = vec![ds.default_set()];
+            sets.extend(ds.menu().into_iter().filter(|s| *s != ds.default_set()));
+            for set in sets {
+                if let Err(e) = ds.results(&set).await {
+                    tracing::error!(error = %e, "computing the public results failed");
+                }
+            }
         }
     }
 }

@@ -7,7 +7,8 @@
 //! MapLibre's `dist` folder are reachable: `node_modules`, the browser tests and the npm
 //! manifests are not served. The page reads everything else through the public API, so it can
 //! show nothing the API does not publish (DESIGN.md, privacy).
-//! Must not depend on the OGC handler modules; uses only the state, problems and `analysis` defaults.
+//! Must not depend on the OGC handler modules; uses only the state, problems, `analysis`
+//! defaults and the public menu of `release`.
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ use crate::analysis::run::{
     DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M, MIN_PARTICIPANTS_RANGE, WALK_STEP_M,
 };
 use crate::analysis::weights::Criterion;
+use crate::release::dataset::PUBLIC_MENU;
 
 /// The walking distances the page offers, metres: the range the brief of a circle allows
 /// (a 5 to 20 minute walk), in the API's 100 m steps.
@@ -215,6 +217,13 @@ pub fn config_json(state: &AppState) -> Value {
         },
         "weights": weights,
         "figures": figures,
+        // The public tier (docs/privacy.md, Tiers): the page offers only the menu unless the
+        // store opens everything (no clients, or only the demo's fictional ones). A planner's
+        // token unlocks every parameter set at the API; the page itself sends none yet.
+        "tier": {
+            "open": ds.as_ref().is_some_and(|d| d.opens_everything()),
+            "menu": PUBLIC_MENU.iter().map(|&(w, m)| json!({"walk_m": w, "min_participants": m})).collect::<Vec<_>>(),
+        },
     })
 }
 

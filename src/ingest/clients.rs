@@ -185,11 +185,16 @@ pub fn read_clients(path: &Path, opts: &ClientOptions) -> Result<ClientImport, I
         .filter(|c| !kept.contains(c) && !table.coordinate_columns.contains(c))
         .cloned()
         .collect();
+    let label = |c: &String| {
+        let i = table.columns.iter().position(|t| t == c).unwrap_or(0);
+        super::points::column_label(i, c)
+    };
     let identifiers: Vec<String> = dropped
         .iter()
         .filter(|c| looks_like_identifier(c))
-        .cloned()
+        .map(label)
         .collect();
+    let dropped: Vec<String> = dropped.iter().map(label).collect();
     if !identifiers.is_empty() {
         report.warnings.push(format!(
             "THIS FILE HOLDS DIRECT IDENTIFIERS ({}). They were NOT stored, but the file itself is personal data: share only location and target group, and delete this file where it should not be.",

@@ -166,6 +166,18 @@ pub enum IngestError {
         /// The path given.
         path: PathBuf,
     },
+    /// The first line of a CSV file holds values, not column names (a headerless file). The
+    /// message names the line and column only, never the value: it can be a client's name,
+    /// birth date or address.
+    #[error(
+        "{path}: line 1 is not a header row: column {column} holds a value (a number or date), not a column name; add a first line that names the columns (x and y, or lon and lat, and doelgroep)"
+    )]
+    HeaderIsData {
+        /// The path given.
+        path: PathBuf,
+        /// The 1-based column that holds a value.
+        column: usize,
+    },
     /// A point layer without coordinate columns or point geometry.
     #[error(
         "{path}: layer {layer} has no coordinates: expected columns x and y (RD New), lon and lat (WGS84), a point geometry, or named coordinate columns; its columns are {columns}"

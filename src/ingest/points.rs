@@ -65,6 +65,51 @@ impl PointTable {
     }
 }
 
+/// How a message names column `idx` (0-based): by its name when that looks like a column name
+/// (a letter, then letters, digits, `_`, `-` or `.`, at most 40 characters), else by position
+/// ("column 3"). A first line that is really a client's record then never reaches a message.
+pub fn column_label(idx: usize, name: &str) -> String {
+    let name = name.trim();
+    let mut chars = name.chars();
+    let looks_like_name = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.len() <= 40;
+    if looks_like_name {
+        name.to_string()
+    } else {
+        format!("column {}", idx + 1)
+    }
+}
+
+/// The columns as a message lists them (see [`column_label`]).
+pub fn column_list(columns: &[String]) -> String {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| column_label(i, c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first (1-based) column whose name is a value: a number (decimal point or comma), or
+/// holds a date or a run of four digits. A CSV whose first line is a record has such a column
+/// wherever it holds coordinates, a birth date or a house number with a postcode.
+fn value_in_header(columns: &[String]) -> Option<usize> {
+    columns
+        .iter()
+        .position(|c| {
+            let c = c.trim();
+            let mut run = 0usize;
+            let mut longest = 0usize;
+            for ch in c.chars() {
+                run = if ch.is_ascii_digit() { run + 1 } else { 0 };
+                longest = longest.max(run);
+            }
+            c.replace(',', ".").parse::<f64>().is_ok() || longest >= 4
+        })
+        .map(|i| i + 1)
+}
+
 const X_RD: &[&str] = &["x", "x_rd", "rd_x", "xcoord", "x_coord", "xrd"];
 const Y_RD: &[&str] = &["y", "y_rd", "rd_y", "ycoord", "y_coord", "yrd"];
 const LON: &[&str] = &["lon", "lng", "long", "longitude", "lengtegraad"];
@@ -89,6 +134,12 @@ pub fn read_points(
         .fields()
         .map(|f| f.name().trim_start_matches('\u{feff}').to_string())
         .collect();
+    if is_csv && let Some(column) = value_in_header(&columns) {
+        return Err(IngestError::HeaderIsData {
+            path: path.to_path_buf(),
+            column,
+        });
+    }
     let find = |cands: &[&str]| {
         cands.iter().find_map(|c| {
             columns
@@ -105,7 +156,7 @@ pub fn read_points(
                     path: path.to_path_buf(),
                     problem: format!(
                         "layer {name} has no column '{n}'; its columns are {}",
-                        columns.join(", ")
+                        column_list(&columns)
                     ),
                 }),
         }
@@ -158,7 +209,7 @@ pub fn read_points(
                 return Err(IngestError::NoCoordinates {
                     path: path.to_path_buf(),
                     layer: name,
-                    columns: columns.join(", "),
+                    columns: column_list(&columns),
                 });
             }
         },
@@ -204,10 +255,16 @@ pub fn read_points(
             (Some(xi), Some(yi)) => {
                 let num = |idx: usize, what: &str| match from_field(f.field(idx).ok().flatten()) {
                     Cell::Number(v) => Ok(v),
-                    Cell::Missing => Err(format!("{what} ({}) is missing", columns[idx])),
-                    Cell::NotANumber(_) => {
-                        Err(format!("{what} ({}) is not a number", columns[idx]))
-                    }
+                    Cell::Missing => Err(format!(
+                        "{what} (column {}, {}) is missing",
+                        idx + 1,
+                        column_label(idx, &columns[idx])
+                    )),
+                    Cell::NotANumber(_) => Err(format!(
+                        "{what} (column {}, {}) is not a number",
+                        idx + 1,
+                        column_label(idx, &columns[idx])
+                    )),
                 };
                 num(xi, "x")
                     .and_then(|x| num(yi, "y").map(|y| (x, y)))

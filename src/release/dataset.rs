@@ -37,6 +37,36 @@ pub struct ParamSet {
     pub weights: Weights,
 }
 
+/// The public menu: the (walk_m, min_participants) pairs anyone may ask for, with the default
+/// weights. Any other parameter set needs the planner role (docs/privacy.md, Tiers). The
+/// ranges are fixed here, so the public cannot widen `walk_m` or `min_participants`.
+pub const PUBLIC_MENU: [(f64, usize); 3] = [(600.0, 5), (800.0, 5), (1000.0, 5)];
+
+impl ParamSet {
+    /// True when this set is on the [`PUBLIC_MENU`] with the served model's weights `model`
+    /// (the built-in defaults, or the configured criteria file).
+    pub fn is_public(&self, model: &Weights) -> bool {
+        PUBLIC_MENU
+            .iter()
+            .any(|&(w, m)| self.params.walk_m == w && self.params.min_participants == m)
+            && self.weights == *model
+    }
+
+    /// The sets of the [`PUBLIC_MENU`] with the weights `model`.
+    pub fn menu(model: &Weights) -> Vec<ParamSet> {
+        PUBLIC_MENU
+            .iter()
+            .map(|&(walk_m, min_participants)| ParamSet {
+                params: crate::analysis::run::Params {
+                    walk_m,
+                    min_participants,
+                },
+                weights: model.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Hashable, exact form of a [`ParamSet`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ParamKey {
@@ -235,6 +265,22 @@ impl Dataset {
             weights: self.model.clone(),
             ..ParamSet::default()
         }
+    }
+
+    /// The public menu with this dataset's model weights.
+    pub fn menu(&self) -> Vec<ParamSet> {
+        ParamSet::menu(&self.model)
+    }
+
+    /// True when `set` is on the public menu of this dataset's model.
+    pub fn is_public(&self, set: &ParamSet) -> bool {
+        set.is_public(&self.model)
+    }
+
+    /// True when everything may be opened to the public: the store holds no clients, or only
+    /// the built-in demo's fictional ones (marked so in the private file).
+    pub fn opens_everything(&self) -> bool {
+        self.data.clients_demo || self.data.clients.is_empty()
     }
 
     /// The results of the default parameters when they are computed already: the hot path of

@@ -24,6 +24,10 @@ pub const COLLECTIONS: [&str; 7] = [
     "circles",
 ];
 
+/// Collections whose geometry follows client positions: only planners read them (items, tiles,
+/// exports), unless the store holds only the demo's fictional clients (docs/privacy.md, Tiers).
+pub const PLANNER_COLLECTIONS: [&str; 2] = ["clusters", "sites"];
+
 /// Builds the layer called `name`, or `None` for an unknown name.
 pub fn build(
     name: &str,

@@ -342,6 +342,7 @@ pub fn write_demo(store: &Store, replace: bool) -> Result<(), DemoError> {
         grid: None,
         areas: Some((Level::ALL.to_vec(), demo.areas)),
         clients: Some(demo.clients),
+        clients_demo: true,
         places: Some(demo.places),
         circles: Some(demo.circles),
     })?;

@@ -1,15 +1,25 @@
-//! The store: one GeoPackage file, written and read through GDAL, that QGIS opens directly.
+//! The store: two GeoPackage files, written and read through GDAL.
 //!
-//! Layers (all geometry in RD New, EPSG:28992): `gemeenten`, `wijken`, `buurten` (boundaries with
-//! key figures), `clients` (anonymised points), `places`, `circles`, `streets` (the walking
-//! network, see [`graph`]), `grid` (CBS square statistics: cell centres with inhabitants);
-//! attribute tables
-//! `bc_metadata` (schema version) and `bc_imports` (one row per import: kind, source file, CBS
-//! year, time, rows).
+//! The **shareable store** (e.g. `data/buurtcirkel.gpkg`, the file planners may open in QGIS)
+//! has these layers (all geometry in RD New, EPSG:28992): `gemeenten`, `wijken`, `buurten`
+//! (boundaries with key figures), `places`, `circles`, `streets` (the walking network, see
+//! [`graph`]), `grid` (CBS square statistics: cell centres with inhabitants), the published
+//! results (`resultaat_*`); attribute tables `bc_metadata` (schema version) and `bc_imports`
+//! (one row per import of areas, figures, places, ...: kind, source file, CBS year, time, rows).
+//! It holds no client location and no client count.
+//!
+//! The **private client file** beside it ([`private`]: `data/buurtcirkel.clients.gpkg`, mode
+//! 0600) holds the client locations, in random order, and the log of client imports. Nothing
+//! but the analysis reads it; no export, share or QGIS step needs it.
 //!
 //! Every write is write-new-then-rename: the current file is copied next to itself, the copy is
-//! changed and closed, and only then renamed over the original. A failed or interrupted write
-//! leaves the previous store intact and readable (a stale `.tmp-` file at worst).
+//! changed and closed, and only then renamed over the original; a new private file is staged
+//! beside it in full. Both are renamed only once both were written, the private file first, and
+//! it is put back when the store's rename fails. A failed or interrupted write leaves the
+//! previous files intact and readable (a stale `.tmp-` entry at worst).
+//!
+//! An older store that still holds a `clients` layer is split on first open: the clients move
+//! into the private file and the layer and their log rows leave the store, in one such write.
 //!
 //! This file is longer than 700 lines of code on purpose: one layer writer and reader per
 //! layer sit beside the one transaction that uses them, so the all-or-nothing write is read in
@@ -17,6 +27,7 @@
 //! Depends on `model` and `crs` only.
 
 pub mod graph;
+pub mod private;
 pub mod table;
 
 use std::path::{Path, PathBuf};
@@ -121,8 +132,11 @@ impl ImportLog {
 pub struct StoreData {
     /// Gemeenten, wijken and buurten.
     pub areas: Vec<Area>,
-    /// Anonymised clients.
+    /// Anonymised clients (from the private file), in a canonical order (by position).
     pub clients: Vec<Client>,
+    /// True when the clients are the built-in demo's fictional ones (marked so in the private
+    /// file; an import of real clients removes the mark).
+    pub clients_demo: bool,
     /// Meeting places.
     pub places: Vec<Place>,
     /// Existing circles.
@@ -131,7 +145,8 @@ pub struct StoreData {
     pub streets: Option<Vec<geo_types::LineString<f64>>>,
     /// CBS square statistics (layer `grid`: cell centres with inhabitants), empty when none.
     pub grid: Vec<GridCell>,
-    /// Import log, oldest first.
+    /// Import log: the store's own, oldest first, then the client imports of the private
+    /// file, oldest first.
     pub imports: Vec<ImportLog>,
 }
 
@@ -140,8 +155,10 @@ pub struct StoreData {
 pub struct Change {
     /// Replace the areas of these levels with these areas (which must be of those levels).
     pub areas: Option<(Vec<Level>, Vec<Area>)>,
-    /// Replace all clients.
+    /// Replace all clients (in the private file).
     pub clients: Option<Vec<Client>>,
+    /// The clients above are the built-in demo's fictional ones.
+    pub clients_demo: bool,
     /// Replace all places.
     pub places: Option<Vec<Place>>,
     /// Replace all circles.
@@ -155,6 +172,9 @@ pub struct Change {
     /// Log entries to append.
     pub log: Vec<ImportLog>,
 }
+
+/// The clients and client-import log rows of an older store's shareable file.
+type OldClients = (Vec<Client>, Vec<ImportLog>);
 
 /// A GeoPackage store at a path.
 #[derive(Debug, Clone)]
@@ -195,7 +215,9 @@ impl Store {
         }
     }
 
-    /// Applies `change` atomically: either all of it lands or the store stays as it was.
+    /// Applies `change` atomically: either all of it lands (in the store and the private client
+    /// file) or both stay as they were. An older store's `clients` layer moves into the private
+    /// file in the same write.
     pub fn apply(&self, change: &Change) -> Result<(), StoreError> {
         let dir = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -206,6 +228,24 @@ impl Store {
             action: "creating its folder",
             source,
         })?;
+        let old_layout = self.exists() && self.public_clients()?.is_some();
+        let private = if let Some(clients) = &change.clients {
+            let mut log = self.read_private()?.imports;
+            log.extend(
+                change
+                    .log
+                    .iter()
+                    .filter(|e| e.kind == private::CLIENT_LOG_KIND)
+                    .cloned(),
+            );
+            Some(self.stage_private(&dir, clients, change.clients_demo, &log)?)
+        } else if old_layout {
+            let (clients, mut log) = self.public_clients()?.unwrap_or_default();
+            log.extend(self.read_private()?.imports);
+            Some(self.stage_private(&dir, &clients, false, &log)?)
+        } else {
+            None
+        };
         let file_name = self
             .path
             .file_name()
@@ -221,31 +261,69 @@ impl Store {
             })?;
         // The temporary file is removed when `tmp` drops unless it is persisted below.
         let tmp_path = tmp.path().to_path_buf();
-        let result = self.write_into(&tmp_path, change);
-        match result {
-            Ok(()) => {
-                std::fs::File::open(&tmp_path)
-                    .and_then(|f| f.sync_all())
-                    .map_err(|source| StoreError::Io {
-                        path: self.path.clone(),
-                        action: "flushing the new store to disk",
-                        source,
-                    })?;
-                tmp.persist(&self.path).map_err(|e| StoreError::Io {
-                    path: self.path.clone(),
-                    action: "replacing the store with the new version",
-                    source: e.error,
-                })?;
-                if let Ok(d) = std::fs::File::open(&dir) {
-                    let _ = d.sync_all();
-                }
-                Ok(())
+        self.write_into(&tmp_path, change, private.is_some())?;
+        std::fs::File::open(&tmp_path)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| StoreError::Io {
+                path: self.path.clone(),
+                action: "flushing the new store to disk",
+                source,
+            })?;
+        let persisted = match private {
+            Some(staged) => {
+                Some(
+                    staged
+                        .persist(&self.private_path())
+                        .map_err(|source| StoreError::Io {
+                            path: self.private_path(),
+                            action: "replacing the private client file with the new version",
+                            source,
+                        })?,
+                )
             }
-            Err(e) => Err(e),
+            None => None,
+        };
+        if let Err(e) = tmp.persist(&self.path) {
+            if let Some(p) = persisted {
+                p.roll_back();
+            }
+            return Err(StoreError::Io {
+                path: self.path.clone(),
+                action: "replacing the store with the new version",
+                source: e.error,
+            });
         }
+        drop(persisted);
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     }
 
-    fn write_into(&self, tmp_path: &Path, change: &Change) -> Result<(), StoreError> {
+    /// The clients and client-import log rows of an older store that kept them in the
+    /// shareable file; `None` when it has no `clients` layer.
+    fn public_clients(&self) -> Result<Option<OldClients>, StoreError> {
+        let ds = self.open_read()?;
+        let Ok(mut layer) = ds.layer_by_name("clients") else {
+            return Ok(None);
+        };
+        let clients = private::read_clients(&mut layer);
+        let log = ds
+            .layer_by_name("bc_imports")
+            .map(|mut l| read_log(&mut l))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.kind == private::CLIENT_LOG_KIND)
+            .collect();
+        Ok(Some((clients, log)))
+    }
+
+    fn write_into(
+        &self,
+        tmp_path: &Path,
+        change: &Change,
+        drop_clients: bool,
+    ) -> Result<(), StoreError> {
         // The copy is private until it is renamed, and the rename is what makes a write atomic,
         // so SQLite's own journal and per-commit syncs only cost time here: the file is synced
         // once before the rename. A larger page cache keeps bulk inserts off the disk.
@@ -259,7 +337,7 @@ impl Store {
         ] {
             let _ = gdal::config::set_thread_local_config_option(key, value);
         }
-        let result = self.write_into_inner(tmp_path, change);
+        let result = self.write_into_inner(tmp_path, change, drop_clients);
         for key in [
             "OGR_SQLITE_JOURNAL",
             "OGR_SQLITE_SYNCHRONOUS",
@@ -270,7 +348,12 @@ impl Store {
         result
     }
 
-    fn write_into_inner(&self, tmp_path: &Path, change: &Change) -> Result<(), StoreError> {
+    fn write_into_inner(
+        &self,
+        tmp_path: &Path,
+        change: &Change,
+        drop_clients: bool,
+    ) -> Result<(), StoreError> {
         let mut ds = if self.exists() {
             self.check_schema()?;
             std::fs::copy(&self.path, tmp_path).map_err(|source| StoreError::Io {
@@ -305,8 +388,22 @@ impl Store {
                 self.write_areas(&mut txn, *level, &rows, &rd)?;
             }
         }
-        if let Some(clients) = &change.clients {
-            self.write_clients(&mut txn, clients, &rd)?;
+        if drop_clients {
+            // Client locations and their counts live in the private file only (an older store
+            // kept them here; secure_delete overwrites the freed pages).
+            if let Some(idx) = txn.layers().position(|l| l.name() == "clients") {
+                txn.delete_layer(idx)
+                    .map_err(self.gdal_err("moving the clients layer out"))?;
+            }
+            txn.execute_sql(
+                format!(
+                    "DELETE FROM bc_imports WHERE kind = '{}'",
+                    private::CLIENT_LOG_KIND
+                ),
+                None,
+                gdal::vector::sql::Dialect::DEFAULT,
+            )
+            .map_err(self.gdal_err("moving the client imports out of bc_imports"))?;
         }
         if let Some(places) = &change.places {
             self.write_places(&mut txn, places, &rd)?;
@@ -324,29 +421,42 @@ impl Store {
             self.write_streets(&mut txn, streets, &rd)?;
         }
         self.index_layers(&txn, change)?;
-        if !change.log.is_empty() {
-            let mut layer = txn
-                .layer_by_name("bc_imports")
-                .map_err(self.gdal_err("opening bc_imports"))?;
-            for entry in &change.log {
-                let defn = gdal::vector::Defn::from_layer(&layer);
-                let mut f = Feature::new(&defn).map_err(self.gdal_err("logging the import"))?;
-                let e = self.gdal_err("logging the import");
-                set_str(&mut f, 0, &entry.kind)
-                    .and_then(|()| set_str(&mut f, 1, &entry.source))
-                    .and_then(|()| match entry.cbs_year {
-                        Some(y) => f.set_field_integer(2, y),
-                        None => f.set_field_null(2),
-                    })
-                    .and_then(|()| set_str(&mut f, 3, &entry.imported_at))
-                    .and_then(|()| f.set_field_integer64(4, entry.rows))
-                    .and_then(|()| f.create(&layer))
-                    .map_err(e)?;
-                layer.reset_feature_reading();
-            }
-        }
+        let public_log: Vec<ImportLog> = change
+            .log
+            .iter()
+            .filter(|e| e.kind != private::CLIENT_LOG_KIND)
+            .cloned()
+            .collect();
+        self.write_log(&txn, &public_log)?;
         txn.commit().map_err(self.gdal_err("committing"))?;
         ds.close().map_err(self.gdal_err("closing"))?;
+        Ok(())
+    }
+
+    /// Appends `log` to the `bc_imports` table of `ds`.
+    fn write_log(&self, ds: &Dataset, log: &[ImportLog]) -> Result<(), StoreError> {
+        if log.is_empty() {
+            return Ok(());
+        }
+        let mut layer = ds
+            .layer_by_name("bc_imports")
+            .map_err(self.gdal_err("opening bc_imports"))?;
+        for entry in log {
+            let defn = gdal::vector::Defn::from_layer(&layer);
+            let mut f = Feature::new(&defn).map_err(self.gdal_err("logging the import"))?;
+            let e = self.gdal_err("logging the import");
+            set_str(&mut f, 0, &entry.kind)
+                .and_then(|()| set_str(&mut f, 1, &entry.source))
+                .and_then(|()| match entry.cbs_year {
+                    Some(y) => f.set_field_integer(2, y),
+                    None => f.set_field_null(2),
+                })
+                .and_then(|()| set_str(&mut f, 3, &entry.imported_at))
+                .and_then(|()| f.set_field_integer64(4, entry.rows))
+                .and_then(|()| f.create(&layer))
+                .map_err(e)?;
+            layer.reset_feature_reading();
+        }
         Ok(())
     }
 
@@ -357,7 +467,6 @@ impl Store {
             names.extend(levels.iter().map(|l| l.collection().to_string()));
         }
         for (written, name) in [
-            (change.clients.is_some(), "clients"),
             (change.places.is_some(), "places"),
             (change.circles.is_some(), "circles"),
             (change.grid.is_some(), "grid"),
@@ -727,9 +836,24 @@ impl Store {
         }
     }
 
-    /// Reads everything.
+    /// Reads everything: the store and its private client file. An older store that still
+    /// holds a `clients` layer is split first (see the module docs).
+    ///
+    /// # Errors
+    /// The file is missing or unreadable, or an older store could not be split (e.g. a
+    /// read-only folder): the message says how to split it.
     pub fn load(&self) -> Result<StoreData, StoreError> {
         self.check_schema()?;
+        if self.public_clients()?.is_some() {
+            self.apply(&Change::default()).map_err(|e| StoreError::Schema {
+                path: self.path.clone(),
+                problem: format!(
+                    "holds client locations (the layout of an older version); they must move to the private file {} before it is read, and that failed ({e}). Make the folder writable and open it again, or remove the layer with `ogrinfo {} -sql \"DROP TABLE clients\"` and import the clients anew",
+                    self.private_path().display(),
+                    self.path.display()
+                ),
+            })?;
+        }
         let ds = self.open_read()?;
         let mut data = StoreData::default();
         for level in Level::ALL {
@@ -739,17 +863,10 @@ impl Store {
                 }
             }
         }
-        if let Ok(mut layer) = ds.layer_by_name("clients") {
-            for f in layer.features() {
-                let Some(Geometry::Point(p)) = f.geometry().and_then(|g| g.to_geo().ok()) else {
-                    continue;
-                };
-                data.clients.push(Client {
-                    position_rd: p,
-                    doelgroep: f.field_as_string(0).ok().flatten(),
-                });
-            }
-        }
+        let private = self.read_private()?;
+        data.clients = private.clients;
+        private::canonical_order(&mut data.clients);
+        data.clients_demo = private.demo;
         if let Ok(mut layer) = ds.layer_by_name("places") {
             for f in layer.features() {
                 let Some(Geometry::Point(p)) = f.geometry().and_then(|g| g.to_geo().ok()) else {
@@ -792,16 +909,9 @@ impl Store {
         }
         data.streets = graph::read_streets(&ds);
         if let Ok(mut layer) = ds.layer_by_name("bc_imports") {
-            for f in layer.features() {
-                data.imports.push(ImportLog {
-                    kind: f.field_as_string(0).ok().flatten().unwrap_or_default(),
-                    source: f.field_as_string(1).ok().flatten().unwrap_or_default(),
-                    cbs_year: f.field_as_integer(2).ok().flatten(),
-                    imported_at: f.field_as_string(3).ok().flatten().unwrap_or_default(),
-                    rows: f.field_as_integer64(4).ok().flatten().unwrap_or(0),
-                });
-            }
+            data.imports = read_log(&mut layer);
         }
+        data.imports.extend(private.imports);
         Ok(data)
     }
 
@@ -849,6 +959,20 @@ impl Store {
             geometry_rd,
         })
     }
+}
+
+/// The rows of a `bc_imports` table.
+fn read_log(layer: &mut gdal::vector::Layer<'_>) -> Vec<ImportLog> {
+    layer
+        .features()
+        .map(|f| ImportLog {
+            kind: f.field_as_string(0).ok().flatten().unwrap_or_default(),
+            source: f.field_as_string(1).ok().flatten().unwrap_or_default(),
+            cbs_year: f.field_as_integer(2).ok().flatten(),
+            imported_at: f.field_as_string(3).ok().flatten().unwrap_or_default(),
+            rows: f.field_as_integer64(4).ok().flatten().unwrap_or(0),
+        })
+        .collect()
 }
 
 fn set_str(f: &mut Feature<'_>, idx: usize, v: &str) -> gdal::errors::Result<()> {

@@ -611,7 +611,7 @@ pub struct Snapshot {
 pub fn snapshot(path: &Path) -> Snapshot {
     Snapshot {
         path: path.to_path_buf(),
-        bytes: std::fs::read(path).expect("read store"),
+        bytes: store_bytes(path),
         data: Store::new(path).load().expect("load store"),
     }
 }
@@ -620,8 +620,11 @@ impl Snapshot {
     /// Panics unless the store is byte-identical, loads to the same content and has no
     /// temporary file next to it.
     pub fn assert_unchanged(&self) {
-        let now = std::fs::read(&self.path).expect("read store");
-        assert!(now == self.bytes, "the store file changed");
+        let now = store_bytes(&self.path);
+        assert!(
+            now == self.bytes,
+            "the store or its private client file changed"
+        );
         let data = Store::new(&self.path).load().expect("load store");
         assert_eq!(data.areas, self.data.areas, "areas changed");
         assert_eq!(data.clients, self.data.clients, "clients changed");
@@ -684,6 +687,15 @@ pub fn layer_fields(path: &Path, layer: &str) -> Vec<String> {
 pub fn layer_names(path: &Path) -> Vec<String> {
     let ds = gdal::Dataset::open(path).expect("open vector file");
     ds.layers().map(|l| l.name()).collect()
+}
+
+/// The raw bytes of the store and, after them, of its private client file (when it exists).
+pub fn store_bytes(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).expect("read store");
+    if let Ok(private) = std::fs::read(Store::new(path).private_path()) {
+        bytes.extend(private);
+    }
+    bytes
 }
 
 /// True when `needle` occurs anywhere in `haystack` (raw bytes of a file).

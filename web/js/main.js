@@ -14,7 +14,7 @@ import { renderPanel, esc } from './panel.js';
 import { setLabels } from './labels.js';
 import { state, data, update, changed, subscribe } from './store.js';
 import { readURL, stateQuery, writeURL } from './url.js';
-import { buildControls, labelWeights, showParams, buildLegend, bindSettings } from './settings.js';
+import { buildControls, labelWeights, showParams, buildLegend, bindSettings, applyTier } from './settings.js';
 import { renderList, markSelected, bindList } from './list.js';
 import { bindSearch } from './search.js';
 import { renderShortlist, inShortlist, toggleShortlist, bindShortlist } from './shortlist.js';
@@ -171,7 +171,9 @@ async function loadScores() {
 /** @param {('clusters' | 'sites' | 'places' | 'circles')[]} which */
 async function loadOverlays(which = ['clusters', 'sites', 'places', 'circles']) {
   const q = query();
-  await Promise.all(which.map(async (id) => {
+  // Cluster and site geometry is for planners unless the store opens everything (docs/privacy.md).
+  const open = !config?.tier || config.tier.open;
+  await Promise.all(which.filter((id) => open || (id !== 'clusters' && id !== 'sites')).map(async (id) => {
     try {
       const needsParams = id === 'clusters' || id === 'sites';
       const fc = await getJSON(withQuery(`/ogc/v1/collections/${id}/items?limit=10000`, needsParams ? q : ''));
@@ -301,8 +303,16 @@ function bind() {
   bindList((code) => openPanel(code));
   bindSearch(onSearchChoice);
   bindShortlist({ query, snapshot: async () => (amap ? amap.snapshot() : null) });
-  bindUpload(() => {
-    // The snapshot was replaced: fetch what depends on client data again.
+  bindUpload(async () => {
+    // The snapshot was replaced: real clients close the store to the public menu (docs/privacy.md).
+    try {
+      const fresh = await getJSON('/web/config.json');
+      if (config) config.tier = fresh.tier;
+      if (applyTier(fresh)) showParams();
+    } catch (e) {
+      note(e);
+    }
+    // Fetch what depends on client data again.
     scheduleScores();
     loadOverlays(['clusters', 'sites']);
     if (state.selected) openPanel(state.selected);

@@ -15,10 +15,17 @@ import { $ } from './status.js';
  * @property {{ walk_m: number, min_participants: number, t_geschikt: number, t_kansrijk: number }} defaults
  * @property {{ walk_m: [number, number, number], min_participants: [number, number], weight: [number, number] }} ranges
  * @property {import('./labels.js').WeightConfig[]} weights
+ * @property {{ open: boolean, menu: { walk_m: number, min_participants: number }[] }} [tier]
+ *   `open` false: a store of real clients read without a planner token, which may use only the
+ *   menu (docs/privacy.md, Tiers)
  */
 
 /** @type {string[]} */
 let ids = [];
+
+/** The callbacks of {@link bindSettings}, for controls built later (the public menu). */
+/** @type {{ onInput: (id: string) => void } | null} */
+let handlers = null;
 
 /**
  * Builds the sliders and fills `data.defaults`; parameters not in the URL take their default.
@@ -46,7 +53,61 @@ export function buildControls(config) {
   Object.assign($('#min_participants'), { min: ml, max: mh });
   data.defaults = defaults;
   ids = ['walk_m', 'min_participants', ...config.weights.map((w) => w.param)];
+  if (config.tier && !config.tier.open) {
+    update({ params: menuOnly(config.tier.menu, defaults) });
+    return;
+  }
   update({ params: { ...defaults, ...state.params } });
+}
+
+/**
+ * The public tier: the walking distance becomes a select of the menu, the minimum and the
+ * weights are fixed at the menu's values (the server answers 401 to anything else).
+ * @param {{ walk_m: number, min_participants: number }[]} menu
+ * @param {Record<string, number>} defaults
+ * @returns {Record<string, number>} the parameters to start from
+ */
+function menuOnly(menu, defaults) {
+  const walks = [...new Set(menu.map((m) => m.walk_m))];
+  if ($('#walk_m').tagName !== 'SELECT') {
+    const select = document.createElement('select');
+    select.id = 'walk_m';
+    select.name = 'walk_m';
+    select.innerHTML = walks.map((w) => `<option value="${w}">${esc(num(w))} m</option>`).join('');
+    $('#walk_m').replaceWith(select);
+    if (handlers) listen('walk_m', handlers);
+  }
+  const minp = /** @type {HTMLInputElement} */ ($('#min_participants'));
+  const m = menu[0]?.min_participants ?? defaults.min_participants;
+  Object.assign(minp, { min: m, max: m, disabled: true });
+  for (const w of /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('#weights input'))) w.disabled = true;
+  const asked = state.params.walk_m;
+  const walk = walks.includes(asked) ? asked : defaults.walk_m;
+  return { ...defaults, walk_m: walk, min_participants: m };
+}
+
+/**
+ * After the snapshot changed (an upload): a store that no longer opens everything turns the
+ * controls into the public menu and resets the parameters to it.
+ * @param {SettingsConfig} config
+ * @returns {boolean} true when the parameters changed
+ */
+export function applyTier(config) {
+  if (!config.tier || config.tier.open) return false;
+  update({ params: menuOnly(config.tier.menu, data.defaults) });
+  return true;
+}
+
+/**
+ * @param {string} id
+ * @param {{ onInput: (id: string) => void }} on
+ */
+function listen(id, on) {
+  const input = /** @type {HTMLInputElement} */ (document.getElementById(id));
+  input.addEventListener('input', () => {
+    update({ params: { ...state.params, [id]: Number(input.value) } });
+    on.onInput(id);
+  });
 }
 
 /** The criterion labels next to the sliders, in the page's language. */
@@ -95,13 +156,8 @@ export function buildLegend() {
  *   `onInput` hears which parameter moved (after the store has it), `onReset` the reset button
  */
 export function bindSettings(on) {
-  for (const id of ids) {
-    const input = /** @type {HTMLInputElement} */ (document.getElementById(id));
-    input.addEventListener('input', () => {
-      update({ params: { ...state.params, [id]: Number(input.value) } });
-      on.onInput(id);
-    });
-  }
+  handlers = on;
+  for (const id of ids) listen(id, on);
   for (const r of /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('input[name="level"]'))) {
     r.addEventListener('change', () => on.onLevel(/** @type {import('./store.js').AreaLevel} */ (r.value)));
   }

@@ -410,6 +410,22 @@ await test('search finds an area by name and by code and zooms to it', async () 
   eq(await page.evaluate(() => window.atlas.state.selected), code, 'selected after search');
 });
 
+// Before the uploads: the demo store opens every parameter set (an upload of real clients
+// closes it to the public menu, docs/privacy.md).
+await test('server down: a failing request shows a plain error and keeps the map', async () => {
+  await page.route('**/api/v1/scores/**', (r) => r.abort('connectionrefused'));
+  const errorsBefore = consoleErrors.length;
+  await moveSlider(page, 'w_p_65plus', 'ArrowLeft');
+  await page.waitForFunction(() => document.getElementById('status').classList.contains('error'));
+  assert((await page.locator('#status').innerText()).includes('niet bereikbaar'), 'server-down message');
+  await shot(page, '08-server-down');
+  await page.unroute('**/api/v1/scores/**');
+  // A refused connection is logged by Chromium itself; that one is expected here.
+  consoleErrors.splice(errorsBefore);
+  await moveSlider(page, 'w_p_65plus', 'ArrowRight');
+  await page.waitForFunction(() => !document.getElementById('status').classList.contains('error'));
+});
+
 await test('a bad upload shows the server error and leaves the map unchanged', async () => {
   assert(token, 'ATLAS_ADMIN_TOKEN is not set');
   await page.evaluate(() => { document.getElementById('admin').open = true; });
@@ -450,20 +466,6 @@ await test('a good upload reports dropped columns and updates the map', async ()
   assert((await page.locator('#upload-result').innerText()).includes('naam'), 'the name column is reported as dropped');
   await page.waitForFunction((n) => window.atlas.scoresApplied > n, applied, { timeout: 15_000 });
   await shot(page, '07-upload-ok');
-});
-
-await test('server down: a failing request shows a plain error and keeps the map', async () => {
-  await page.route('**/api/v1/scores/**', (r) => r.abort('connectionrefused'));
-  const errorsBefore = consoleErrors.length;
-  await moveSlider(page, 'w_p_65plus', 'ArrowLeft');
-  await page.waitForFunction(() => document.getElementById('status').classList.contains('error'));
-  assert((await page.locator('#status').innerText()).includes('niet bereikbaar'), 'server-down message');
-  await shot(page, '08-server-down');
-  await page.unroute('**/api/v1/scores/**');
-  // A refused connection is logged by Chromium itself; that one is expected here.
-  consoleErrors.splice(errorsBefore);
-  await moveSlider(page, 'w_p_65plus', 'ArrowRight');
-  await page.waitForFunction(() => !document.getElementById('status').classList.contains('error'));
 });
 
 await test('English toggle, keyboard focus and tablet width', async () => {

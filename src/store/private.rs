@@ -1,0 +1,232 @@
+//! The private client file beside the store: `<store>.clients.gpkg` (for `buurtcirkel.gpkg`,
+//! `buurtcirkel.clients.gpkg`), mode 0600, never shared.
+//!
+//! It holds the `clients` layer (snapped points with `doelgroep`, in random order), its own
+//! `bc_metadata` (schema version and `clients_origin`: `demo` for the built-in demo's fictional
+//! clients, `import` for real ones) and its own `bc_imports` (the client imports, with their
+//! exact row counts). The shareable store holds nothing of this: no location, no count.
+//!
+//! The file is staged inside a fresh folder of mode 0700 next to the store, set to 0600 and
+//! only then renamed into place, so no other user can read it, not even while it is written.
+//! It is always written afresh (never copied and changed), so replaced locations do not linger
+//! in free pages. See `docs/privacy.md`.
+//! Depends on `model` only (through the parent module).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use gdal::spatial_ref::SpatialRef;
+use gdal::vector::{Feature, Geometry as GdalGeometry, LayerAccess};
+use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
+use geo_types::Geometry;
+use rand::seq::SliceRandom;
+
+use super::{ImportLog, Store, StoreError, set_str};
+use crate::model::Client;
+
+/// Suffix of the private client file: `buurtcirkel.gpkg` -> `buurtcirkel.clients.gpkg`.
+pub const PRIVATE_SUFFIX: &str = ".clients.gpkg";
+
+/// Import-log kind whose entries live in the private file only (their row count is exact).
+pub const CLIENT_LOG_KIND: &str = "clients";
+
+/// What the private file holds, read back.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PrivateData {
+    pub clients: Vec<Client>,
+    pub demo: bool,
+    pub imports: Vec<ImportLog>,
+}
+
+/// A private file written in full inside a 0700 folder, waiting to be renamed into place.
+pub(super) struct Staged {
+    dir: tempfile::TempDir,
+    file: PathBuf,
+}
+
+impl Store {
+    /// The private client file that belongs to this store (which need not exist yet).
+    pub fn private_path(&self) -> PathBuf {
+        let stem = self
+            .path
+            .file_stem()
+            .map_or_else(|| "store".into(), |s| s.to_string_lossy().to_string());
+        self.path.with_file_name(format!("{stem}{PRIVATE_SUFFIX}"))
+    }
+
+    /// Reads the private file; an empty set when it does not exist.
+    pub(super) fn read_private(&self) -> Result<PrivateData, StoreError> {
+        let path = self.private_path();
+        let mut out = PrivateData::default();
+        if !path.exists() {
+            return Ok(out);
+        }
+        let ds = Dataset::open_ex(
+            &path,
+            DatasetOptions {
+                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+                allowed_drivers: Some(&["GPKG"]),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| StoreError::Schema {
+            path: path.clone(),
+            problem: format!("private client file is not a GeoPackage GDAL can open ({e})"),
+        })?;
+        if let Ok(mut layer) = ds.layer_by_name("clients") {
+            out.clients = read_clients(&mut layer);
+        }
+        if let Ok(mut layer) = ds.layer_by_name("bc_metadata") {
+            out.demo = layer.features().any(|f| {
+                f.field_as_string(0).ok().flatten().as_deref() == Some("clients_origin")
+                    && f.field_as_string(1).ok().flatten().as_deref() == Some("demo")
+            });
+        }
+        if let Ok(mut layer) = ds.layer_by_name("bc_imports") {
+            out.imports = super::read_log(&mut layer);
+        }
+        Ok(out)
+    }
+
+    /// Writes `clients` (shuffled with the OS random generator) and the log into a new
+    /// private file inside a fresh 0700 folder next to the store.
+    pub(super) fn stage_private(
+        &self,
+        dir: &Path,
+        clients: &[Client],
+        demo: bool,
+        log: &[ImportLog],
+    ) -> Result<Staged, StoreError> {
+        let path = self.private_path();
+        let io = |action: &'static str| {
+            let path = path.clone();
+            move |source| StoreError::Io {
+                path,
+                action,
+                source,
+            }
+        };
+        let name = path.file_name().map_or_else(
+            || "clients.gpkg".into(),
+            |n| n.to_string_lossy().to_string(),
+        );
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{name}.tmp-"))
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(dir)
+            .map_err(io("creating a private temporary folder"))?;
+        let file = staging.path().join("clients.gpkg");
+        let gdal_err = |action: &'static str| {
+            let path = path.clone();
+            move |e: gdal::errors::GdalError| StoreError::Gdal {
+                path,
+                action: action.to_string(),
+                reason: e.to_string(),
+            }
+        };
+        let mut shuffled = clients.to_vec();
+        shuffled.shuffle(&mut rand::rngs::OsRng);
+        {
+            let mut ds = DriverManager::get_driver_by_name("GPKG")
+                .and_then(|d| d.create_vector_only(&file))
+                .map_err(gdal_err("creating the private GeoPackage"))?;
+            self.create_meta(&mut ds)?;
+            let rd = SpatialRef::from_epsg(28992).map_err(gdal_err("loading EPSG:28992"))?;
+            let mut txn = ds
+                .start_transaction()
+                .map_err(gdal_err("starting a transaction"))?;
+            {
+                let meta = txn
+                    .layer_by_name("bc_metadata")
+                    .map_err(gdal_err("opening bc_metadata"))?;
+                let defn = gdal::vector::Defn::from_layer(&meta);
+                let origin = if demo { "demo" } else { "import" };
+                let mut f = Feature::new(&defn).map_err(gdal_err("writing bc_metadata"))?;
+                set_str(&mut f, 0, "clients_origin")
+                    .and_then(|()| set_str(&mut f, 1, origin))
+                    .and_then(|()| f.create(&meta))
+                    .map_err(gdal_err("writing bc_metadata"))?;
+            }
+            self.write_clients(&mut txn, &shuffled, &rd)?;
+            self.write_log(&txn, log)?;
+            txn.commit().map_err(gdal_err("committing"))?;
+            ds.execute_sql(
+                "SELECT CreateSpatialIndex('clients', 'geom')",
+                None,
+                gdal::vector::sql::Dialect::DEFAULT,
+            )
+            .map_err(gdal_err("indexing clients"))?;
+            ds.close().map_err(gdal_err("closing"))?;
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            .map_err(io("making the private file readable by its owner only"))?;
+        std::fs::File::open(&file)
+            .and_then(|f| f.sync_all())
+            .map_err(io("flushing the private file to disk"))?;
+        Ok(Staged { dir: staging, file })
+    }
+}
+
+impl Staged {
+    /// Renames the staged file over `target`; returns a guard that can put the previous file
+    /// back (when the store's own rename fails after this one succeeded).
+    pub(super) fn persist(self, target: &Path) -> std::io::Result<Persisted> {
+        let backup = self.dir.path().join("previous.gpkg");
+        let had_previous = target.exists();
+        if had_previous {
+            std::fs::hard_link(target, &backup)?;
+        }
+        std::fs::rename(&self.file, target)?;
+        Ok(Persisted {
+            dir: self.dir,
+            backup: had_previous.then_some(backup),
+            target: target.to_path_buf(),
+        })
+    }
+}
+
+/// A private file in place, with the previous one kept until the whole write succeeded.
+pub(super) struct Persisted {
+    #[allow(dead_code)]
+    dir: tempfile::TempDir,
+    backup: Option<PathBuf>,
+    target: PathBuf,
+}
+
+impl Persisted {
+    /// Puts the previous private file back (or removes the new one when there was none).
+    pub(super) fn roll_back(self) {
+        let _ = match &self.backup {
+            Some(b) => std::fs::rename(b, &self.target),
+            None => std::fs::remove_file(&self.target),
+        };
+    }
+}
+
+/// Clients of a `clients` layer (private file, or the public store of an older layout).
+pub(super) fn read_clients(layer: &mut gdal::vector::Layer<'_>) -> Vec<Client> {
+    let mut out = Vec::new();
+    for f in layer.features() {
+        let Some(Geometry::Point(p)) = f.geometry().and_then(|g| GdalGeometry::to_geo(g).ok())
+        else {
+            continue;
+        };
+        out.push(Client {
+            position_rd: p,
+            doelgroep: f.field_as_string(0).ok().flatten(),
+        });
+    }
+    out
+}
+
+/// Puts clients in a canonical order (by position, then target group), so that nothing read
+/// from the store carries the order of any upload.
+pub(super) fn canonical_order(clients: &mut [Client]) {
+    clients.sort_by(|a, b| {
+        a.position_rd
+            .x()
+            .total_cmp(&b.position_rd.x())
+            .then(a.position_rd.y().total_cmp(&b.position_rd.y()))
+            .then_with(|| a.doelgroep.cmp(&b.doelgroep))
+    });
+}
