@@ -42,6 +42,8 @@ const OPTIONS: [&str; 6] = [
 enum Failure {
     /// The file or its options are wrong: the message goes back to the admin.
     Input(String),
+    /// Another writer held the store's lock too long: try again later.
+    Busy(String),
     /// Anything else: logged, not shown.
     Internal(String),
 }
@@ -165,12 +167,33 @@ pub async fn import(
     .map_err(|e| Problem::internal(&e))?
     .map_err(|f| match f {
         Failure::Input(m) => Problem::bad_request(m),
+        Failure::Busy(m) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, m),
         Failure::Internal(m) => Problem::internal(&m),
     })?;
     if let Err(e) = super::reload(&state, store).await {
         return Err(Problem::internal(&e));
     }
     Ok(Json(report).into_response())
+}
+
+/// `POST /api/v1/admin/reload` (admin): loads the store from disk now and serves it, for an
+/// administrator who changed it by other means and does not want to wait for the watcher.
+pub async fn reload_store(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    state.authorize(&headers, Role::Admin)?;
+    let Some(store) = state.inner.store.clone() else {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server has no store to reload",
+        ));
+    };
+    let _guard = state.inner.import_lock.lock().await;
+    super::reload(&state, store)
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(Json(serde_json::json!({"status": "reloaded"})).into_response())
 }
 
 fn guess_name(content_type: &str) -> String {
@@ -243,6 +266,9 @@ fn run_import(
     }
     .map_err(|e| match e {
         ImportError::Ingest(e) => Failure::Input(e.with_hint(&PARAMETERS)),
+        ImportError::Store(crate::store::StoreError::Busy { waited_s, .. }) => Failure::Busy(
+            format!("another import or analyse is changing the store and did not finish within {waited_s} s; nothing was changed, try again later"),
+        ),
         e if e.is_input() => Failure::Input(e.to_string()),
         e => Failure::Internal(e.to_string()),
     })

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/scores/{id}", get(api::scores))
         .route("/health", get(health))
+        .route("/api/v1/admin/reload", post(imports::reload_store))
         .route("/metrics", get(metrics_text))
         .route(
             "/api/v1/imports/{kind}",
@@ -154,9 +155,10 @@ pub async fn serve(addr: SocketAddr, store: Store, config: ServeConfig) -> std::
     );
     let loader = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = reload(&loader, store).await {
+        if let Err(e) = reload(&loader, store.clone()).await {
             tracing::error!(error = %e, "cannot load the store; serving no data");
         }
+        super::state::watch(loader, store).await;
     });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())

@@ -428,6 +428,8 @@ pub trait Progress {
     fn advance(&self, _n: u64) {}
     /// The layer is done.
     fn finish(&self) {}
+    /// The import waits for something (another writer's lock); `what` says for what.
+    fn waiting(&self, _what: &str) {}
 }
 
 /// Progress that goes nowhere.
