@@ -250,3 +250,75 @@ fn a_second_writer_waits_for_the_lock_and_fails_clearly_after_the_timeout() {
     drop(held);
     store.lock(Duration::ZERO, &|| {}).expect("free again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_upload_runs_to_its_end_and_is_never_answered_408_then_committed() {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::new(dir.path().join("s.gpkg"));
+    buurtcirkel::service::write_demo(&store, false).expect("demo");
+    let auth = auth_file(dir.path());
+    let config = buurtcirkel::http::config::ServeConfig {
+        request_timeout_s: 1,
+        ..buurtcirkel::http::config::ServeConfig::load(None, Some(&auth), |_| None).expect("config")
+    };
+    let state = buurtcirkel::http::AppState::new(config, Some(store.clone()), "http://test");
+    state.load(store.load().expect("load")).expect("state");
+    let app = buurtcirkel::http::server::router(state);
+
+    // Another writer (a CLI import, say) holds the store for 2.5 s: the upload's import waits
+    // for it, well past the 1 s request time limit.
+    let held = store.lock(Duration::ZERO, &|| {}).expect("lock");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(2_500));
+        drop(held);
+    });
+    let t = Instant::now();
+    let r = app
+        .clone()
+        .oneshot(
+            axum::http::Request::post("/api/v1/imports/places?filename=plekken.csv")
+                .header("host", "test")
+                .header("authorization", "Bearer admin-token")
+                .body(Body::from(
+                    "naam,soort,x,y\nTraag Buurthuis,wijkcentrum,150000,420000\n",
+                ))
+                .expect("request"),
+        )
+        .await
+        .expect("answer");
+    let status = r.status().as_u16();
+    let body = r.into_body().collect().await.expect("body").to_bytes();
+    release.join().expect("thread");
+    assert!(
+        t.elapsed() >= Duration::from_secs(2),
+        "it waited for the lock"
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let stored = store.load().expect("load").places;
+    assert!(
+        stored.iter().any(|p| p.name == "Traag Buurthuis"),
+        "committed"
+    );
+    let served = app
+        .oneshot(
+            axum::http::Request::get("/ogc/v1/collections/places/items")
+                .header("host", "test")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("answer")
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert!(
+        String::from_utf8_lossy(&served).contains("Traag Buurthuis"),
+        "and served"
+    );
+}

@@ -45,14 +45,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/scores/{id}", get(api::scores))
         .route("/health", get(health))
-        .route("/api/v1/admin/reload", post(imports::reload_store))
         .route("/metrics", get(metrics_text))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), track));
+    // Uploads and reloads live outside the request time limit: once the body is read (under
+    // its own limit, in the handler), the import runs to its end and the answer says what
+    // happened. A 408 after the store was changed would be a lie (issue 13).
+    let writes = Router::new()
         .route(
             "/api/v1/imports/{kind}",
             post(imports::import).layer(DefaultBodyLimit::max(
                 usize::try_from(cfg.body_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
             )),
         )
+        .route("/api/v1/admin/reload", post(imports::reload_store))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), track));
     // Tiles are cached as bytes and served as they are (MapLibre takes raw MVT). They live
     // outside the compression layer (it would skip them by content type anyway, but wrapping
@@ -87,6 +92,7 @@ pub fn router(state: AppState) -> Router {
             time_limit,
         ))
         .merge(tiles)
+        .merge(writes)
         .layer(SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("api-version"),
             HeaderValue::from_static(API_VERSION),
