@@ -182,6 +182,22 @@ pub(crate) async fn results(
 ) -> Result<(Arc<Dataset>, Arc<Results>), Problem> {
     let set = param_set(req)?;
     let ds = state.dataset()?;
+    if ds.is_cached(&set) {
+        let r = ds.results(&set).await?;
+        return Ok((ds, r));
+    }
+    // A new parameter set: admitted only while an analysis slot is free, so a flood of new
+    // combinations queues nothing and cached reads, tiles and /health stay fast.
+    let Ok(_slot) = state.inner.analysis_slots.try_acquire() else {
+        return Err(Problem::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} analyses of new parameter sets are running; try again in a few seconds (cached results answer at once)",
+                super::state::MAX_ANALYSES
+            ),
+        )
+        .with_header(axum::http::header::RETRY_AFTER, "5"));
+    };
     let r = ds.results(&set).await?;
     Ok((ds, r))
 }

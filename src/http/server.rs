@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/scores/{id}", get(api::scores))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), track));
     // Uploads and reloads live outside the request time limit: once the body is read (under
@@ -131,6 +132,17 @@ async fn health(State(state): State<AppState>) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
     }))
     .into_response()
+}
+
+/// `/ready`: 200 once the data is loaded, 503 (with `Retry-After`) before, so a load balancer
+/// sends no requests to a replica that cannot answer them yet. `/health` only says the process
+/// is alive.
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.inner.dataset.load().is_some() {
+        Json(serde_json::json!({"status": "ready"})).into_response()
+    } else {
+        Problem::loading().into_response()
+    }
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {

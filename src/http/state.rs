@@ -26,6 +26,9 @@ pub(crate) struct Inner {
     pub(crate) stats: Arc<EngineStats>,
     pub(crate) store: Option<Store>,
     pub(crate) import_lock: tokio::sync::Mutex<()>,
+    /// Uncached analyses running at once (a new parameter set costs ~0.3 CPU-s); past it a
+    /// request is answered 503 with `Retry-After`, so cached reads stay fast in a flood.
+    pub(crate) analysis_slots: tokio::sync::Semaphore,
     /// The version of the store file the served dataset was loaded from.
     pub(crate) loaded_version: std::sync::Mutex<Option<crate::store::StoreVersion>>,
     pub(crate) fallback_base: String,
@@ -58,6 +61,7 @@ impl AppState {
                 store,
                 import_lock: tokio::sync::Mutex::new(()),
                 loaded_version: std::sync::Mutex::new(None),
+                analysis_slots: tokio::sync::Semaphore::new(MAX_ANALYSES),
                 fallback_base: base.trim_end_matches('/').to_string(),
             }),
         }
@@ -184,6 +188,9 @@ pub async fn reload(state: &AppState, store: Store) -> Result<(), ReloadError> {
     state.warm_up().await;
     Ok(())
 }
+
+/// How many uncached analyses may run at once; further ones are answered 503.
+pub const MAX_ANALYSES: usize = 2;
 
 /// How often [`watch`] looks at the store file.
 pub const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
