@@ -249,4 +249,7 @@ impl Progress for CliProgress {
             b.finish_and_clear();
         }
     }
+    fn waiting(&self, what: &str) {
+        eprintln!("{what}");
+    }
 }

@@ -42,6 +42,8 @@ const OPTIONS: [&str; 6] = [
 enum Failure {
     /// The file or its options are wrong: the message goes back to the admin.
     Input(String),
+    /// Another writer held the store's lock too long: try again later.
+    Busy(String),
     /// Anything else: logged, not shown.
     Internal(String),
 }
@@ -80,52 +82,19 @@ pub async fn import(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (name, body): (String, Bytes) = if is_multipart {
-        let mut mp = Multipart::from_request(req, &state)
-            .await
-            .map_err(|e| Problem::bad_request(e.body_text()))?;
-        let mut found = None;
-        while let Some(field) = mp
-            .next_field()
-            .await
-            .map_err(|e| Problem::bad_request(e.body_text()))?
-        {
-            if field.file_name().is_some() || field.name() == Some("file") {
-                let n = field
-                    .file_name()
-                    .map(String::from)
-                    .or_else(|| opt("filename"))
-                    .unwrap_or_default();
-                let b = field
-                    .bytes()
-                    .await
-                    .map_err(|e| Problem::bad_request(e.body_text()))?;
-                found = Some((n, b));
-                break;
-            }
-        }
-        found.ok_or_else(|| {
-            Problem::bad_request(
-                "the multipart body has no file part; expected a part named 'file'",
-            )
-        })?
-    } else {
-        let b = Bytes::from_request(req, &state).await.map_err(|e| {
-            Problem::new(
-                e.status(),
-                format!("cannot read the upload: {}", e.body_text()),
-            )
-        })?;
-        let n = opt("filename").unwrap_or_else(|| {
-            guess_name(
-                headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or(""),
-            )
-        });
-        (n, b)
-    };
+    // Reading the body has the request time limit; the import after it does not (it runs to
+    // its end, so an answer is never 408 for a change that then lands).
+    let limit = std::time::Duration::from_secs(state.inner.config.request_timeout_s);
+    let read = async { read_body(is_multipart, req, &state, &headers, opt("filename")).await };
+    let (name, body) = tokio::time::timeout(limit, read).await.map_err(|_| {
+        Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the upload took longer than the time limit of {} s (request_timeout_s) to arrive; nothing was changed",
+                limit.as_secs()
+            ),
+        )
+    })??;
     if body.is_empty() {
         return Err(Problem::bad_request("the upload is empty"));
     }
@@ -149,9 +118,42 @@ pub async fn import(
         crs: opt("crs"),
     };
     let group_column = opt("group_column");
-    let _guard = state.inner.import_lock.lock().await;
-    let store2 = store.clone();
-    let report = tokio::task::spawn_blocking(move || {
+    // The import and the reload run in a task of their own: if the client goes away, the
+    // import still ends (committed and served, or rolled back), never half-way.
+    let task_state = state.clone();
+    let task = tokio::spawn(async move {
+        let state = task_state;
+        let _guard = state.inner.import_lock.lock().await;
+        let report = run_upload(
+            kind,
+            name,
+            body,
+            store.clone(),
+            coords,
+            group_column,
+            skip_invalid,
+        )
+        .await?;
+        super::reload(&state, store)
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+        Ok::<ImportReport, Problem>(report)
+    });
+    let report = task.await.map_err(|e| Problem::internal(&e))??;
+    Ok(Json(report).into_response())
+}
+
+/// Writes the upload to a private temporary folder and imports it on a blocking thread.
+async fn run_upload(
+    kind: String,
+    name: String,
+    body: Bytes,
+    store2: Store,
+    coords: CoordOptions,
+    group_column: Option<String>,
+    skip_invalid: bool,
+) -> Result<ImportReport, Problem> {
+    tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().map_err(|e| Failure::Internal(e.to_string()))?;
         let path = dir.path().join(&name);
         std::fs::write(&path, &body).map_err(|e| Failure::Internal(e.to_string()))?;
@@ -165,12 +167,85 @@ pub async fn import(
     .map_err(|e| Problem::internal(&e))?
     .map_err(|f| match f {
         Failure::Input(m) => Problem::bad_request(m),
+        Failure::Busy(m) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, m),
         Failure::Internal(m) => Problem::internal(&m),
-    })?;
-    if let Err(e) = super::reload(&state, store).await {
-        return Err(Problem::internal(&e));
-    }
-    Ok(Json(report).into_response())
+    })
+}
+
+/// `POST /api/v1/admin/reload` (admin): loads the store from disk now and serves it, for an
+/// administrator who changed it by other means and does not want to wait for the watcher.
+pub async fn reload_store(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    state.authorize(&headers, Role::Admin)?;
+    let Some(store) = state.inner.store.clone() else {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server has no store to reload",
+        ));
+    };
+    let _guard = state.inner.import_lock.lock().await;
+    super::reload(&state, store)
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    Ok(Json(serde_json::json!({"status": "reloaded"})).into_response())
+}
+
+/// The uploaded file's name and bytes, from a raw body or the multipart `file` part.
+async fn read_body(
+    is_multipart: bool,
+    req: Request,
+    state: &AppState,
+    headers: &HeaderMap,
+    filename: Option<String>,
+) -> Result<(String, Bytes), Problem> {
+    Ok(if is_multipart {
+        let mut mp = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?;
+        let mut found = None;
+        while let Some(field) = mp
+            .next_field()
+            .await
+            .map_err(|e| Problem::bad_request(e.body_text()))?
+        {
+            if field.file_name().is_some() || field.name() == Some("file") {
+                let n = field
+                    .file_name()
+                    .map(String::from)
+                    .or_else(|| filename.clone())
+                    .unwrap_or_default();
+                let b = field
+                    .bytes()
+                    .await
+                    .map_err(|e| Problem::bad_request(e.body_text()))?;
+                found = Some((n, b));
+                break;
+            }
+        }
+        found.ok_or_else(|| {
+            Problem::bad_request(
+                "the multipart body has no file part; expected a part named 'file'",
+            )
+        })?
+    } else {
+        let b = Bytes::from_request(req, state).await.map_err(|e| {
+            Problem::new(
+                e.status(),
+                format!("cannot read the upload: {}", e.body_text()),
+            )
+        })?;
+        let n = filename.clone().unwrap_or_else(|| {
+            guess_name(
+                headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            )
+        });
+        (n, b)
+    })
 }
 
 fn guess_name(content_type: &str) -> String {
@@ -243,6 +318,9 @@ fn run_import(
     }
     .map_err(|e| match e {
         ImportError::Ingest(e) => Failure::Input(e.with_hint(&PARAMETERS)),
+        ImportError::Store(crate::store::StoreError::Busy { waited_s, .. }) => Failure::Busy(
+            format!("another import or analyse is changing the store and did not finish within {waited_s} s; nothing was changed, try again later"),
+        ),
         e if e.is_input() => Failure::Input(e.to_string()),
         e => Failure::Internal(e.to_string()),
     })

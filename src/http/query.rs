@@ -200,6 +200,22 @@ pub(crate) async fn results(
     if !ds.is_public(&set) && !ds.opens_everything() {
         state.authorize_because(&req.headers, Role::Planner, PLANNER_PARAMETERS)?;
     }
+    if ds.is_cached(&set) {
+        let r = ds.results(&set).await?;
+        return Ok((ds, r));
+    }
+    // A new parameter set: admitted only while an analysis slot is free, so a flood of new
+    // combinations queues nothing and cached reads, tiles and /health stay fast.
+    let Ok(_slot) = state.inner.analysis_slots.try_acquire() else {
+        return Err(Problem::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{} analyses of new parameter sets are running; try again in a few seconds (cached results answer at once)",
+                super::state::MAX_ANALYSES
+            ),
+        )
+        .with_header(axum::http::header::RETRY_AFTER, "5"));
+    };
     let r = ds.results(&set).await?;
     Ok((ds, r))
 }

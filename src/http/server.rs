@@ -45,13 +45,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/scores/{id}", get(api::scores))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), track));
+    // Uploads and reloads live outside the request time limit: once the body is read (under
+    // its own limit, in the handler), the import runs to its end and the answer says what
+    // happened. A 408 after the store was changed would be a lie (issue 13).
+    let writes = Router::new()
         .route(
             "/api/v1/imports/{kind}",
             post(imports::import).layer(DefaultBodyLimit::max(
                 usize::try_from(cfg.body_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
             )),
         )
+        .route("/api/v1/admin/reload", post(imports::reload_store))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), track));
     // Tiles are cached as bytes and served as they are (MapLibre takes raw MVT). They live
     // outside the compression layer (it would skip them by content type anyway, but wrapping
@@ -86,6 +93,7 @@ pub fn router(state: AppState) -> Router {
             time_limit,
         ))
         .merge(tiles)
+        .merge(writes)
         .layer(SetResponseHeaderLayer::overriding(
             header::HeaderName::from_static("api-version"),
             HeaderValue::from_static(API_VERSION),
@@ -126,6 +134,17 @@ async fn health(State(state): State<AppState>) -> Response {
     .into_response()
 }
 
+/// `/ready`: 200 once the data is loaded, 503 (with `Retry-After`) before, so a load balancer
+/// sends no requests to a replica that cannot answer them yet. `/health` only says the process
+/// is alive.
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.inner.dataset.load().is_some() {
+        Json(serde_json::json!({"status": "ready"})).into_response()
+    } else {
+        Problem::loading().into_response()
+    }
+}
+
 async fn metrics_text(State(state): State<AppState>) -> Response {
     let body = state
         .inner
@@ -154,9 +173,10 @@ pub async fn serve(addr: SocketAddr, store: Store, config: ServeConfig) -> std::
     );
     let loader = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = reload(&loader, store).await {
+        if let Err(e) = reload(&loader, store.clone()).await {
             tracing::error!(error = %e, "cannot load the store; serving no data");
         }
+        super::state::watch(loader, store).await;
     });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())

@@ -26,6 +26,11 @@ pub(crate) struct Inner {
     pub(crate) stats: Arc<EngineStats>,
     pub(crate) store: Option<Store>,
     pub(crate) import_lock: tokio::sync::Mutex<()>,
+    /// Uncached analyses running at once (a new parameter set costs ~0.3 CPU-s); past it a
+    /// request is answered 503 with `Retry-After`, so cached reads stay fast in a flood.
+    pub(crate) analysis_slots: tokio::sync::Semaphore,
+    /// The version of the store file the served dataset was loaded from.
+    pub(crate) loaded_version: std::sync::Mutex<Option<crate::store::StoreVersion>>,
     pub(crate) fallback_base: String,
 }
 
@@ -55,6 +60,8 @@ impl AppState {
                 stats: Arc::new(EngineStats::default()),
                 store,
                 import_lock: tokio::sync::Mutex::new(()),
+                loaded_version: std::sync::Mutex::new(None),
+                analysis_slots: tokio::sync::Semaphore::new(MAX_ANALYSES),
                 fallback_base: base.trim_end_matches('/').to_string(),
             }),
         }
@@ -193,12 +200,55 @@ pub async fn reload(state: &AppState, store: Store) -> Result<(), ReloadError> {
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
         let t = Instant::now();
+        // Taken before reading: a write that lands during the load changes the file again
+        // and the watcher loads once more.
+        let version = store.version();
         let data = store.load()?;
         st.load(data)?;
+        if let Ok(mut v) = st.inner.loaded_version.lock() {
+            *v = version;
+        }
         tracing::info!(ms = t.elapsed().as_millis() as u64, "store loaded");
         Ok::<(), ReloadError>(())
     })
     .await??;
     state.warm_up().await;
     Ok(())
+}
+
+/// How many uncached analyses may run at once; further ones are answered 503.
+pub const MAX_ANALYSES: usize = 2;
+
+/// How often [`watch`] looks at the store file.
+pub const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reloads the served snapshot whenever the store file on disk is a new version (an import
+/// by the CLI or another process renamed a new file over it): one `stat` a
+/// [`WATCH_INTERVAL`]. Skips a tick while an upload or admin reload is running (it reloads
+/// itself). Runs until the process ends.
+pub async fn watch(state: AppState, store: Store) {
+    let mut tick = tokio::time::interval(WATCH_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let on_disk = store.version();
+        let loaded = state.inner.loaded_version.lock().ok().and_then(|v| *v);
+        if on_disk.is_none() || on_disk == loaded || state.inner.dataset.load().is_none() {
+            continue;
+        }
+        let Ok(_guard) = state.inner.import_lock.try_lock() else {
+            continue;
+        };
+        match reload(&state, store.clone()).await {
+            Ok(()) => tracing::info!("the store changed on disk; reloaded"),
+            Err(e) => {
+                // Keep serving the old snapshot; remember the version so a broken file is not
+                // reloaded every second.
+                if let Ok(mut v) = state.inner.loaded_version.lock() {
+                    *v = on_disk;
+                }
+                tracing::error!(error = %e, "the store changed on disk but cannot be loaded; serving the previous data");
+            }
+        }
+    }
 }

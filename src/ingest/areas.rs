@@ -47,7 +47,11 @@ pub fn read_areas(
     opts: &AreaOptions,
     progress: &dyn Progress,
 ) -> Result<AreaImport, IngestError> {
-    let ds = open_vector(path, "CBS area polygons (gemeenten, wijken or buurten)")?;
+    let ds = open_vector(
+        path,
+        "CBS area polygons (gemeenten, wijken or buurten)",
+        super::guard::AREA_FORMATS,
+    )?;
     let mut report = ImportReport {
         kind: "areas".into(),
         source: path.display().to_string(),

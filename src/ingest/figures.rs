@@ -120,7 +120,11 @@ pub fn read_figures(
     mapping: &Mapping,
     progress: &dyn Progress,
 ) -> Result<FigureImport, IngestError> {
-    let ds = open_vector(path, "a CBS key-figure table (CSV or XLSX)")?;
+    let ds = open_vector(
+        path,
+        "a CBS key-figure table (CSV or XLSX)",
+        super::guard::FIGURE_FORMATS,
+    )?;
     let mut report = ImportReport {
         kind: "figures".into(),
         source: path.display().to_string(),

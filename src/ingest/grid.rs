@@ -38,6 +38,7 @@ pub fn read_grid(path: &Path) -> Result<GridImport, IngestError> {
     let ds = open_vector(
         path,
         "a CBS vierkantstatistieken layer with aantal_inwoners",
+        super::guard::GRID_FORMATS,
     )?;
     let mut looked_at = Vec::new();
     for mut layer in ds.layers() {

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod columns;
 pub mod figures;
 pub mod grid;
+pub mod guard;
 pub mod points;
 mod source;
 pub mod streets;
@@ -31,6 +32,14 @@ pub enum IngestError {
     NotFound {
         /// The path given.
         path: PathBuf,
+    },
+    /// The file is outside the input allow-list or its limits; nothing of it was read by GDAL.
+    #[error("{path}: refused: {reason}")]
+    Refused {
+        /// The path given.
+        path: PathBuf,
+        /// Which rule or limit, and what was expected.
+        reason: String,
     },
     /// GDAL cannot open the file as vector data.
     #[error(
@@ -431,6 +440,8 @@ pub trait Progress {
     fn advance(&self, _n: u64) {}
     /// The layer is done.
     fn finish(&self) {}
+    /// The import waits for something (another writer's lock); `what` says for what.
+    fn waiting(&self, _what: &str) {}
 }
 
 /// Progress that goes nowhere.

@@ -121,7 +121,7 @@ pub fn read_points(
     opts: &CoordOptions,
     expected: &'static str,
 ) -> Result<PointTable, IngestError> {
-    let ds = open_vector(path, expected)?;
+    let ds = open_vector(path, expected, super::guard::POINT_FORMATS)?;
     let is_csv = ds.driver().short_name() == "CSV";
     let mut layer = ds.layer(0).map_err(|e| IngestError::Read {
         path: path.to_path_buf(),

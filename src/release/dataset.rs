@@ -133,6 +133,10 @@ impl<K: PartialEq, V: Clone> Lru<K, V> {
         }
     }
 
+    fn peek(&self, key: &K) -> Option<&V> {
+        self.entries.iter().find(|e| e.0 == *key).map(|e| &e.1)
+    }
+
     fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> (V, bool) {
         self.tick += 1;
         if let Some(e) = self.entries.iter_mut().find(|e| e.0 == key) {
@@ -291,6 +295,19 @@ impl Dataset {
             .result_hits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(r)
+    }
+
+    /// True when the results for `set` are computed and cached: answering them costs no
+    /// analysis (the server admits uncached ones through a bounded queue).
+    pub fn is_cached(&self, set: &ParamSet) -> bool {
+        if *set == ParamSet::default() && self.default_results.get().is_some() {
+            return true;
+        }
+        self.results
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .peek(&set.key())
+            .is_some_and(|cell| cell.initialized())
     }
 
     /// The results for `set`, computed on a blocking thread on the first request and cached;

@@ -229,6 +229,11 @@ fn run(data: &StoreData, params: Params, model: &Weights) -> Result<Analysis, An
 /// The request is wrong (checked first), the store has no areas, or the store fails.
 pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, AnalyseError> {
     let weights = request.check()?;
+    // Held from the read to the write, so an import in between is not overwritten by results
+    // of the data before it.
+    let lock = store.lock(crate::store::LOCK_WAIT, &|| {
+        tracing::warn!("waiting for an import of this store to finish...");
+    })?;
     let data = store.load()?;
     if data.areas.is_empty() {
         return Err(AnalyseError::NoAreas {
@@ -239,7 +244,7 @@ pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, Ana
     let analysis = run(&data, request.params, &weights)?;
     let scores = crate::analysis::stability::score_with_stability(&analysis.prepared, &weights);
     let elapsed = t.elapsed();
-    write_results(store, request, &data, &analysis, &scores)?;
+    write_results(store, &lock, request, &data, &analysis, &scores)?;
     drop(scores);
     Ok(Analysed {
         data,
@@ -252,6 +257,7 @@ pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, Ana
 /// Writes the result layers of one run and its log entry, in one change.
 fn write_results(
     store: &Store,
+    lock: &crate::store::WriteLock,
     request: &AnalysisRequest,
     data: &StoreData,
     analysis: &Analysis,
@@ -277,11 +283,14 @@ fn write_results(
         None,
         scores.len(),
     );
-    store.apply(&Change {
-        results: Some(results),
-        log: vec![log],
-        ..Default::default()
-    })
+    store.apply_locked(
+        lock,
+        &Change {
+            results: Some(results),
+            log: vec![log],
+            ..Default::default()
+        },
+    )
 }
 
 /// Straight-line and street-network clusterings of the stored clients, compared. Exact counts

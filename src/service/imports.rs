@@ -14,7 +14,7 @@ use crate::ingest::figures::read_figures;
 use crate::ingest::points::CoordOptions;
 use crate::ingest::{ImportReport, IngestError, Progress};
 use crate::model::Level;
-use crate::store::{Change, ImportLog, Store, StoreError};
+use crate::store::{Change, ImportLog, LOCK_WAIT, Store, StoreError, WriteLock};
 
 /// Why an import failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,10 +76,26 @@ impl Importer<'_> {
         }
     }
 
+    /// Takes the store's write lock for one whole import (read, join, write), telling the
+    /// progress when another writer holds it.
+    fn lock(&self) -> Result<WriteLock, StoreError> {
+        self.store.lock(LOCK_WAIT, &|| {
+            self.progress.waiting(&format!(
+                "waiting for another import or analyse of this store to finish (at most {} s)...",
+                LOCK_WAIT.as_secs()
+            ));
+        })
+    }
+
     /// Applies `change` with the log entry of `report`.
-    fn apply(&self, mut change: Change, report: &ImportReport) -> Result<(), StoreError> {
+    fn apply(
+        &self,
+        lock: &WriteLock,
+        mut change: Change,
+        report: &ImportReport,
+    ) -> Result<(), StoreError> {
         change.log.push(log_entry(report));
-        self.store.apply(&change)
+        self.store.apply_locked(lock, &change)
     }
 
     /// CBS gemeenten, wijken and/or buurten: each level in the file replaces that level in the
@@ -98,6 +114,7 @@ impl Importer<'_> {
             assume_crs: crs,
         };
         let import = read_areas(path, &opts, self.progress)?;
+        let lock = self.lock()?;
         let mut levels: Vec<Level> = import.areas.iter().map(|a| a.level()).collect();
         levels.sort();
         levels.dedup();
@@ -125,7 +142,7 @@ impl Importer<'_> {
             areas: Some((levels, import.areas)),
             ..Default::default()
         };
-        self.apply(change, &report)?;
+        self.apply(&lock, change, &report)?;
         Ok(report)
     }
 
@@ -135,6 +152,7 @@ impl Importer<'_> {
     /// The file's problem, no code matching a stored area, or the store's problem.
     pub fn figures(&self, path: &Path, mapping: &Mapping) -> Result<ImportReport, ImportError> {
         let import = read_figures(path, mapping, self.progress)?;
+        let lock = self.lock()?;
         let data = self.store.load()?;
         let joined = import
             .join(data.areas)
@@ -152,7 +170,7 @@ impl Importer<'_> {
             areas: Some((joined.levels, joined.areas)),
             ..Default::default()
         };
-        self.apply(change, &joined.report)?;
+        self.apply(&lock, change, &joined.report)?;
         Ok(joined.report)
     }
 
@@ -162,11 +180,12 @@ impl Importer<'_> {
     /// The file's problem, or the store's.
     pub fn clients(&self, path: &Path, opts: &ClientOptions) -> Result<ImportReport, ImportError> {
         let import = read_clients(path, opts)?;
+        let lock = self.lock()?;
         let change = Change {
             clients: Some(import.clients),
             ..Default::default()
         };
-        self.apply(change, &import.report)?;
+        self.apply(&lock, change, &import.report)?;
         Ok(import.report)
     }
 
@@ -177,11 +196,12 @@ impl Importer<'_> {
     /// The file's problem, or the store's.
     pub fn grid(&self, path: &Path) -> Result<ImportReport, ImportError> {
         let import = crate::ingest::grid::read_grid(path)?;
+        let lock = self.lock()?;
         let change = Change {
             grid: Some(import.cells),
             ..Default::default()
         };
-        self.apply(change, &import.report)?;
+        self.apply(&lock, change, &import.report)?;
         Ok(import.report)
     }
 
@@ -196,11 +216,12 @@ impl Importer<'_> {
         skip_invalid: bool,
     ) -> Result<ImportReport, ImportError> {
         let (places, report) = read_places(path, coords, skip_invalid)?;
+        let lock = self.lock()?;
         let change = Change {
             places: Some(places),
             ..Default::default()
         };
-        self.apply(change, &report)?;
+        self.apply(&lock, change, &report)?;
         Ok(report)
     }
 
@@ -215,11 +236,12 @@ impl Importer<'_> {
         skip_invalid: bool,
     ) -> Result<ImportReport, ImportError> {
         let (circles, report) = read_circles(path, coords, skip_invalid)?;
+        let lock = self.lock()?;
         let change = Change {
             circles: Some(circles),
             ..Default::default()
         };
-        self.apply(change, &report)?;
+        self.apply(&lock, change, &report)?;
         Ok(report)
     }
 
@@ -240,6 +262,7 @@ impl Importer<'_> {
             net.total_length_m() / 1_000.0,
             net.component_count()
         ));
+        let lock = self.lock()?;
         let clients: Vec<geo_types::Point<f64>> = if self.store.exists() {
             let data = self.store.load()?;
             data.clients.iter().map(|c| c.position_rd).collect()
@@ -276,11 +299,14 @@ impl Importer<'_> {
             .push(format!("{}replaced streets", self.store_prefix()));
         let mut log = log_entry(&report);
         log.rows = i64::try_from(net.edge_count()).unwrap_or(i64::MAX);
-        self.store.apply(&Change {
-            streets: Some(import.lines_rd),
-            log: vec![log],
-            ..Default::default()
-        })?;
+        self.store.apply_locked(
+            &lock,
+            &Change {
+                streets: Some(import.lines_rd),
+                log: vec![log],
+                ..Default::default()
+            },
+        )?;
         Ok(report)
     }
 }

@@ -16,7 +16,9 @@
 //! changed and closed, and only then renamed over the original; a new private file is staged
 //! beside it in full. Both are renamed only once both were written, the private file first, and
 //! it is put back when the store's rename fails. A failed or interrupted write leaves the
-//! previous files intact and readable (a stale `.tmp-` entry at worst).
+//! previous files intact and readable (a stale `.tmp-` entry at worst). One writer at a time
+//! across processes: every write happens under the [`WriteLock`] (a `flock` on `.<store>.lock`
+//! beside it); readers never take it.
 //!
 //! An older store that still holds a `clients` layer is split on first open: the clients move
 //! into the private file and the layer and their log rows leave the store, in one such write.
@@ -31,6 +33,7 @@ pub mod private;
 pub mod table;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use gdal::spatial_ref::SpatialRef;
 use gdal::vector::{
@@ -79,6 +82,16 @@ pub enum StoreError {
         path: PathBuf,
         /// What is wrong.
         problem: String,
+    },
+    /// Another process (or thread) holds the store's write lock and did not let go in time.
+    #[error(
+        "store {path}: another import or analyse is changing it and did not finish within {waited_s} s; nothing was changed, try again when it is done"
+    )]
+    Busy {
+        /// The store path.
+        path: PathBuf,
+        /// How long this writer waited.
+        waited_s: u64,
     },
     /// The store does not exist yet.
     #[error(
@@ -176,6 +189,29 @@ pub struct Change {
 /// The clients and client-import log rows of an older store's shareable file.
 type OldClients = (Vec<Client>, Vec<ImportLog>);
 
+/// The store's write lock: an advisory lock (`flock`) on the file `.<store>.lock` beside it,
+/// held by one writer at a time across processes (CLI imports, `analyse`, uploads) from
+/// before it reads the store until after the rename. Readers never take it: the rename is
+/// atomic, so a reader sees the old store or the new one. Released when dropped (or when the
+/// process dies: the kernel drops the lock with the file descriptor).
+#[derive(Debug)]
+pub struct WriteLock {
+    _file: std::fs::File,
+    store: PathBuf,
+}
+
+/// One version of the store file on disk (see [`Store::version`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreVersion {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i64,
+}
+
+/// How long a writer waits for another one by default.
+pub const LOCK_WAIT: Duration = Duration::from_secs(120);
+
 /// A GeoPackage store at a path.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -215,10 +251,110 @@ impl Store {
         }
     }
 
-    /// Applies `change` atomically: either all of it lands (in the store and the private client
-    /// file) or both stay as they were. An older store's `clients` layer moves into the private
-    /// file in the same write.
+    /// The folder the store lives in (`.` for a bare file name).
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// What identifies the file now on disk (device, inode, size, modification time), or
+    /// `None` when there is none: a new store renamed over the old one changes it, so a server
+    /// can notice a write by another process with one `stat`.
+    pub fn version(&self) -> Option<StoreVersion> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(&self.path).ok()?;
+        Some(StoreVersion {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: m
+                .mtime()
+                .saturating_mul(1_000_000_000)
+                .saturating_add(m.mtime_nsec()),
+        })
+    }
+
+    /// The lock file beside the store.
+    pub fn lock_path(&self) -> PathBuf {
+        let file_name = self
+            .path
+            .file_name()
+            .map_or_else(|| "store.gpkg".into(), |n| n.to_string_lossy().to_string());
+        self.dir().join(format!(".{file_name}.lock"))
+    }
+
+    /// Takes the store's [`WriteLock`], waiting up to `wait` for another writer; `on_wait` is
+    /// called once if it has to wait.
+    ///
+    /// # Errors
+    /// [`StoreError::Busy`] when the lock is still held after `wait`, [`StoreError::Io`] when
+    /// the lock file cannot be created.
+    pub fn lock(&self, wait: Duration, on_wait: &dyn Fn()) -> Result<WriteLock, StoreError> {
+        let dir = self.dir();
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            action: "creating its folder",
+            source,
+        })?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(self.lock_path())
+            .map_err(|source| StoreError::Io {
+                path: self.path.clone(),
+                action: "opening its lock file",
+                source,
+            })?;
+        let start = Instant::now();
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => {
+                    return Ok(WriteLock {
+                        _file: file,
+                        store: self.path.clone(),
+                    });
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(source)) => {
+                    return Err(StoreError::Io {
+                        path: self.path.clone(),
+                        action: "locking it",
+                        source,
+                    });
+                }
+            }
+            if start.elapsed() >= wait {
+                return Err(StoreError::Busy {
+                    path: self.path.clone(),
+                    waited_s: wait.as_secs(),
+                });
+            }
+            if !told {
+                on_wait();
+                told = true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Applies `change` atomically under the store's write lock (waiting up to
+    /// [`LOCK_WAIT`] for another writer): either all of it lands (in the store and the private
+    /// client file) or both stay as they were. An older store's `clients` layer moves into the
+    /// private file in the same write.
     pub fn apply(&self, change: &Change) -> Result<(), StoreError> {
+        let lock = self.lock(LOCK_WAIT, &|| {})?;
+        self.apply_locked(&lock, change)
+    }
+
+    /// [`Store::apply`] for a caller that already holds the lock (it read the store and must
+    /// write before anyone else does).
+    pub fn apply_locked(&self, lock: &WriteLock, change: &Change) -> Result<(), StoreError> {
+        debug_assert_eq!(lock.store, self.path, "the lock of another store");
         let dir = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
