@@ -37,10 +37,13 @@ pub fn router(state: AppState) -> Router {
         .route("/ogc/v1/collections/{id}", get(collections::collection))
         .route("/ogc/v1/collections/{id}/items", get(features::items))
         .route("/ogc/v1/collections/{id}/items/{fid}", get(features::item))
+        .route("/ogc/v1/tileMatrixSets", get(tiles::tile_matrix_sets))
+        .route("/ogc/v1/tileMatrixSets/{tms}", get(tiles::tile_matrix_set))
         .route("/ogc/v1/collections/{id}/tiles", get(tiles::tilesets))
+        .route("/ogc/v1/collections/{id}/tiles/{tms}", get(tiles::tileset))
         .route(
-            "/ogc/v1/collections/{id}/tiles/WebMercatorQuad",
-            get(tiles::tileset),
+            "/ogc/v1/collections/{id}/tiles/WebMercatorQuad/tilejson",
+            get(tiles::tilejson),
         )
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/scores/{id}", get(api::scores))
@@ -60,7 +63,7 @@ pub fn router(state: AppState) -> Router {
     // time limit itself, only when it has to compute. Measured with scripts/bench-api.
     let tiles = Router::new()
         .route(
-            "/ogc/v1/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+            "/ogc/v1/collections/{id}/tiles/{tms}/{z}/{y}/{x}",
             get(tiles::tile),
         )
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), track));
