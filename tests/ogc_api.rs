@@ -519,9 +519,14 @@ async fn every_bad_request_gets_problem_details_that_say_what_was_wrong() {
         ),
         ("/ogc/v1/collections/buurten/items?limit=0", 400, "limit"),
         (
-            "/ogc/v1/collections/buurten/items?limit=10001",
+            "/ogc/v1/collections/buurten/items?datetime=gisteren",
             400,
-            "1 to 10000",
+            "datetime",
+        ),
+        (
+            "/ogc/v1/collections/buurten/items?datetime=../..",
+            400,
+            "open end",
         ),
         ("/ogc/v1/collections/buurten/items?offset=-1", 400, "offset"),
         (
@@ -840,4 +845,57 @@ async fn a_request_over_the_time_limit_is_a_408_problem() {
         before,
         "nothing stored"
     );
+}
+
+#[tokio::test]
+async fn datetime_matches_every_feature_and_a_limit_above_the_maximum_is_clamped() {
+    let app = app();
+    let all = get(&app, "/ogc/v1/collections/buurten/items").await.json();
+    for d in [
+        "2024-05-01",
+        "2024-05-01T12:00:00Z",
+        "2020-01-01/..",
+        "../2030-12-31T23:59:59%2B01:00",
+        "2020-01-01/2021-01-01",
+    ] {
+        let r = get(
+            &app,
+            &format!("/ogc/v1/collections/buurten/items?datetime={d}"),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{d}");
+        assert_eq!(r.json()["numberMatched"], all["numberMatched"], "{d}");
+    }
+    let r = get(&app, "/ogc/v1/collections/buurten/items?limit=10001").await;
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    let self_link = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "self")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(self_link.contains("limit=10000"), "{self_link}");
+    assert_eq!(v["numberReturned"], all["numberMatched"]);
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_problem_document_405() {
+    let app = app();
+    let r = send(
+        &app,
+        Request::delete("/ogc/v1/collections/buurten/items")
+            .header("host", "test")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers["content-type"], "application/problem+json");
+    let v = r.json();
+    assert_eq!(v["status"], 405);
+    assert!(v["detail"].as_str().unwrap().contains("DELETE"), "{v}");
 }

@@ -57,7 +57,8 @@ pub fn document(base: &str) -> Value {
     parameters.insert("collectionId".into(), json!({"name": "collectionId", "in": "path", "required": true, "description": "De collectie.", "schema": {"type": "string", "enum": COLLECTIONS}}));
     parameters.insert("featureId".into(), json!({"name": "featureId", "in": "path", "required": true, "description": "Het id van het object (CBS-code of nummer).", "schema": {"type": "string"}}));
     parameters.insert("f".into(), json!({"name": "f", "in": "query", "required": false, "description": "Uitvoerformaat; zonder f beslist de Accept-header.", "schema": {"type": "string", "enum": ["json", "html"]}}));
-    parameters.insert("limit".into(), json!({"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "Aantal objecten per pagina.", "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT}}));
+    parameters.insert("limit".into(), json!({"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": format!("Aantal objecten per pagina; meer dan {LIMIT_MAX} wordt {LIMIT_MAX} (Features Core), de links zeggen het."), "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT}}));
+    parameters.insert("datetime".into(), json!({"name": "datetime", "in": "query", "required": false, "style": "form", "explode": false, "description": "Tijdstip of interval (RFC 3339, .. voor een open eind). De collecties hebben geen tijdseigenschappen: elk object voldoet; een ongeldige waarde is 400.", "schema": {"type": "string"}}));
     parameters.insert("offset".into(), json!({"name": "offset", "in": "query", "required": false, "description": "Aantal objecten over te slaan (volg liever de next-link).", "schema": {"type": "integer", "minimum": 0, "default": 0}}));
     parameters.insert("bbox".into(), json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "description": "Alleen objecten die deze rechthoek raken: minx,miny,maxx,maxy in de as-volgorde van bbox-crs (EPSG:4326: lat,lon).", "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}));
     parameters.insert("bbox-crs".into(), json!({"name": "bbox-crs", "in": "query", "required": false, "description": "CRS van bbox (standaard CRS84).", "schema": {"type": "string", "format": "uri", "enum": Crs::ALL.map(Crs::uri)}}));
@@ -118,6 +119,7 @@ pub fn document(base: &str) -> Value {
         param_ref("f"),
         param_ref("limit"),
         param_ref("offset"),
+        param_ref("datetime"),
         param_ref("bbox"),
         param_ref("bbox-crs"),
         param_ref("crs"),

@@ -83,6 +83,17 @@ pub fn router(state: AppState) -> Router {
         .fallback(|uri: axum::http::Uri| async move {
             Problem::not_found(format!("no resource at {}", uri.path()))
         })
+        .method_not_allowed_fallback(
+            |method: axum::http::Method, uri: axum::http::Uri| async move {
+                Problem::new(
+                    axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                    format!(
+                        "{method} is not allowed on {}; this resource answers GET (and HEAD)",
+                        uri.path()
+                    ),
+                )
+            },
+        )
         .layer(compress)
         .layer(axum::middleware::from_fn_with_state(
             Duration::from_secs(cfg.request_timeout_s),
