@@ -899,3 +899,43 @@ async fn a_wrong_method_is_a_problem_document_405() {
     assert_eq!(v["status"], 405);
     assert!(v["detail"].as_str().unwrap().contains("DELETE"), "{v}");
 }
+
+#[tokio::test]
+async fn queryables_and_schema_are_typed_by_the_data_model() {
+    let app = app();
+    let r = get(&app, "/ogc/v1/collections/buurten/queryables").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "application/schema+json");
+    let q = r.json();
+    assert_eq!(q["properties"]["categorie"]["type"], "string");
+    assert!(
+        q["properties"].get("score").is_none(),
+        "score is not a queryable yet"
+    );
+    let s = get(&app, "/ogc/v1/collections/buurten/schema").await.json();
+    assert_eq!(s["properties"]["score"]["type"], "number");
+    assert_eq!(s["properties"]["rang"]["type"], "integer");
+    assert_eq!(s["properties"]["toelichting"]["type"], "object");
+    // Typed from the model: a property that is null on every feature keeps its type.
+    let items = get(&app, "/ogc/v1/collections/buurten/items?limit=10000")
+        .await
+        .json();
+    for (name, v) in s["properties"].as_object().unwrap() {
+        if name == "geometry" {
+            continue;
+        }
+        assert!(v["type"].is_string(), "{name} untyped");
+        let t = v["type"].as_str().unwrap();
+        for f in items["features"].as_array().unwrap() {
+            let x = &f["properties"][name];
+            let ok = match t {
+                "string" => x.is_string() || x.is_null(),
+                "integer" => x.is_i64() || x.is_u64() || x.is_null(),
+                "number" => x.is_number() || x.is_null(),
+                "boolean" => x.is_boolean() || x.is_null(),
+                _ => x.is_object() || x.is_null(),
+            };
+            assert!(ok, "{name}: {x} is not {t}");
+        }
+    }
+}

@@ -36,6 +36,11 @@ pub fn router(state: AppState) -> Router {
         .route("/ogc/v1/collections", get(collections::collections))
         .route("/ogc/v1/collections/{id}", get(collections::collection))
         .route("/ogc/v1/collections/{id}/items", get(features::items))
+        .route(
+            "/ogc/v1/collections/{id}/queryables",
+            get(collections::queryables),
+        )
+        .route("/ogc/v1/collections/{id}/schema", get(collections::schema))
         .route("/ogc/v1/collections/{id}/items/{fid}", get(features::item))
         .route("/ogc/v1/tileMatrixSets", get(tiles::tile_matrix_sets))
         .route("/ogc/v1/tileMatrixSets/{tms}", get(tiles::tile_matrix_set))
