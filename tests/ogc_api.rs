@@ -202,8 +202,11 @@ async fn the_openapi_document_describes_every_path_and_parameter() {
         "/collections/{collectionId}",
         "/collections/{collectionId}/items",
         "/collections/{collectionId}/items/{featureId}",
-        "/collections/{collectionId}/tiles/WebMercatorQuad",
-        "/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}",
+        "/tileMatrixSets",
+        "/tileMatrixSets/{tileMatrixSetId}",
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}",
+        "/collections/{collectionId}/tiles/WebMercatorQuad/tilejson",
+        "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
         "/health",
         "/metrics",
         "/api/v1/imports/{kind}",
@@ -518,9 +521,14 @@ async fn every_bad_request_gets_problem_details_that_say_what_was_wrong() {
         ),
         ("/ogc/v1/collections/buurten/items?limit=0", 400, "limit"),
         (
-            "/ogc/v1/collections/buurten/items?limit=10001",
+            "/ogc/v1/collections/buurten/items?datetime=gisteren",
             400,
-            "1 to 10000",
+            "datetime",
+        ),
+        (
+            "/ogc/v1/collections/buurten/items?datetime=../..",
+            400,
+            "open end",
         ),
         ("/ogc/v1/collections/buurten/items?offset=-1", 400, "offset"),
         (
@@ -839,4 +847,97 @@ async fn a_request_over_the_time_limit_is_a_408_problem() {
         before,
         "nothing stored"
     );
+}
+
+#[tokio::test]
+async fn datetime_matches_every_feature_and_a_limit_above_the_maximum_is_clamped() {
+    let app = app();
+    let all = get(&app, "/ogc/v1/collections/buurten/items").await.json();
+    for d in [
+        "2024-05-01",
+        "2024-05-01T12:00:00Z",
+        "2020-01-01/..",
+        "../2030-12-31T23:59:59%2B01:00",
+        "2020-01-01/2021-01-01",
+    ] {
+        let r = get(
+            &app,
+            &format!("/ogc/v1/collections/buurten/items?datetime={d}"),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{d}");
+        assert_eq!(r.json()["numberMatched"], all["numberMatched"], "{d}");
+    }
+    let r = get(&app, "/ogc/v1/collections/buurten/items?limit=10001").await;
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    let self_link = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "self")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(self_link.contains("limit=10000"), "{self_link}");
+    assert_eq!(v["numberReturned"], all["numberMatched"]);
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_problem_document_405() {
+    let app = app();
+    let r = send(
+        &app,
+        Request::delete("/ogc/v1/collections/buurten/items")
+            .header("host", "test")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers["content-type"], "application/problem+json");
+    let v = r.json();
+    assert_eq!(v["status"], 405);
+    assert!(v["detail"].as_str().unwrap().contains("DELETE"), "{v}");
+}
+
+#[tokio::test]
+async fn queryables_and_schema_are_typed_by_the_data_model() {
+    let app = app();
+    let r = get(&app, "/ogc/v1/collections/buurten/queryables").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "application/schema+json");
+    let q = r.json();
+    assert_eq!(q["properties"]["categorie"]["type"], "string");
+    assert!(
+        q["properties"].get("score").is_none(),
+        "score is not a queryable yet"
+    );
+    let s = get(&app, "/ogc/v1/collections/buurten/schema").await.json();
+    assert_eq!(s["properties"]["score"]["type"], "number");
+    assert_eq!(s["properties"]["rang"]["type"], "integer");
+    assert_eq!(s["properties"]["toelichting"]["type"], "object");
+    // Typed from the model: a property that is null on every feature keeps its type.
+    let items = get(&app, "/ogc/v1/collections/buurten/items?limit=10000")
+        .await
+        .json();
+    for (name, v) in s["properties"].as_object().unwrap() {
+        if name == "geometry" {
+            continue;
+        }
+        assert!(v["type"].is_string(), "{name} untyped");
+        let t = v["type"].as_str().unwrap();
+        for f in items["features"].as_array().unwrap() {
+            let x = &f["properties"][name];
+            let ok = match t {
+                "string" => x.is_string() || x.is_null(),
+                "integer" => x.is_i64() || x.is_u64() || x.is_null(),
+                "number" => x.is_number() || x.is_null(),
+                "boolean" => x.is_boolean() || x.is_null(),
+                _ => x.is_object() || x.is_null(),
+            };
+            assert!(ok, "{name}: {x} is not {t}");
+        }
+    }
 }

@@ -10,12 +10,14 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::features::QUERYABLES;
 use super::html;
 use super::problem::Problem;
 use super::query::{CollectionRequest, Format, Pairs, parse, published, results};
 use super::respond::{json_response, link, query_of};
 use super::state::AppState;
 use crate::crs::Crs;
+use crate::model::FieldType;
 use crate::release::collection::{Collection, union};
 use crate::release::dataset::Dataset;
 
@@ -56,6 +58,8 @@ fn collection_json(c: &Collection, base: &str, suffix: &str, ds: &Dataset) -> Va
             link(format!("{b}/items?f=json{suffix}"), "items", "application/geo+json", "Features (GeoJSON)"),
             link(format!("{b}/items?f=html{suffix}"), "items", "text/html", "Features (HTML)"),
             link(format!("{b}/tiles{suffix_q}", suffix_q = query_of(suffix)), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "application/json", "Vector tiles"),
+            link(format!("{b}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "Queryables"),
+            link(format!("{b}/schema"), "http://www.opengis.net/def/rel/ogc/1.0/schema", "application/schema+json", "Schema"),
         ],
     });
     if let Some(e) = extent {
@@ -65,6 +69,74 @@ fn collection_json(c: &Collection, base: &str, suffix: &str, ds: &Dataset) -> Va
         }});
     }
     v
+}
+
+/// The JSON Schema type of a field, from the data model (not from the values).
+fn schema_of(t: FieldType) -> Value {
+    match t {
+        FieldType::Text => json!({"type": "string"}),
+        FieldType::Integer => json!({"type": "integer"}),
+        FieldType::Real => json!({"type": "number"}),
+        FieldType::Boolean => json!({"type": "boolean"}),
+        FieldType::Json => json!({"type": "object"}),
+    }
+}
+
+fn geometry_schema(id: &str) -> Value {
+    if id == "places" {
+        json!({"format": "geometry-point", "$ref": "https://geojson.org/schema/Point.json"})
+    } else {
+        json!({"format": "geometry-multipolygon", "$ref": "https://geojson.org/schema/MultiPolygon.json"})
+    }
+}
+
+/// `GET /ogc/v1/collections/{id}/queryables` (Features Part 3) and `.../schema` (Part 5): JSON
+/// Schema 2020-12 of the properties, typed by the data model. Queryables are the properties
+/// the items can be filtered on; the schema lists every property.
+async fn schema_doc(
+    state: &AppState,
+    ask: &mut CollectionRequest,
+    queryables: bool,
+) -> Result<Response, Problem> {
+    let req = ask.parse(state, &["f"], false)?;
+    let p = published(state, &req, &ask.id).await?;
+    let c = p.collection();
+    let kind = if queryables { "queryables" } else { "schema" };
+    let mut props = serde_json::Map::new();
+    props.insert("geometry".into(), geometry_schema(c.name));
+    for (name, t) in &c.fields {
+        if queryables && !QUERYABLES.contains(name) {
+            continue;
+        }
+        let mut v = schema_of(*t);
+        v["title"] = json!(name);
+        props.insert((*name).to_string(), v);
+    }
+    let body = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{}/ogc/v1/collections/{}/{kind}", req.base, c.name),
+        "type": "object",
+        "title": c.title,
+        "properties": props,
+        "additionalProperties": !queryables,
+    });
+    Ok(json_response(&body, "application/schema+json"))
+}
+
+/// `GET /ogc/v1/collections/{id}/queryables`.
+pub async fn queryables(
+    State(state): State<AppState>,
+    mut ask: CollectionRequest,
+) -> Result<Response, Problem> {
+    schema_doc(&state, &mut ask, true).await
+}
+
+/// `GET /ogc/v1/collections/{id}/schema`.
+pub async fn schema(
+    State(state): State<AppState>,
+    mut ask: CollectionRequest,
+) -> Result<Response, Problem> {
+    schema_doc(&state, &mut ask, false).await
 }
 
 /// `&a=b&c=d` as `?a=b&c=d`.

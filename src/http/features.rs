@@ -54,16 +54,50 @@ fn feature_headers(r: &mut Response, crs: Crs) {
     );
 }
 
+/// Checks a Features Core `datetime`: an RFC 3339 date or date-time, or an interval of two
+/// with `..` for an open end (`2024-01-01/..`). Errors name the part that is wrong.
+pub(crate) fn check_datetime(v: &str) -> Result<(), Problem> {
+    let instant = |p: &str| {
+        chrono::DateTime::parse_from_rfc3339(p).is_ok()
+            || chrono::NaiveDate::parse_from_str(p, "%Y-%m-%d").is_ok()
+    };
+    let parts: Vec<&str> = v.split('/').collect();
+    let ok = match parts.as_slice() {
+        [one] => instant(one),
+        [a, b] => {
+            (*a == ".." || a.is_empty() || instant(a))
+                && (*b == ".." || b.is_empty() || instant(b))
+                && !(matches!(*a, ".." | "") && matches!(*b, ".." | ""))
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem::bad_request(format!(
+            "datetime={v:?} is not valid; expected an RFC 3339 date or date-time (2024-05-01, 2024-05-01T12:00:00Z) or an interval of two, with .. for an open end (2024-01-01/..)"
+        )))
+    }
+}
+
 /// `GET /ogc/v1/collections/{id}/items`.
 pub async fn items(
     State(state): State<AppState>,
     mut ask: CollectionRequest,
 ) -> Result<Response, Problem> {
-    let mut allowed = vec!["f", "limit", "offset", "bbox", "bbox-crs", "crs"];
+    let mut allowed = vec![
+        "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime",
+    ];
     allowed.extend(QUERYABLES);
     let req = ask.parse(&state, &allowed, true)?;
     let id = &ask.id;
-    let limit = parse_count(req.get("limit"), "limit", LIMIT_DEFAULT, 1, LIMIT_MAX)?;
+    // Features Core: a limit above the maximum is served as the maximum (the links say so).
+    let limit =
+        parse_count(req.get("limit"), "limit", LIMIT_DEFAULT, 1, usize::MAX)?.min(LIMIT_MAX);
+    // No collection has temporal properties, so every feature matches any valid datetime.
+    if let Some(d) = req.get("datetime") {
+        check_datetime(d)?;
+    }
     let offset = parse_count(req.get("offset"), "offset", 0, 0, usize::MAX)?;
     let crs = parse_crs("crs", req.get("crs"))?;
     let bbox_crs = parse_crs("bbox-crs", req.get("bbox-crs"))?;
@@ -114,6 +148,7 @@ pub async fn items(
     let b = format!("{}/ogc/v1/collections/{id}/items", req.base);
     let url = |f: &str, o: usize| {
         let mut s = format!("{b}?f={f}&limit={limit}&offset={o}");
+        // `limit` is written once, clamped; everything else as asked.
         for (k, v) in &req.pairs {
             if !matches!(k.as_str(), "f" | "limit" | "offset") {
                 let _ = write!(s, "&{}={}", encode(k), encode(v));

@@ -17,7 +17,7 @@ use super::respond::{json_response, link};
 use super::state::AppState;
 
 /// Conformance classes this service implements.
-pub const CONFORMANCE: [&str; 8] = [
+pub const CONFORMANCE: [&str; 12] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
@@ -26,6 +26,10 @@ pub const CONFORMANCE: [&str; 8] = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ];
 
 /// `GET /ogc/v1`: the landing page.
@@ -47,6 +51,7 @@ pub async fn landing(
             link(format!("{b}/api?f=html"), "service-doc", "text/html", "API-documentatie"),
             link(format!("{b}/conformance"), "conformance", "application/json", "Conformance"),
             link(format!("{b}/collections"), "data", "application/json", "Collecties"),
+            link(format!("{b}/tileMatrixSets"), "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", "application/json", "Tegelschema's"),
         ],
     });
     Ok(match req.format {

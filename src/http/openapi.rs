@@ -12,7 +12,7 @@ use crate::analysis::run::{
 use crate::analysis::weights::{Criterion, Weights};
 use crate::crs::Crs;
 use crate::release::layers::COLLECTIONS;
-use crate::release::tiles::MAX_ZOOM;
+use crate::release::tiles::{MAX_ZOOM, TileMatrixSet};
 
 fn param_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/parameters/{name}")})
@@ -57,7 +57,8 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     parameters.insert("collectionId".into(), json!({"name": "collectionId", "in": "path", "required": true, "description": "De collectie.", "schema": {"type": "string", "enum": COLLECTIONS}}));
     parameters.insert("featureId".into(), json!({"name": "featureId", "in": "path", "required": true, "description": "Het id van het object (CBS-code of nummer).", "schema": {"type": "string"}}));
     parameters.insert("f".into(), json!({"name": "f", "in": "query", "required": false, "description": "Uitvoerformaat; zonder f beslist de Accept-header.", "schema": {"type": "string", "enum": ["json", "html"]}}));
-    parameters.insert("limit".into(), json!({"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": "Aantal objecten per pagina.", "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT}}));
+    parameters.insert("limit".into(), json!({"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": format!("Aantal objecten per pagina; meer dan {LIMIT_MAX} wordt {LIMIT_MAX} (Features Core), de links zeggen het."), "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT}}));
+    parameters.insert("datetime".into(), json!({"name": "datetime", "in": "query", "required": false, "style": "form", "explode": false, "description": "Tijdstip of interval (RFC 3339, .. voor een open eind). De collecties hebben geen tijdseigenschappen: elk object voldoet; een ongeldige waarde is 400.", "schema": {"type": "string"}}));
     parameters.insert("offset".into(), json!({"name": "offset", "in": "query", "required": false, "description": "Aantal objecten over te slaan (volg liever de next-link).", "schema": {"type": "integer", "minimum": 0, "default": 0}}));
     parameters.insert("bbox".into(), json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "description": "Alleen objecten die deze rechthoek raken: minx,miny,maxx,maxy in de as-volgorde van bbox-crs (EPSG:4326: lat,lon).", "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}));
     parameters.insert("bbox-crs".into(), json!({"name": "bbox-crs", "in": "query", "required": false, "description": "CRS van bbox (standaard CRS84).", "schema": {"type": "string", "format": "uri", "enum": Crs::ALL.map(Crs::uri)}}));
@@ -85,6 +86,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     ] {
         parameters.insert(name.into(), json!({"name": name, "in": "path", "required": true, "description": desc, "schema": {"type": "integer", "minimum": 0, "maximum": if name == "tileMatrix" { u64::from(MAX_ZOOM) } else { (1u64 << MAX_ZOOM) - 1 }}}));
     }
+    parameters.insert("tileMatrixSetId".into(), json!({"name": "tileMatrixSetId", "in": "path", "required": true, "description": "Tegelschema: WebMercatorQuad (EPSG:3857) of NetherlandsRDNewQuad (EPSG:28992, zoals PDOK).", "schema": {"type": "string", "enum": TileMatrixSet::ALL.map(TileMatrixSet::id)}}));
     parameters.insert("kind".into(), json!({"name": "kind", "in": "path", "required": true, "description": "Wat er wordt geïmporteerd.", "schema": {"type": "string", "enum": super::imports::KINDS}}));
     parameters.insert("filename".into(), json!({"name": "filename", "in": "query", "required": false, "description": "Bestandsnaam van een ruwe upload; de extensie bepaalt het formaat (.csv, .geojson, .gpkg, .xlsx, .zip).", "schema": {"type": "string"}}));
 
@@ -121,6 +123,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
         param_ref("f"),
         param_ref("limit"),
         param_ref("offset"),
+        param_ref("datetime"),
         param_ref("bbox"),
         param_ref("bbox-crs"),
         param_ref("crs"),
@@ -153,16 +156,40 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
             json!({"200": ok_json("De tilesets.", "Object", false), "400": bad, "404": not_found}),
         ),
     );
-    paths.insert("/collections/{collectionId}/tiles/WebMercatorQuad".into(), get("getTileset", "Metadata van de vector-tileset (ook TileJSON-velden)", "Tiles", pt.clone(), json!({"200": ok_json("De tileset.", "Object", false), "400": bad, "404": not_found, "503": loading})));
+    paths.insert(
+        "/tileMatrixSets".into(),
+        get(
+            "getTileMatrixSetsList",
+            "De tegelschema's (OGC TMS 2.0)",
+            "Tiles",
+            vec![],
+            json!({"200": ok_json("De lijst.", "Object", false), "400": bad}),
+        ),
+    );
+    paths.insert(
+        "/tileMatrixSets/{tileMatrixSetId}".into(),
+        get(
+            "getTileMatrixSet",
+            "Eén tegelschema (OGC TMS 2.0 JSON, met de TMS 1.0-namen ernaast voor GDAL)",
+            "Tiles",
+            vec![param_ref("tileMatrixSetId")],
+            json!({"200": ok_json("Het tegelschema.", "Object", false), "400": bad, "404": not_found}),
+        ),
+    );
+    let mut pts = vec![param_ref("collectionId"), param_ref("tileMatrixSetId")];
+    pts.extend(a.clone());
+    paths.insert("/collections/{collectionId}/tiles/{tileMatrixSetId}".into(), get("getTileset", "Metadata van de vector-tileset: tiling-scheme-link, tegel-sjabloon, grenzen van de collectie (bij WebMercatorQuad ook TileJSON-velden)", "Tiles", pts, json!({"200": ok_json("De tileset.", "Object", false), "400": bad, "404": not_found, "503": loading})));
+    paths.insert("/collections/{collectionId}/tiles/WebMercatorQuad/tilejson".into(), get("getTileJson", "TileJSON 3.0 voor MapLibre, Leaflet en OpenLayers", "Tiles", pt.clone(), json!({"200": ok_json("TileJSON.", "Object", false), "400": bad, "404": not_found, "503": loading})));
     let mut ptt = vec![
         param_ref("collectionId"),
+        param_ref("tileMatrixSetId"),
         param_ref("tileMatrix"),
         param_ref("tileRow"),
         param_ref("tileCol"),
     ];
     ptt.extend(a);
-    paths.insert("/collections/{collectionId}/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}".into(), get("getTile", "Eén Mapbox Vector Tile", "Tiles", ptt, json!({
-        "200": {"description": "De tegel, met ETag en Cache-Control.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
+    paths.insert("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}".into(), get("getTile", "Eén Mapbox Vector Tile (gzip bij Accept-Encoding: gzip)", "Tiles", ptt, json!({
+        "200": {"description": "De tegel, met ETag, Cache-Control en Vary: Accept-Encoding.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
         "204": {"description": "Lege tegel: geen object raakt deze tegel."},
         "304": {"description": "Niet gewijzigd (If-None-Match kwam overeen met de ETag)."},
         "400": bad, "404": problem("Onbekende collectie of een tegel buiten zoom 0-16 of buiten het raster."), "503": loading})));

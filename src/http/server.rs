@@ -36,11 +36,19 @@ pub fn router(state: AppState) -> Router {
         .route("/ogc/v1/collections", get(collections::collections))
         .route("/ogc/v1/collections/{id}", get(collections::collection))
         .route("/ogc/v1/collections/{id}/items", get(features::items))
-        .route("/ogc/v1/collections/{id}/items/{fid}", get(features::item))
-        .route("/ogc/v1/collections/{id}/tiles", get(tiles::tilesets))
         .route(
-            "/ogc/v1/collections/{id}/tiles/WebMercatorQuad",
-            get(tiles::tileset),
+            "/ogc/v1/collections/{id}/queryables",
+            get(collections::queryables),
+        )
+        .route("/ogc/v1/collections/{id}/schema", get(collections::schema))
+        .route("/ogc/v1/collections/{id}/items/{fid}", get(features::item))
+        .route("/ogc/v1/tileMatrixSets", get(tiles::tile_matrix_sets))
+        .route("/ogc/v1/tileMatrixSets/{tms}", get(tiles::tile_matrix_set))
+        .route("/ogc/v1/collections/{id}/tiles", get(tiles::tilesets))
+        .route("/ogc/v1/collections/{id}/tiles/{tms}", get(tiles::tileset))
+        .route(
+            "/ogc/v1/collections/{id}/tiles/WebMercatorQuad/tilejson",
+            get(tiles::tilejson),
         )
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/scores/{id}", get(api::scores))
@@ -67,7 +75,7 @@ pub fn router(state: AppState) -> Router {
     // time limit itself, only when it has to compute. Measured with scripts/bench-api.
     let tiles = Router::new()
         .route(
-            "/ogc/v1/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+            "/ogc/v1/collections/{id}/tiles/{tms}/{z}/{y}/{x}",
             get(tiles::tile),
         )
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), track));
@@ -87,6 +95,17 @@ pub fn router(state: AppState) -> Router {
         .fallback(|uri: axum::http::Uri| async move {
             Problem::not_found(format!("no resource at {}", uri.path()))
         })
+        .method_not_allowed_fallback(
+            |method: axum::http::Method, uri: axum::http::Uri| async move {
+                Problem::new(
+                    axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                    format!(
+                        "{method} is not allowed on {}; this resource answers GET (and HEAD)",
+                        uri.path()
+                    ),
+                )
+            },
+        )
         .layer(compress)
         .layer(axum::middleware::from_fn_with_state(
             Duration::from_secs(cfg.request_timeout_s),
