@@ -19,7 +19,8 @@ import { renderList, markSelected, bindList } from './list.js';
 import { bindSearch } from './search.js';
 import { renderShortlist, inShortlist, toggleShortlist, bindShortlist } from './shortlist.js';
 import { bindUpload } from './upload.js';
-import { $, setStatus, explain } from './status.js';
+import { $, setStatus, showNotice, explain } from './status.js';
+import { Orientation, firstView } from './orient.js';
 
 /** @typedef {import('./store.js').AreaLevel} AreaLevel */
 
@@ -28,6 +29,7 @@ import { $, setStatus, explain } from './status.js';
  * @typedef {import('./settings.js').SettingsConfig & {
  *   data: 'ready' | 'loading', extent: [number, number, number, number] | null,
  *   levels: Record<string, number>, basemap: { url: string, attribution: string } | null,
+ *   coverage?: Record<string, Record<string, [number, number, number, number]>>,
  *   figures: import('./labels.js').FigureConfig[] }} Config
  */
 
@@ -48,6 +50,10 @@ import { $, setStatus, explain } from './status.js';
 let config;
 /** @type {AtlasMap | null} */
 let amap = null;
+/** @type {Orientation | null} */
+let orient = null;
+/** @type {import('./orient.js').LabelItem[]} the gemeenten with name and box, for the map's names */
+const gemeenteLabels = [];
 
 /** @type {Atlas} */
 const atlas = { state, lastRecolour: null, firstPaint: null, firstShown: null, scoresApplied: 0, errors: [] };
@@ -80,6 +86,7 @@ subscribe((ch) => {
   if (ch.has('rows') || ch.has('sort') || ch.has('view-moved') || ch.has('names') || ch.has('lang')) renderList(amap ? amap.bounds() : null);
   else if (ch.has('selected')) markSelected();
   if (ch.has('selected')) amap?.setSelected(state.selected);
+  if (ch.has('rows') || ch.has('names')) orient?.schedule();
   if (ch.has('shortlist') || ch.has('rows') || ch.has('names') || ch.has('level') || ch.has('lang')) {
     renderShortlist();
     if (state.level) amap?.setShortlist(shortlistCodes(state.level));
@@ -188,7 +195,12 @@ async function loadGemeenteNames() {
     const answer = await getJSON('/api/v1/scores/gemeenten');
     const ci = answer.fields.indexOf('code');
     const ni = answer.fields.indexOf('naam');
-    for (const r of answer.rows) data.gemeenteNames.set(r[ci], r[ni]);
+    const bi = answer.fields.indexOf('bbox');
+    gemeenteLabels.length = 0;
+    for (const r of answer.rows) {
+      data.gemeenteNames.set(r[ci], r[ni]);
+      if (r[bi] && r[ni]) gemeenteLabels.push({ code: r[ci], naam: r[ni], bbox: r[bi] });
+    }
     changed('names');
   } catch (e) {
     note(e);
@@ -331,6 +343,19 @@ function firstPaint() {
   });
 }
 
+/**
+ * The box a view from the URL shows in the map's container (Web Mercator, 512 px tiles).
+ * @param {import('./store.js').View} v
+ * @returns {[number, number, number, number]}
+ */
+function viewBox(v) {
+  const el = $('#map');
+  const deg = 360 / (512 * 2 ** v.zoom);
+  const w = (el.clientWidth || 800) * deg / 2;
+  const h = (el.clientHeight || 600) * deg * Math.cos((v.center[1] * Math.PI) / 180) / 2;
+  return [v.center[0] - w, v.center[1] - h, v.center[0] + w, v.center[1] + h];
+}
+
 async function boot() {
   // Start MapLibre's tile workers now, while the configuration loads: a worker takes a few
   // hundred milliseconds to start on a slow machine, and the first tiles wait for it.
@@ -347,7 +372,10 @@ async function boot() {
   setStatus('');
   setLabels(config);
   buildControls(config);
-  if (!state.level) state.level = config.levels.buurten > 0 ? 'buurten' : 'wijken';
+  const urlLevel = state.level;
+  const first = firstView(config, urlLevel, state.view ? viewBox(state.view) : null);
+  state.level = first.level;
+  if (first.note) showNotice('level', first.note);
   changed('lang');
   bind();
   const q = query();
@@ -362,16 +390,17 @@ async function boot() {
         labels: { label: t('map.label'), zoomIn: t('map.zoomin'), zoomOut: t('map.zoomout') },
         center: state.view?.center,
         zoom: state.view?.zoom,
-        bounds: config.extent,
+        bounds: first.bounds,
         basemap: config.basemap,
         onClick: (code) => openPanel(code),
         onMove: () => changed('view-moved'),
-        onBasemapError: () => setStatus(t('status.basemap')),
+        onBasemapError: () => showNotice('basemap', t('status.basemap')),
         onError: note,
         onFirstPaint: (ms) => { atlas.firstPaint = ms; },
         onFirstShown: (ms) => { atlas.firstShown = ms; },
       });
       atlas.map = amap.map;
+      orient = new Orientation(amap.map, () => gemeenteLabels);
       performance.mark('atlas-map-created');
       await amap.setLevel(level, q);
       performance.mark('atlas-areas-added');

@@ -196,6 +196,100 @@ await test('the page loads with the map drawn and no console errors', async () =
   eq(consoleErrors, [], 'console errors');
 });
 
+await test('names are drawn on the map: gemeenten at low zoom, the areas from zoom 11, without glyphs', async () => {
+  const style = await page.evaluate(() => window.atlas.map.getStyle());
+  assert(!style.glyphs, 'the style asks no glyph server');
+  // At the first view the gemeenten are named (from /api/v1/scores/gemeenten).
+  const gemeenten = await api('/api/v1/scores/gemeenten');
+  const ni = gemeenten.fields.indexOf('naam');
+  const gemNames = new Set(gemeenten.rows.map((r) => r[ni]));
+  const start = await page.evaluate(() => ({ center: window.atlas.map.getCenter().toArray(), zoom: window.atlas.map.getZoom() }));
+  await page.evaluate(() => window.atlas.map.jumpTo({ zoom: 9 }));
+  await page.waitForFunction(() => document.querySelector('.map-labels')?.dataset.kind === 'gemeente' && document.querySelectorAll('.map-label-gemeente').length > 0);
+  const low = await page.locator('.map-label-gemeente').allInnerTexts();
+  assert(low.length > 0 && low.every((n) => gemNames.has(n)), `gemeente labels are gemeente names: ${low}`);
+  await shot(page, '01b-labels-gemeenten');
+  // From zoom 11 the buurten are named, each label over its own area's box.
+  await page.evaluate(() => window.atlas.map.jumpTo({ zoom: 12.5 }));
+  await page.waitForFunction(() => document.querySelector('.map-labels')?.dataset.kind === 'buurten' && document.querySelectorAll('.map-label-buurten').length > 0);
+  const placed = await page.evaluate(() => [...document.querySelectorAll('.map-label-buurten')].map((el) => {
+    const r = el.getBoundingClientRect();
+    const c = window.atlas.map.getCanvas().getBoundingClientRect();
+    const ll = window.atlas.map.unproject([r.left + r.width / 2 - c.left, r.top + r.height / 2 - c.top]);
+    return { code: el.dataset.code, text: el.textContent, lng: ll.lng, lat: ll.lat };
+  }));
+  const scores = await api('/api/v1/scores/buurten');
+  const f = scores.fields;
+  const byCode = new Map(scores.rows.map((r) => [r[f.indexOf('code')], r]));
+  for (const l of placed) {
+    const r = byCode.get(l.code);
+    assert(r, `label ${l.code} is a buurt`);
+    eq(l.text, r[f.indexOf('naam')], `label text of ${l.code}`);
+    const b = r[f.indexOf('bbox')];
+    assert(l.lng >= b[0] && l.lng <= b[2] && l.lat >= b[1] && l.lat <= b[3], `label ${l.code} sits inside its area's box`);
+  }
+  // The labels do not overlap one another.
+  const boxes = await page.evaluate(() => [...document.querySelectorAll('.map-label')].map((el) => el.getBoundingClientRect().toJSON()));
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i]; const b = boxes[j];
+    assert(!(a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top), 'labels overlap');
+  }
+  await shot(page, '01c-labels-buurten');
+  await page.evaluate((v) => window.atlas.map.jumpTo(v), start);
+  await page.evaluate(() => new Promise((r) => (window.atlas.map.loaded() ? r() : window.atlas.map.once('idle', r))));
+});
+
+await test('hovering an area shows a tooltip with its name, score and category', async () => {
+  const p = await pointOverArea(page);
+  assert(p, 'no scored area found on the map');
+  await page.mouse.move(p.x, p.y);
+  await page.waitForFunction((code) => { const t = document.querySelector('#map-tooltip'); return t && !t.hidden && t.dataset.code === code; }, p.code);
+  const text = await page.locator('#map-tooltip').innerText();
+  const f = (await api(`/ogc/v1/collections/buurten/items/${p.code}`)).properties;
+  assert(text.includes(f.naam), `tooltip names the area: ${text}`);
+  assert(text.includes(f.score.toLocaleString('nl-NL', { maximumFractionDigits: 1 })), `tooltip shows the score ${f.score}: ${text}`);
+  assert(text.includes(f.categorie), `tooltip shows the category ${f.categorie}: ${text}`);
+  await shot(page, '01d-tooltip');
+  await page.mouse.move(2, 2);
+  await page.waitForFunction(() => document.querySelector('#map-tooltip').hidden);
+});
+
+await test('a notice (such as an unreachable background map) stays until it is closed', async () => {
+  await page.evaluate(async () => {
+    const s = await import('/web/js/status.js');
+    s.showNotice('basemap', 'De achtergrondkaart is niet bereikbaar; de kaart toont een effen achtergrond.');
+    s.setStatus('');
+  });
+  await page.waitForTimeout(700);
+  eq(await page.locator('#notices .notice').count(), 1, 'the notice outlives a cleared status line');
+  await page.locator('#notices .notice button').click();
+  eq(await page.locator('#notices .notice').count(), 0, 'closed');
+});
+
+await test('the first level follows the coverage: wijken with a note where buurten cover little of the view', async () => {
+  const r = await page.evaluate(async () => {
+    const o = await import('/web/js/orient.js');
+    const country = [3.3, 50.7, 7.2, 53.6];
+    const ermelo = [5.55, 52.25, 5.75, 52.35];
+    const cfg = { levels: { buurten: 10, wijken: 100 }, extent: country, coverage: { buurten: { GM0233: ermelo } } };
+    return {
+      national: o.firstView(cfg, null, country),
+      fresh: o.firstView(cfg, null, null),
+      chosen: o.firstView(cfg, 'buurten', country),
+      full: o.firstView({ ...cfg, coverage: { buurten: { A: country } } }, null, null),
+    };
+  });
+  eq(r.national.level, 'wijken', 'a national view where buurten cover one gemeente shows wijken');
+  assert(r.national.note && r.national.note.includes('1 gemeente') && r.national.note.includes('Buurten'), `with a note: ${r.national.note}`);
+  eq(r.fresh.level, 'buurten', 'a first visit starts on the gemeenten the buurten are loaded for');
+  eq(r.fresh.bounds, [5.55, 52.25, 5.75, 52.35], 'and zooms there');
+  eq(r.chosen.level, 'buurten', 'a level from the URL wins');
+  eq(r.full.level, 'buurten', 'buurten everywhere: buurten');
+  // The demo: its first view lies within the coverage of its buurten.
+  const config = await api('/web/config.json');
+  eq(await page.evaluate(() => window.atlas.state.level), config.levels.buurten > 0 ? 'buurten' : 'wijken', 'the demo starts on buurten');
+});
+
 await test('clicking a buurt opens its panel with the values the API publishes', async () => {
   const p = await pointOverArea(page);
   assert(p, 'no scored area found on the map');
