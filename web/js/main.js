@@ -7,7 +7,7 @@
 // already loaded vector tiles through feature state; at most one scores request is in flight
 // and the newest settings always win.
 
-import { t, setLang, translatePage } from './i18n.js';
+import { t, num, setLang, translatePage } from './i18n.js';
 import { ApiError, getJSON, paramQuery, withQuery } from './api.js';
 import { AtlasMap } from './map.js';
 import { renderPanel, esc } from './panel.js';
@@ -21,6 +21,7 @@ import { renderShortlist, inShortlist, toggleShortlist, bindShortlist } from './
 import { bindUpload } from './upload.js';
 import { $, setStatus, showNotice, explain } from './status.js';
 import { Orientation, firstView } from './orient.js';
+import { byDistance, sitesIn } from './nearby.js';
 
 /** @typedef {import('./store.js').AreaLevel} AreaLevel */
 
@@ -52,6 +53,8 @@ let config;
 let amap = null;
 /** @type {Orientation | null} */
 let orient = null;
+/** @type {Record<string, GeoJSON.FeatureCollection | null>} the overlays as published, for the panel and the site filter */
+const overlays = { clusters: null, sites: null, places: null, circles: null };
 /** @type {import('./orient.js').LabelItem[]} the gemeenten with name and box, for the map's names */
 const gemeenteLabels = [];
 
@@ -85,8 +88,12 @@ subscribe((ch) => {
   else if (ch.has('params') || ch.has('level')) showParams();
   if (ch.has('rows') || ch.has('sort') || ch.has('view-moved') || ch.has('names') || ch.has('lang')) renderList(amap ? amap.bounds() : null);
   else if (ch.has('selected')) markSelected();
-  if (ch.has('selected')) amap?.setSelected(state.selected);
+  if (ch.has('selected')) {
+    amap?.setSelected(state.selected);
+    showSites();
+  }
   if (ch.has('rows') || ch.has('names')) orient?.schedule();
+  if (ch.has('rows') && !ch.has('selected')) showSites();
   if (ch.has('shortlist') || ch.has('rows') || ch.has('names') || ch.has('level') || ch.has('lang')) {
     renderShortlist();
     if (state.level) amap?.setShortlist(shortlistCodes(state.level));
@@ -182,7 +189,12 @@ async function loadOverlays(which = ['clusters', 'sites', 'places', 'circles']) 
     try {
       const needsParams = id === 'clusters' || id === 'sites';
       const fc = await getJSON(withQuery(`/ogc/v1/collections/${id}/items?limit=10000`, needsParams ? q : ''));
-      if (!needsParams || q === query()) await amap?.setOverlay(id, fc);
+      if (!needsParams || q === query()) {
+        overlays[id] = fc;
+        if (id === 'sites') showSites();
+        else await amap?.setOverlay(id, fc);
+        if (id !== 'clusters' && panelFeature) showNearby(panelFeature);
+      }
     } catch (e) {
       // A collection closed to this role (401/403) is simply not drawn.
       if (!(e instanceof ApiError && (e.status === 401 || e.status === 403))) setStatus(explain(e), 'error');
@@ -207,6 +219,37 @@ async function loadGemeenteNames() {
   }
 }
 
+/** The candidate sites of the selected area only, one per centre (none without a selection). */
+function showSites() {
+  const bbox = state.selected ? data.rowsByCode.get(state.selected)?.bbox : null;
+  amap?.setOverlay('sites', sitesIn(overlays.sites, bbox));
+}
+
+/** @param {number} m */
+function distanceText(m) {
+  if (m <= 0) return t('near.inside');
+  if (m < 1000) return t('near.m', num(Math.round(m / 10) * 10));
+  return t('near.km', (m / 1000).toLocaleString(state.lang === 'nl' ? 'nl-NL' : 'en-GB', { maximumFractionDigits: 1 }));
+}
+
+/**
+ * The nearest meeting place and any circle within 2 km of the area, under the panel's figures.
+ * @param {import('./panel.js').AreaFeature} f
+ */
+function showNearby(f) {
+  const box = document.querySelector('#panel-nearby');
+  if (!box) return;
+  const place = byDistance(overlays.places, f.geometry)[0];
+  const circle = byDistance(overlays.circles, f.geometry).find((c) => c.m <= 2000);
+  const sites = sitesIn(overlays.sites, data.rowsByCode.get(f.properties.code)?.bbox).features.length;
+  const items = [
+    place ? `<li data-field="nearest-place">${esc(t('near.place', place.feature.properties?.naam ?? '', place.feature.properties?.soort ?? '', distanceText(place.m)))}</li>` : `<li data-field="nearest-place">${esc(t('near.noplace'))}</li>`,
+    circle ? `<li data-field="nearest-circle">${esc(t('near.circle', circle.feature.properties?.naam ?? '', distanceText(circle.m)))}</li>` : `<li data-field="nearest-circle">${esc(t('near.nocircle'))}</li>`,
+  ];
+  if (sites) items.push(`<li data-field="sites">${esc(t('near.sites', sites))}</li>`);
+  box.innerHTML = `<h3>${esc(t('near.title'))}</h3><ul>${items.join('')}</ul>`;
+}
+
 // ---- the panel -------------------------------------------------------------------------------
 
 let panelSeq = 0;
@@ -220,6 +263,11 @@ function showPanel(f) {
   $('#panel-body').innerHTML = renderPanel(f, { level, gemeenteName: data.gemeenteNames.get(f.properties.gemeentecode ?? ''), inShortlist: inShortlist(level, code) });
   $('#panel-shortlist').addEventListener('click', () => toggleShortlist(level, code));
   $('#panel-zoom').addEventListener('click', () => amap?.fit(data.rowsByCode.get(code)?.bbox));
+  const near = document.createElement('section');
+  near.id = 'panel-nearby';
+  near.className = 'nearby';
+  $('#panel-body').appendChild(near);
+  showNearby(f);
 }
 
 /**

@@ -320,6 +320,76 @@ await test('clicking a buurt opens its panel with the values the API publishes',
   await shot(page, '02-panel');
 });
 
+await test('clusters are outlines only; sites are shown for the selected area only, without duplicates', async () => {
+  const style = await page.evaluate(() => window.atlas.map.getStyle());
+  const clusterLayers = style.layers.filter((l) => l.source === 'clusters');
+  assert(clusterLayers.length > 0 && clusterLayers.every((l) => l.type === 'line'), `clusters drawn as lines only: ${clusterLayers.map((l) => l.type)}`);
+  // The panel of `selected` is open: the sites on the map are those with their centre in its box.
+  const all = await api('/ogc/v1/collections/sites/items?limit=10000');
+  const shown = await page.evaluate(() => window.atlas.map.getSource('sites').serialize().data);
+  const scores = await api('/api/v1/scores/buurten');
+  const f = scores.fields;
+  const bbox = scores.rows.find((r) => r[f.indexOf('code')] === selected)[f.indexOf('bbox')];
+  const centre = (ft) => {
+    const pts = ft.geometry.type === 'Polygon' ? ft.geometry.coordinates.flat() : ft.geometry.coordinates.flat(2);
+    const xs = pts.map((p) => p[0]); const ys = pts.map((p) => p[1]);
+    return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
+  };
+  const key = (ft) => centre(ft).map((v) => v.toFixed(5)).join(',');
+  const expected = new Set(all.features.filter((ft) => { const c = centre(ft); return c[0] >= bbox[0] && c[0] <= bbox[2] && c[1] >= bbox[1] && c[1] <= bbox[3]; }).map(key));
+  eq(shown.features.map(key).sort(), [...expected].sort(), 'one site per centre, only in the selected area');
+  assert(all.features.length > new Set(all.features.map(key)).size, 'the demo publishes duplicate sites (the case this guards)');
+  await shot(page, '02b-clarity');
+});
+
+await test('a meeting place is clickable with name and type; the panel names the nearest one and any circle with distance', async () => {
+  const places = await api('/ogc/v1/collections/places/items');
+  // A place whose buurt is on the map: click its symbol.
+  const target = await page.evaluate((fc) => {
+    const m = window.atlas.map;
+    const c = m.getCanvas().getBoundingClientRect();
+    for (const f of fc.features) {
+      const p = m.project(f.geometry.coordinates);
+      if (p.x < 20 || p.y < 20 || p.x > c.width - 20 || p.y > c.height - 40) continue;
+      const sym = m.queryRenderedFeatures([p.x, p.y], { layers: ['place-symbol'] });
+      if (!sym.length) continue;
+      // A point of the same buurt just beside the symbol, for the panel.
+      for (const [dx, dy] of [[0, 22], [0, -22], [22, 0], [-22, 0], [0, 30], [30, 0]]) {
+        const q = [p.x + dx, p.y + dy];
+        const a = m.queryRenderedFeatures(q, { layers: ['area-fill'] })[0];
+        const b = m.queryRenderedFeatures([p.x, p.y], { layers: ['area-fill'] })[0];
+        if (a && b && a.properties.code === b.properties.code && !m.queryRenderedFeatures([[q[0] - 12, q[1] - 12], [q[0] + 12, q[1] + 12]], { layers: ['place-symbol', 'circle-symbol'] }).length) {
+          return { x: c.left + p.x, y: c.top + p.y, ax: c.left + q[0], ay: c.top + q[1], naam: f.properties.naam, soort: f.properties.soort, code: a.properties.code };
+        }
+      }
+    }
+    return null;
+  }, places);
+  assert(target, 'a meeting place on the map with its buurt around it');
+  const panelBefore = await page.locator('#panel-title').innerText();
+  await page.mouse.click(target.x, target.y);
+  await page.waitForSelector('.feature-popup [data-kind="place"]');
+  const popup = await page.locator('.feature-popup').innerText();
+  assert(popup.includes(target.naam) && popup.includes('Ontmoetingsplek') && popup.includes(target.soort), `popup names the place and its type: ${popup}`);
+  eq(await page.locator('#panel-title').innerText(), panelBefore, 'clicking the symbol does not select the area under it');
+  await shot(page, '02c-place-popup');
+  await page.keyboard.press('Escape');
+  await page.mouse.click(target.ax, target.ay);
+  await page.waitForFunction((code) => document.querySelector('#panel-title')?.textContent.includes(code) && document.querySelector('#panel-nearby [data-field="nearest-place"]'), target.code);
+  const near = await page.locator('#panel-nearby [data-field="nearest-place"]').innerText();
+  // The place lies in this buurt, so the nearest place is in it (distance 0).
+  assert(near.startsWith('Dichtstbijzijnde ontmoetingsplek: ') && near.endsWith('in dit gebied'), `nearest place inside the area: ${near}`);
+  const inside = await page.evaluate((code) => window.atlas.map.queryRenderedFeatures({ layers: ['place-symbol'] }).filter((f) => {
+    const p = window.atlas.map.project(f.geometry.coordinates);
+    return window.atlas.map.queryRenderedFeatures([p.x, p.y], { layers: ['area-fill'] }).some((a) => a.properties.code === code);
+  }).map((f) => f.properties.naam), target.code);
+  assert(inside.some((n) => near.includes(n)), `names a place inside ${target.code} (${inside}): ${near}`);
+  const circle = await page.locator('#panel-nearby [data-field="nearest-circle"]').innerText();
+  assert(/^Bestaande Buurtcirkel: .+, (in dit gebied|\d+ m van dit gebied|[\d,]+ km van dit gebied)$/.test(circle) || circle === 'Geen bestaande Buurtcirkel binnen 2 km', `circle line: ${circle}`);
+  await shot(page, '02d-panel-nearby');
+  selected = target.code;
+});
+
 await test('criterion and figure labels are the ones the server sends in config.json, in both languages', async () => {
   const config = await api('/web/config.json');
   // The open panel shows the server's labels, in the server's order.
