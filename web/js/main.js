@@ -22,6 +22,7 @@ import { bindUpload } from './upload.js';
 import { $, setStatus, showNotice, explain } from './status.js';
 import { Orientation, firstView } from './orient.js';
 import { byDistance, sitesIn } from './nearby.js';
+import { noteChanges, clearChanges, renderBanner, bindChanges } from './changes.js';
 
 /** @typedef {import('./store.js').AreaLevel} AreaLevel */
 
@@ -81,7 +82,7 @@ function shortlistCodes(level) {
 
 // ---- the render step -------------------------------------------------------------------------
 
-const URL_KEYS = ['level', 'params', 'selected', 'shortlist', 'sort', 'lang', 'view-moved'];
+const URL_KEYS = ['level', 'params', 'selected', 'shortlist', 'sort', 'lang', 'view-moved', 'scenario'];
 
 subscribe((ch) => {
   if (ch.has('lang')) retranslate();
@@ -93,6 +94,7 @@ subscribe((ch) => {
     showSites();
   }
   if (ch.has('rows') || ch.has('names')) orient?.schedule();
+  if (ch.has('params') || ch.has('scenario') || ch.has('lang')) renderBanner();
   if (ch.has('rows') && !ch.has('selected')) showSites();
   if (ch.has('shortlist') || ch.has('rows') || ch.has('names') || ch.has('level') || ch.has('lang')) {
     renderShortlist();
@@ -159,9 +161,12 @@ async function loadScores() {
     if (level === state.level) {
       /** @type {string[]} */
       const f = answer.fields;
+      const before = data.rows;
       data.rows = answer.rows.map((/** @type {unknown[]} */ r) => Object.fromEntries(f.map((k, i) => [k, r[i]])));
       data.rowsByCode = new Map(data.rows.map((r) => [r.code, r]));
       for (const r of data.rows) data.names.set(`${level}:${r.code}`, r.naam || r.code);
+      // A settings change (not the first load of a level): say which areas changed category.
+      if (before.length && inputAt !== null) noteChanges(before, data.rows);
       changed('rows');
       if (amap) {
         const paintedAt = await amap.applyScores(data.rows);
@@ -286,7 +291,13 @@ async function openPanel(code, { focus = false } = {}) {
   const body = $('#panel-body');
   body.setAttribute('aria-busy', 'true');
   if (!panelFeature || panelFeature.properties.code !== code) body.innerHTML = `<p class="loading">${esc(t('panel.loading'))}</p>`;
-  if (focus) $('#panel-title').focus?.();
+  if (focus) {
+    // The panel sits at the top of the side bar, often far above the list: bring it into view,
+    // put the keyboard focus on its heading and show the area on the map.
+    $('#panel').scrollIntoView({ block: 'start' });
+    $('#panel-title').focus({ preventScroll: true });
+    if (row?.bbox) amap?.panTo(row.bbox);
+  }
   try {
     /** @type {import('./panel.js').AreaFeature} */
     const f = await getJSON(withQuery(`/ogc/v1/collections/${level}/items/${encodeURIComponent(code)}`, query()));
@@ -318,6 +329,7 @@ async function switchLevel(level) {
   if (level === state.level) return;
   if (state.selected) closePanel();
   update({ level });
+  clearChanges();
   data.rows = [];
   data.rowsByCode = new Map();
   changed('rows');
@@ -358,7 +370,8 @@ async function onSearchChoice(r) {
 
 function bind() {
   bindSettings({ onInput: onParamsChanged, onReset: () => onParamsChanged('walk_m'), onLevel: switchLevel });
-  bindList((code) => openPanel(code));
+  bindList((code) => openPanel(code, { focus: true }));
+  bindChanges({ query });
   bindSearch(onSearchChoice);
   bindShortlist({ query, snapshot: async () => (amap ? amap.snapshot() : null) });
   bindUpload(() => {

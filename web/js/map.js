@@ -372,6 +372,19 @@ export class AtlasMap {
     this.map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 40, maxZoom: 15, duration: 0 });
   }
 
+  /**
+   * Moves the map to the centre of `bbox`, keeping the zoom unless the box does not fit.
+   * @param {[number, number, number, number]} bbox
+   */
+  panTo(bbox) {
+    const m = this.map;
+    const c = m.getCanvas();
+    const a = m.project([bbox[0], bbox[3]]);
+    const b = m.project([bbox[2], bbox[1]]);
+    if (Math.abs(b.x - a.x) > c.clientWidth * 0.9 || Math.abs(b.y - a.y) > c.clientHeight * 0.9) this.fit(bbox);
+    else m.jumpTo({ center: [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2] });
+  }
+
   /** @returns {[number, number, number, number]} west, south, east, north */
   bounds() {
     const b = this.map.getBounds();

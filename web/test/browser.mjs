@@ -390,6 +390,69 @@ await test('a meeting place is clickable with name and type; the panel names the
   selected = target.code;
 });
 
+await test('the list shows bucket and completeness in rank order, and says why a high score is not geschikt', async () => {
+  const s = await api('/api/v1/scores/buurten');
+  const rows = new Map(s.rows.map((r) => { const o = Object.fromEntries(s.fields.map((k, i) => [k, r[i]])); return [o.code, o]; }));
+  const trs = await page.locator('#ranked tbody tr').evaluateAll((els) => els.map((tr) => ({
+    code: tr.dataset.code,
+    bucket: tr.querySelector('[data-field="deelnemers"]').textContent,
+    compl: tr.querySelector('[data-field="volledigheid"]').textContent,
+    why: tr.querySelector('[data-why]')?.textContent ?? null,
+  })));
+  assert(trs.length > 0, 'rows');
+  const words = { '<5': 'minder dan 5', '>12': 'meer dan 12' };
+  for (const tr of trs) {
+    const r = rows.get(tr.code);
+    eq(tr.bucket, r.deelnemers ? (words[r.deelnemers] ?? r.deelnemers) : '—', `bucket of ${tr.code}`);
+    eq(tr.compl, r.volledigheid === null ? '—' : `${Math.round(r.volledigheid * 100)}%`, `completeness of ${tr.code}`);
+    const gated = r.categorie === 'kansrijk' && r.score >= 60;
+    eq(tr.why, gated ? 'hoge score, maar minder dan 5 deelnemers' : r.categorie === 'onvoldoende gegevens' ? 'te weinig gegevens bekend' : null, `explanation of ${tr.code}`);
+  }
+  assert(!(await page.locator('#ranked').innerText()).match(/[<>]\s?\d/), 'no ">12" or "<5" in the list');
+  eq(await page.locator('#ranked th[aria-sort]').getAttribute('aria-sort'), 'ascending', 'sorted by rank');
+  eq(await page.locator('#ranked th[aria-sort] button').getAttribute('data-sort'), 'rang', 'sorted by rank');
+});
+
+await test('a click in the list scrolls to the panel, focuses its heading and pans the map to the area', async () => {
+  const small = await newContext({ width: 1366, height: 768 });
+  const p2 = await openMap(small);
+  await p2.locator('#ranked tbody tr').first().waitFor();
+  const codes = await p2.locator('#ranked tbody tr').evaluateAll((els) => els.map((tr) => tr.dataset.code));
+  const s = await api('/api/v1/scores/buurten');
+  const bi = s.fields.indexOf('bbox');
+  const boxes = new Map(s.rows.map((r) => [r[0], r[bi]]));
+  const centre = await p2.evaluate(() => window.atlas.map.getCenter().toArray());
+  // The area of the list whose centre is farthest from the map's centre.
+  const far = codes.map((c) => { const b = boxes.get(c); return [c, Math.hypot((b[0] + b[2]) / 2 - centre[0], (b[1] + b[3]) / 2 - centre[1])]; }).sort((a, b) => b[1] - a[1])[0][0];
+  await p2.locator(`#ranked button[data-select="${far}"]`).scrollIntoViewIfNeeded();
+  const listTop = await p2.locator('#ranked').evaluate((el) => el.getBoundingClientRect().top);
+  await p2.locator(`#ranked button[data-select="${far}"]`).click();
+  await p2.waitForFunction((code) => document.querySelector('#panel-title')?.textContent.includes(code), far);
+  eq(await p2.evaluate(() => document.activeElement?.id), 'panel-title', 'focus on the panel heading');
+  const top = await p2.locator('#panel').evaluate((el) => el.getBoundingClientRect().top);
+  assert(top >= 0 && top < 768 / 2, `the panel is in view (top ${top}, list was at ${listTop})`);
+  const b = boxes.get(far);
+  const now = await p2.evaluate(() => window.atlas.map.getCenter().toArray());
+  assert(Math.abs(now[0] - (b[0] + b[2]) / 2) < 1e-4 && Math.abs(now[1] - (b[1] + b[3]) / 2) < 1e-4, `map centred on ${far}: ${now}`);
+  await shot(p2, '03b-list-selected-1366');
+  // The per-gemeente list: all areas of one gemeente, with a CSV of them.
+  const gi = s.fields.indexOf('gemeentecode');
+  const gm = s.rows.find((r) => r[0] === far)[gi];
+  await p2.selectOption('#list-gemeente', gm);
+  const n = s.rows.filter((r) => r[gi] === gm).length;
+  await p2.waitForFunction((k) => document.querySelectorAll('#ranked tbody tr').length === k, n);
+  const note = await p2.locator('#list-note').innerText();
+  assert(note.startsWith(`${n} gebieden in `), `the note counts the gemeente's areas: ${note}`);
+  const [dl] = await Promise.all([p2.waitForEvent('download'), p2.click('#list-csv')]);
+  const csv = readFileSync(await dl.path(), 'utf8');
+  const lines = csv.replace(/^\ufeff/, '').trim().split(/\r\n/);
+  eq(lines[0], 'code;naam;gemeentecode;score;categorie;rang;rang_van;deelnemers;volledigheid', 'CSV header');
+  eq(lines.length - 1, n, 'one CSV line per area of the gemeente');
+  assert(lines.slice(1).every((l) => l.split(';')[2] === gm), 'every line is of that gemeente');
+  await shot(p2, '03c-gemeente-list-1366', { fullPage: true });
+  await small.close();
+});
+
 await test('criterion and figure labels are the ones the server sends in config.json, in both languages', async () => {
   const config = await api('/web/config.json');
   // The open panel shows the server's labels, in the server's order.
@@ -432,9 +495,11 @@ await test('moving a weight slider recolours the map and reorders the list', asy
   // The list follows the API's order for the same parameters.
   const s = await api('/api/v1/scores/buurten?w_participants=0&w_p_65plus=10');
   const best = s.rows.map((r) => Object.fromEntries(s.fields.map((k, i) => [k, r[i]])));
-  const scoreOf = new Map(best.map((r) => [r.code, r.score]));
-  const shown = listAfter.map((c) => scoreOf.get(c) ?? -1);
-  assert(shown.every((v, i) => i === 0 || shown[i - 1] >= v), `list not sorted by the API's new scores: ${shown}`);
+  // The default order is the API's rank order: category first, then score.
+  const catOrder = { geschikt: 0, kansrijk: 1, 'onvoldoende gegevens': 2, ongeschikt: 3 };
+  const rowOf = new Map(best.map((r) => [r.code, r]));
+  const shown = listAfter.map((c) => [catOrder[rowOf.get(c)?.categorie] ?? 4, -(rowOf.get(c)?.score ?? -1)]);
+  assert(shown.every((v, i) => i === 0 || shown[i - 1][0] < v[0] || (shown[i - 1][0] === v[0] && shown[i - 1][1] <= v[1])), `list not in rank order for the API's new scores: ${JSON.stringify(shown)}`);
   const stateAfter = await page.evaluate(() => JSON.stringify(window.atlas.map.getFeatureState({ source: 'areas', sourceLayer: 'buurten', id: window.atlas.state.selected })));
   assert(stateAfter !== stateBefore, `feature state unchanged: ${stateAfter}`);
   const pixelsAfter = await mapPixels(page);
@@ -444,6 +509,63 @@ await test('moving a weight slider recolours the map and reorders the list', asy
   await page.waitForFunction((score) => document.querySelector('#panel-body [data-field="score"]')?.textContent === score,
     f.properties.score.toLocaleString('nl-NL', { maximumFractionDigits: 1 }), { timeout: 5000 });
   await shot(page, '03-after-slider');
+});
+
+await test('after a settings change a line says how many areas changed category, with ▲▼ in the list', async () => {
+  const q1 = await page.evaluate(() => window.atlas.lastRecolour.query);
+  await moveSlider(page, 'w_p_laag_inkomen', 'End');
+  await waitRecolour(page, 'w_p_laag_inkomen=10');
+  const q2 = await page.evaluate(() => window.atlas.lastRecolour.query);
+  const [a, b] = await Promise.all([api(`/api/v1/scores/buurten?${q1}`), api(`/api/v1/scores/buurten?${q2}`)]);
+  const cat = (x) => new Map(x.rows.map((r) => [r[0], r[x.fields.indexOf('categorie')]]));
+  const ca = cat(a); const cb = cat(b);
+  const order = { geschikt: 0, kansrijk: 1, 'onvoldoende gegevens': 2, ongeschikt: 3 };
+  const moved = [...cb].filter(([c, v]) => ca.get(c) !== v).map(([c, v]) => [c, (order[v] ?? 4) < (order[ca.get(c)] ?? 4) ? 'up' : 'down']);
+  const line = await page.locator('#changes').innerText();
+  if (moved.length === 0) eq(line, 'Geen buurt van categorie veranderd.', 'no change line');
+  else {
+    const up = moved.filter(([, d]) => d === 'up').length;
+    eq(line, `${moved.length} ${moved.length === 1 ? 'buurt' : 'buurten'} van categorie veranderd: ${up} ▲ beter, ${moved.length - up} ▼ slechter.`, 'change line');
+  }
+  const marks = await page.locator('#ranked tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.dataset.code, tr.querySelector('[data-change]')?.dataset.change ?? null]));
+  const want = new Map(moved);
+  for (const [code, m] of marks) eq(m, want.get(code) ?? null, `marker of ${code}`);
+  await shot(page, '04b-changes');
+  // Back to the parameters the later tests expect.
+  await page.evaluate(() => {
+    const el = document.getElementById('w_p_laag_inkomen');
+    el.value = '1';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await page.waitForFunction((q) => window.atlas.lastRecolour.query === q, q1, { timeout: 15_000 });
+});
+
+await test('a banner shows non-standard settings: copy link, a named scenario compared with the standard, back to standard', async () => {
+  const ctx = await newContext({ width: 1366, height: 768 });
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  const p2 = await openMap(ctx, '/?w_p_65plus=10&w_participants=2&scenario=Ouderen');
+  await p2.waitForSelector('#custom-banner:not([hidden])');
+  eq(await p2.locator('#custom-text').innerText(), 'Scenario "Ouderen": 2 instellingen wijken af van de standaard.', 'banner text');
+  await p2.click('#banner-copy');
+  await p2.waitForFunction(() => document.querySelector('#banner-copied').textContent !== '');
+  const copied = await p2.locator('#banner-copied').innerText();
+  if (copied === 'Link gekopieerd.') eq(await p2.evaluate(() => navigator.clipboard.readText()), p2.url(), 'the link on the clipboard');
+  else assert(copied.includes(p2.url()), `the link is shown when copying fails: ${copied}`);
+  await p2.click('#compare-scenario');
+  await p2.waitForSelector('.scenario-compare');
+  const heads = await p2.locator('.scenario-compare thead th').allInnerTexts();
+  eq(heads.slice(1), ['Standaard', 'Ouderen'], 'two columns: standard and scenario');
+  const [std, sc] = await Promise.all([api('/api/v1/scores/buurten'), api('/api/v1/scores/buurten?w_p_65plus=10&w_participants=2')]);
+  for (const c of ['geschikt', 'kansrijk', 'ongeschikt']) {
+    const n = (x) => x.rows.filter((r) => r[x.fields.indexOf('categorie')] === c).length;
+    const cells = await p2.locator(`.scenario-compare tr[data-cat="${c}"] td`).allInnerTexts();
+    eq(cells.map(Number), [n(std), n(sc)], `areas ${c}, standard vs scenario`);
+  }
+  await shot(p2, '04c-scenario-1366', { fullPage: true });
+  await p2.click('#banner-reset');
+  await p2.waitForSelector('#custom-banner[hidden]', { state: 'attached' });
+  await p2.waitForFunction(() => !location.search.includes('w_p_65plus') && !location.search.includes('scenario='));
+  await ctx.close();
 });
 
 await test('the URL carries the view, parameters, selection and shortlist; a new tab reproduces it', async () => {
@@ -501,7 +623,7 @@ await test('url.js reads back the state it writes and drops what the page cannot
   eq(r.back.params, { w_p_65plus: 7, walk_m: 600 }, 'parameters');
   eq(r.odd.level, null, 'a level without a map layer is dropped');
   eq(r.odd.shortlist, [{ level: 'wijken', code: 'WK1' }], 'shortlist entries the page cannot show are dropped');
-  eq(r.odd.sort, { key: 'score', dir: 'desc' }, 'an unknown sort falls back to the score');
+  eq(r.odd.sort, { key: 'rang', dir: 'asc' }, 'an unknown sort falls back to the rank');
   eq(r.odd.params, {}, 'a parameter that is not a number is dropped');
   eq(r.odd.lang, 'nl', 'an unknown language falls back to Dutch');
 });
