@@ -8,7 +8,8 @@
 // ATLAS_ARTIFACTS (where screenshots go; default target/web-artifacts), CHROMIUM (default
 // /usr/bin/chromium). Prints one line per test and "N passed, N failed"; exits 1 on a failure.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -657,18 +658,63 @@ await test('a shortlist exports GeoJSON whose features are the API items, and CS
   await page.keyboard.press('Escape');
 });
 
-await test('the printable report shows snapshot, table, explanation, parameters, sources and date', async () => {
+await test('the report: page 1 map with legend, names and scale; per area the facts and an afweging; page numbers and source in the PDF; same from a shared link', async () => {
   const [report] = await Promise.all([context.waitForEvent('page'), page.click('#report')]);
   await report.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
   const text = await report.locator('main').innerText();
   for (const part of ['Shortlist naast elkaar', 'Toelichting per gebied', 'Instellingen van de analyse', 'Bronnen', 'CBS', selected, code2Of(text)]) {
     assert(text.includes(part), `report lacks ${part}`);
   }
-  assert(await report.locator('#report-figure img').count() === 1, 'map snapshot in the report');
   assert(await report.locator('#report-figure svg path').count() === 2, 'outline map of the two areas');
+  assert(!text.includes('w_p_') && !text.includes('walk_m') && !text.includes('t_geschikt'), 'settings in words, no parameter codes');
+  eq(await report.locator('.area-explain [data-field="nearest-place"]').count(), 2, 'nearest meeting place per area');
+  eq(await report.locator('.area-explain [data-field="stabiliteit"]').count(), 2, 'robustness per area');
+  await report.locator('.afweging').first().fill('Start hier: wijkcentrum heeft ruimte op dinsdag.');
   await report.emulateMedia({ media: 'print' });
   assert(!(await report.locator('#print').isVisible()), 'the print button is hidden in print');
   await shot(report, '05-report-print', { fullPage: true });
+  // The PDF, page by page: page 1 holds the map with names, numbers, legend and scale bar.
+  const pdfPath = join(artifacts, '05-report.pdf');
+  writeFileSync(pdfPath, await report.pdf({ format: 'A4', printBackground: true }));
+  const pageText = (n) => execFileSync('pdftotext', ['-layout', '-f', String(n), '-l', String(n), pdfPath, '-'], { encoding: 'utf8' });
+  const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdfPath], { encoding: 'utf8' }))[1]);
+  assert(pages >= 2, `the report has more than one page (${pages})`);
+  const p1 = pageText(1);
+  const names = await report.locator('#report-figure .area-name').evaluateAll((els) => els.map((e) => e.textContent));
+  for (const part of ['Waar starten we', 'Geschikt', 'Kansrijk', 'Ongeschikt', 'Bron: CBS, Kadaster', `Pagina 1 van ${pages}`, ...names]) {
+    assert(p1.toLowerCase().includes(part.toLowerCase()), `page 1 of the PDF shows "${part}": ${p1}`);
+  }
+  assert(/\d+ (m|km)/.test(p1), 'page 1 has a scale bar');
+  let all = '';
+  for (let n = 1; n <= pages; n++) {
+    const tx = pageText(n);
+    assert(tx.includes(`Pagina ${n} van ${pages}`) && tx.includes('Bron: CBS, Kadaster'), `page ${n} carries its number and the source`);
+    all += tx;
+  }
+  assert(!all.includes('w_p_') && all.includes('Start hier: wijkcentrum'), 'no parameter codes in the PDF; the afweging is printed');
+  execFileSync('pdftoppm', ['-r', '40', '-f', '1', '-l', '1', pdfPath, join(artifacts, '05-report-page')]);
+  const ppmFile = [join(artifacts, '05-report-page-1.ppm'), join(artifacts, '05-report-page-01.ppm')].find((f) => existsSync(f));
+  const ppm = readFileSync(ppmFile);
+  // P6 header: magic, width, height, maxval, each followed by whitespace.
+  const header = ppm.toString('latin1', 0, 40).match(/^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/);
+  const px = ppm.subarray(header[0].length);
+  let ink = 0; let coloured = 0;
+  for (let i = 0; i + 2 < px.length; i += 3) {
+    const [r, g, b] = [px[i], px[i + 1], px[i + 2]];
+    if (r < 200 || g < 200 || b < 200) ink++;
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++;
+  }
+  const total = px.length / 3;
+  assert(ink / total > 0.03, `page 1 is not blank (${(100 * ink / total).toFixed(1)}% ink)`);
+  assert(coloured / total > 0.01, `page 1 shows the coloured map and legend (${(100 * coloured / total).toFixed(1)}% coloured)`);
+  // The same report from a shared link, in a fresh browser context (no tab storage).
+  const shared = await newContext();
+  const r2 = await shared.newPage();
+  await r2.goto(report.url());
+  await r2.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  eq(await r2.locator('#report-figure svg path').count(), 2, 'the shared link draws the map again');
+  eq(await r2.locator('#report-figure .area-name').evaluateAll((els) => els.map((e) => e.textContent)), names, 'with the same names');
+  await shared.close();
   await report.close();
 });
 await test('the report leaves out a shortlist entry of a level the page does not show, instead of failing', async () => {
