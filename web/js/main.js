@@ -374,11 +374,15 @@ function bind() {
   bindChanges({ query });
   bindSearch(onSearchChoice);
   bindShortlist({ query, snapshot: async () => (amap ? amap.snapshot() : null) });
-  bindUpload(() => {
-    // The snapshot was replaced: fetch what depends on client data again.
+  bindUpload(async () => {
+    // The snapshot was replaced: fetch what depends on client data again, and answer with the
+    // new rows and clusters for the upload's summary.
     scheduleScores();
-    loadOverlays(['clusters', 'sites']);
+    const overlaysDone = loadOverlays(['clusters', 'sites']);
     if (state.selected) openPanel(state.selected);
+    await overlaysDone;
+    while (scoresInFlight || scoresPending) await new Promise((r) => setTimeout(r, 50));
+    return { rows: data.rows, clusters: overlays.clusters ? overlays.clusters.features.length : null };
   });
   $('#panel-close').addEventListener('click', closePanel);
   $('#lang').addEventListener('click', () => {

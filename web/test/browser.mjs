@@ -759,13 +759,22 @@ await test('a bad upload shows the server error and leaves the map unchanged', a
   // Chromium logs the 400 answer itself; that one is expected here.
   eq(consoleErrors.splice(errorsBefore).filter((e) => !e.includes('status of 400')), [], 'console errors');
   console.log(`     upload answered in ${Date.now() - t} ms`);
-  const msg = await page.locator('#upload-result').innerText();
-  assert(/Niet gelukt/.test(msg) && /3|regel|row|line/i.test(msg), `error shown: ${msg}`);
+  const msg = await page.locator('#upload-result [data-field="problem"]').innerText();
+  assert(/Niet gelukt/.test(await page.locator('#upload-result').innerText()), 'says it failed');
+  assert(msg.includes('regel 3: x is geen getal'), `the problem in Dutch, with the line: ${msg}`);
+  assert(msg.includes('Importeer alleen de goede regels') && !/skip_invalid|--skip|rows are invalid|line \d/.test(msg), `actionable in the page's words, no CLI flag or English: ${msg}`);
   const scoresAfter = await api('/api/v1/scores/buurten');
   eq(scoresAfter.rows, scoresBefore.rows, 'scores after a failed upload');
   eq(await page.evaluate(() => window.atlas.scoresApplied), applied, 'the map was not recoloured');
   assert((await mapPixels(page)) === pixelsBefore, 'the map changed after a failed upload');
   await shot(page, '06-upload-error');
+  // A missing value is named too: "regel 3: y ontbreekt".
+  await page.setInputFiles('#upload-file', { name: 'clienten.csv', mimeType: 'text/csv', buffer: Buffer.from('x;y\n150000;420000\n150100;\n') });
+  await page.click('#upload-form button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector('#upload-result [data-field="problem"]')?.textContent.includes('regel 3: y ontbreekt'));
+  eq(consoleErrors.splice(errorsBefore).filter((e) => !e.includes('status of 400')), [], 'console errors');
+  assert(await page.locator('#upload-template').getAttribute('download'), 'a template CSV to download');
+  assert((await page.locator('#upload-form').innerText()).includes('x en y'), 'the required columns are stated');
 });
 
 await test('a good upload reports dropped columns and updates the map', async () => {
@@ -779,9 +788,33 @@ await test('a good upload reports dropped columns and updates the map', async ()
   await page.click('#upload-form button[type="submit"]');
   await page.waitForSelector('#upload-result [data-outcome="ok"]', { timeout: 30_000 });
   eq(await page.locator('#upload-result [data-field="rows"]').innerText(), '12', 'rows accepted');
-  assert((await page.locator('#upload-result').innerText()).includes('naam'), 'the name column is reported as dropped');
+  eq(await page.locator('#upload-result [data-field="dropped"]').innerText(), 'Niet opgeslagen kolommen: naam', 'the dropped column is listed');
+  // The personal-data warning: amber, above the green result.
+  const order = await page.evaluate(() => {
+    const w = document.querySelector('#upload-result .result-warn');
+    const ok = document.querySelector('#upload-result .result-ok');
+    return w && ok ? { before: !!(w.compareDocumentPosition(ok) & Node.DOCUMENT_POSITION_FOLLOWING), bg: getComputedStyle(w).backgroundColor, inside: ok.contains(w) } : null;
+  });
+  assert(order && order.before && !order.inside, `the warning stands above the result, outside it: ${JSON.stringify(order)}`);
+  eq(order.bg, 'rgb(255, 241, 194)', 'amber warning');
+  assert((await page.locator('#upload-result .result-warn').innerText()).includes('naam'), 'the warning lists the column');
   await page.waitForFunction((n) => window.atlas.scoresApplied > n, applied, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('#upload-result [data-field="summary"]')?.textContent !== '', null, { timeout: 15_000 });
+  const summary = await page.locator('#upload-result [data-field="summary"]').innerText();
+  const after = await api('/api/v1/scores/buurten');
+  const g = after.rows.filter((r) => r[after.fields.indexOf('categorie')] === 'geschikt').length;
+  const nClusters = (await api('/ogc/v1/collections/clusters/items?limit=10000')).features.length;
+  eq(summary, `${nClusters} ${nClusters === 1 ? 'groep' : 'groepen'}, ${g} ${g === 1 ? 'gebied' : 'gebieden'} geschikt met de huidige instellingen.`, 'summary after success');
   await shot(page, '07-upload-ok');
+});
+
+await test('"importeer alleen de goede regels" imports the good rows of a file with a bad one', async () => {
+  await page.check('#upload-skip');
+  await page.setInputFiles('#upload-file', { name: 'clienten.csv', mimeType: 'text/csv', buffer: Buffer.from('x;y\n150000;420000\nnoord;420100\n150050;420050\n') });
+  await page.click('#upload-form button[type="submit"]');
+  await page.waitForSelector('#upload-result [data-outcome="ok"]', { timeout: 30_000 });
+  eq(await page.locator('#upload-result [data-field="rows"]').innerText(), '2', 'the two good rows');
+  await page.uncheck('#upload-skip');
 });
 
 await test('server down: a failing request shows a plain error and keeps the map', async () => {
