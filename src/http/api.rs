@@ -27,7 +27,7 @@ use crate::release::collection::{Collection, Item};
 pub const AREA_COLLECTIONS: [&str; 3] = ["gemeenten", "wijken", "buurten"];
 
 /// The columns of a `scores` row, in order.
-pub const SCORE_FIELDS: [&str; 9] = [
+pub const SCORE_FIELDS: [&str; 10] = [
     "code",
     "naam",
     "gemeentecode",
@@ -36,6 +36,7 @@ pub const SCORE_FIELDS: [&str; 9] = [
     "rang",
     "rang_van",
     "deelnemers",
+    "volledigheid",
     "bbox",
 ];
 

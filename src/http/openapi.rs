@@ -256,7 +256,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
         "Data",
         ps,
         json!({
-        "200": {"description": "Compacte rijen voor de webkaart: fields noemt de kolommen (code, naam, gemeentecode, score, categorie, rang, rang_van, deelnemers, bbox in CRS84), rows de waarden; parameters de gebruikte analyseparameters. Dezelfde waarden als de items.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Object"}}}},
+        "200": {"description": "Compacte rijen voor de webkaart: fields noemt de kolommen (code, naam, gemeentecode, score, categorie, rang, rang_van, deelnemers, volledigheid, bbox in CRS84), rows de waarden; parameters de gebruikte analyseparameters. Dezelfde waarden als de items.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Object"}}}},
         "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading}),
     );
     scores["servers"] = root;

@@ -7,7 +7,7 @@
 // already loaded vector tiles through feature state; at most one scores request is in flight
 // and the newest settings always win.
 
-import { t, setLang, translatePage } from './i18n.js';
+import { t, num, setLang, translatePage } from './i18n.js';
 import { ApiError, getJSON, paramQuery, withQuery } from './api.js';
 import { AtlasMap } from './map.js';
 import { renderPanel, esc } from './panel.js';
@@ -19,7 +19,10 @@ import { renderList, markSelected, bindList } from './list.js';
 import { bindSearch } from './search.js';
 import { renderShortlist, inShortlist, toggleShortlist, bindShortlist } from './shortlist.js';
 import { bindUpload } from './upload.js';
-import { $, setStatus, explain } from './status.js';
+import { $, setStatus, showNotice, explain } from './status.js';
+import { Orientation, firstView } from './orient.js';
+import { byDistance, sitesIn } from './nearby.js';
+import { noteChanges, clearChanges, renderBanner, bindChanges } from './changes.js';
 
 /** @typedef {import('./store.js').AreaLevel} AreaLevel */
 
@@ -28,6 +31,7 @@ import { $, setStatus, explain } from './status.js';
  * @typedef {import('./settings.js').SettingsConfig & {
  *   data: 'ready' | 'loading', extent: [number, number, number, number] | null,
  *   levels: Record<string, number>, basemap: { url: string, attribution: string } | null,
+ *   coverage?: Record<string, Record<string, [number, number, number, number]>>,
  *   figures: import('./labels.js').FigureConfig[] }} Config
  */
 
@@ -48,6 +52,12 @@ import { $, setStatus, explain } from './status.js';
 let config;
 /** @type {AtlasMap | null} */
 let amap = null;
+/** @type {Orientation | null} */
+let orient = null;
+/** @type {Record<string, GeoJSON.FeatureCollection | null>} the overlays as published, for the panel and the site filter */
+const overlays = { clusters: null, sites: null, places: null, circles: null };
+/** @type {import('./orient.js').LabelItem[]} the gemeenten with name and box, for the map's names */
+const gemeenteLabels = [];
 
 /** @type {Atlas} */
 const atlas = { state, lastRecolour: null, firstPaint: null, firstShown: null, scoresApplied: 0, errors: [] };
@@ -72,14 +82,20 @@ function shortlistCodes(level) {
 
 // ---- the render step -------------------------------------------------------------------------
 
-const URL_KEYS = ['level', 'params', 'selected', 'shortlist', 'sort', 'lang', 'view-moved'];
+const URL_KEYS = ['level', 'params', 'selected', 'shortlist', 'sort', 'lang', 'view-moved', 'scenario'];
 
 subscribe((ch) => {
   if (ch.has('lang')) retranslate();
   else if (ch.has('params') || ch.has('level')) showParams();
   if (ch.has('rows') || ch.has('sort') || ch.has('view-moved') || ch.has('names') || ch.has('lang')) renderList(amap ? amap.bounds() : null);
   else if (ch.has('selected')) markSelected();
-  if (ch.has('selected')) amap?.setSelected(state.selected);
+  if (ch.has('selected')) {
+    amap?.setSelected(state.selected);
+    showSites();
+  }
+  if (ch.has('rows') || ch.has('names')) orient?.schedule();
+  if (ch.has('params') || ch.has('scenario') || ch.has('lang')) renderBanner();
+  if (ch.has('rows') && !ch.has('selected')) showSites();
   if (ch.has('shortlist') || ch.has('rows') || ch.has('names') || ch.has('level') || ch.has('lang')) {
     renderShortlist();
     if (state.level) amap?.setShortlist(shortlistCodes(state.level));
@@ -145,9 +161,12 @@ async function loadScores() {
     if (level === state.level) {
       /** @type {string[]} */
       const f = answer.fields;
+      const before = data.rows;
       data.rows = answer.rows.map((/** @type {unknown[]} */ r) => Object.fromEntries(f.map((k, i) => [k, r[i]])));
       data.rowsByCode = new Map(data.rows.map((r) => [r.code, r]));
       for (const r of data.rows) data.names.set(`${level}:${r.code}`, r.naam || r.code);
+      // A settings change (not the first load of a level): say which areas changed category.
+      if (before.length && inputAt !== null) noteChanges(before, data.rows);
       changed('rows');
       if (amap) {
         const paintedAt = await amap.applyScores(data.rows);
@@ -177,7 +196,12 @@ async function loadOverlays(which = ['clusters', 'sites', 'places', 'circles']) 
     try {
       const needsParams = id === 'clusters' || id === 'sites';
       const fc = await getJSON(withQuery(`/ogc/v1/collections/${id}/items?limit=10000`, needsParams ? q : ''));
-      if (!needsParams || q === query()) await amap?.setOverlay(id, fc);
+      if (!needsParams || q === query()) {
+        overlays[id] = fc;
+        if (id === 'sites') showSites();
+        else await amap?.setOverlay(id, fc);
+        if (id !== 'clusters' && panelFeature) showNearby(panelFeature);
+      }
     } catch (e) {
       // A collection closed to this role (401/403) is simply not drawn.
       if (!(e instanceof ApiError && (e.status === 401 || e.status === 403))) setStatus(explain(e), 'error');
@@ -190,11 +214,47 @@ async function loadGemeenteNames() {
     const answer = await getJSON('/api/v1/scores/gemeenten');
     const ci = answer.fields.indexOf('code');
     const ni = answer.fields.indexOf('naam');
-    for (const r of answer.rows) data.gemeenteNames.set(r[ci], r[ni]);
+    const bi = answer.fields.indexOf('bbox');
+    gemeenteLabels.length = 0;
+    for (const r of answer.rows) {
+      data.gemeenteNames.set(r[ci], r[ni]);
+      if (r[bi] && r[ni]) gemeenteLabels.push({ code: r[ci], naam: r[ni], bbox: r[bi] });
+    }
     changed('names');
   } catch (e) {
     note(e);
   }
+}
+
+/** The candidate sites of the selected area only, one per centre (none without a selection). */
+function showSites() {
+  const bbox = state.selected ? data.rowsByCode.get(state.selected)?.bbox : null;
+  amap?.setOverlay('sites', sitesIn(overlays.sites, bbox));
+}
+
+/** @param {number} m */
+function distanceText(m) {
+  if (m <= 0) return t('near.inside');
+  if (m < 1000) return t('near.m', num(Math.round(m / 10) * 10));
+  return t('near.km', (m / 1000).toLocaleString(state.lang === 'nl' ? 'nl-NL' : 'en-GB', { maximumFractionDigits: 1 }));
+}
+
+/**
+ * The nearest meeting place and any circle within 2 km of the area, under the panel's figures.
+ * @param {import('./panel.js').AreaFeature} f
+ */
+function showNearby(f) {
+  const box = document.querySelector('#panel-nearby');
+  if (!box) return;
+  const place = byDistance(overlays.places, f.geometry)[0];
+  const circle = byDistance(overlays.circles, f.geometry).find((c) => c.m <= 2000);
+  const sites = sitesIn(overlays.sites, data.rowsByCode.get(f.properties.code)?.bbox).features.length;
+  const items = [
+    place ? `<li data-field="nearest-place">${esc(t('near.place', place.feature.properties?.naam ?? '', place.feature.properties?.soort ?? '', distanceText(place.m)))}</li>` : `<li data-field="nearest-place">${esc(t('near.noplace'))}</li>`,
+    circle ? `<li data-field="nearest-circle">${esc(t('near.circle', circle.feature.properties?.naam ?? '', distanceText(circle.m)))}</li>` : `<li data-field="nearest-circle">${esc(t('near.nocircle'))}</li>`,
+  ];
+  if (sites) items.push(`<li data-field="sites">${esc(t('near.sites', sites))}</li>`);
+  box.innerHTML = `<h3>${esc(t('near.title'))}</h3><ul>${items.join('')}</ul>`;
 }
 
 // ---- the panel -------------------------------------------------------------------------------
@@ -210,6 +270,11 @@ function showPanel(f) {
   $('#panel-body').innerHTML = renderPanel(f, { level, gemeenteName: data.gemeenteNames.get(f.properties.gemeentecode ?? ''), inShortlist: inShortlist(level, code) });
   $('#panel-shortlist').addEventListener('click', () => toggleShortlist(level, code));
   $('#panel-zoom').addEventListener('click', () => amap?.fit(data.rowsByCode.get(code)?.bbox));
+  const near = document.createElement('section');
+  near.id = 'panel-nearby';
+  near.className = 'nearby';
+  $('#panel-body').appendChild(near);
+  showNearby(f);
 }
 
 /**
@@ -228,7 +293,13 @@ async function openPanel(code, { focus = false } = {}) {
   const body = $('#panel-body');
   body.setAttribute('aria-busy', 'true');
   if (!panelFeature || panelFeature.properties.code !== code) body.innerHTML = `<p class="loading">${esc(t('panel.loading'))}</p>`;
-  if (focus) $('#panel-title').focus?.();
+  if (focus) {
+    // The panel sits at the top of the side bar, often far above the list: bring it into view,
+    // put the keyboard focus on its heading and show the area on the map.
+    $('#panel').scrollIntoView({ block: 'start' });
+    $('#panel-title').focus({ preventScroll: true });
+    if (row?.bbox) amap?.panTo(row.bbox);
+  }
   try {
     /** @type {import('./panel.js').AreaFeature} */
     const f = await getJSON(withQuery(`/ogc/v1/collections/${level}/items/${encodeURIComponent(code)}`, query()));
@@ -260,6 +331,7 @@ async function switchLevel(level) {
   if (level === state.level) return;
   if (state.selected) closePanel();
   update({ level });
+  clearChanges();
   data.rows = [];
   data.rowsByCode = new Map();
   changed('rows');
@@ -300,7 +372,8 @@ async function onSearchChoice(r) {
 
 function bind() {
   bindSettings({ onInput: onParamsChanged, onReset: () => onParamsChanged('walk_m'), onLevel: switchLevel });
-  bindList((code) => openPanel(code));
+  bindList((code) => openPanel(code, { focus: true }));
+  bindChanges({ query });
   bindSearch(onSearchChoice);
   bindShortlist({ query, snapshot: async () => (amap ? amap.snapshot() : null) });
   bindUpload(async () => {
@@ -312,10 +385,14 @@ function bind() {
     } catch (e) {
       note(e);
     }
-    // Fetch what depends on client data again.
+    // Fetch what depends on client data again, and answer with the new rows and clusters for
+    // the upload's summary.
     scheduleScores();
-    loadOverlays(['clusters', 'sites']);
+    const overlaysDone = loadOverlays(['clusters', 'sites']);
     if (state.selected) openPanel(state.selected);
+    await overlaysDone;
+    while (scoresInFlight || scoresPending) await new Promise((r) => setTimeout(r, 50));
+    return { rows: data.rows, clusters: overlays.clusters ? overlays.clusters.features.length : null };
   });
   $('#panel-close').addEventListener('click', closePanel);
   $('#lang').addEventListener('click', () => {
@@ -341,6 +418,19 @@ function firstPaint() {
   });
 }
 
+/**
+ * The box a view from the URL shows in the map's container (Web Mercator, 512 px tiles).
+ * @param {import('./store.js').View} v
+ * @returns {[number, number, number, number]}
+ */
+function viewBox(v) {
+  const el = $('#map');
+  const deg = 360 / (512 * 2 ** v.zoom);
+  const w = (el.clientWidth || 800) * deg / 2;
+  const h = (el.clientHeight || 600) * deg * Math.cos((v.center[1] * Math.PI) / 180) / 2;
+  return [v.center[0] - w, v.center[1] - h, v.center[0] + w, v.center[1] + h];
+}
+
 async function boot() {
   // Start MapLibre's tile workers now, while the configuration loads: a worker takes a few
   // hundred milliseconds to start on a slow machine, and the first tiles wait for it.
@@ -357,7 +447,10 @@ async function boot() {
   setStatus('');
   setLabels(config);
   buildControls(config);
-  if (!state.level) state.level = config.levels.buurten > 0 ? 'buurten' : 'wijken';
+  const urlLevel = state.level;
+  const first = firstView(config, urlLevel, state.view ? viewBox(state.view) : null);
+  state.level = first.level;
+  if (first.note) showNotice('level', first.note);
   changed('lang');
   bind();
   const q = query();
@@ -372,16 +465,17 @@ async function boot() {
         labels: { label: t('map.label'), zoomIn: t('map.zoomin'), zoomOut: t('map.zoomout') },
         center: state.view?.center,
         zoom: state.view?.zoom,
-        bounds: config.extent,
+        bounds: first.bounds,
         basemap: config.basemap,
         onClick: (code) => openPanel(code),
         onMove: () => changed('view-moved'),
-        onBasemapError: () => setStatus(t('status.basemap')),
+        onBasemapError: () => showNotice('basemap', t('status.basemap')),
         onError: note,
         onFirstPaint: (ms) => { atlas.firstPaint = ms; },
         onFirstShown: (ms) => { atlas.firstShown = ms; },
       });
       atlas.map = amap.map;
+      orient = new Orientation(amap.map, () => gemeenteLabels);
       performance.mark('atlas-map-created');
       await amap.setLevel(level, q);
       performance.mark('atlas-areas-added');

@@ -6,6 +6,8 @@
 // symbols are drawn on a canvas, so without a configured basemap the page asks no host but the
 // service.
 
+import { t } from './i18n.js';
+
 export const COLOURS = {
   geschikt: '#0072b2',
   kansrijk: '#e69f00',
@@ -150,6 +152,8 @@ export class AtlasMap {
     /** @type {number | null} */
     this.firstPaint = null;
     this.clickBound = false;
+    /** @type {import('maplibre-gl').Popup | null} */
+    this.lastPopup = null;
     /** @type {import('maplibre-gl').StyleSpecification & { sources: Record<string, import('maplibre-gl').SourceSpecification>, layers: import('maplibre-gl').LayerSpecification[] }} */
     const style = {
       version: 8,
@@ -232,12 +236,52 @@ export class AtlasMap {
     m.addSource('gemeenten', { type: 'vector', tiles: [tileUrl('gemeenten', '')], minzoom: 0, maxzoom: 16, promoteId: 'code' });
     m.addLayer(GEMEENTE_LINE);
     for (const id of ['clusters', 'sites', 'places', 'circles']) m.addSource(id, { type: 'geojson', data: EMPTY });
-    m.addLayer({ id: 'cluster-fill', type: 'fill', source: 'clusters', paint: { 'fill-color': COLOURS.cluster, 'fill-opacity': 0.25 } });
-    m.addLayer({ id: 'cluster-line', type: 'line', source: 'clusters', paint: { 'line-color': COLOURS.cluster, 'line-width': 2 } });
+    // Clusters are outlines only: a fill would mix with the category colours underneath and
+    // the legend would no longer match what is drawn.
+    m.addLayer({ id: 'cluster-line', type: 'line', source: 'clusters', paint: { 'line-color': COLOURS.cluster, 'line-width': 2.5 } });
     m.addLayer({ id: 'site-line', type: 'line', source: 'sites', paint: { 'line-color': COLOURS.site, 'line-width': 1.5, 'line-dasharray': [2, 2] } });
     m.addLayer({ id: 'circle-area', type: 'line', source: 'circles', filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#6a1b4d', 'line-width': 2.5 } });
     m.addLayer({ id: 'circle-symbol', type: 'symbol', source: 'circles', layout: { 'icon-image': 'circle', 'icon-allow-overlap': true } });
     m.addLayer({ id: 'place-symbol', type: 'symbol', source: 'places', layout: { 'icon-image': 'place', 'icon-allow-overlap': true } });
+    // One popup for everything under the pointer: a circle often meets at a meeting place.
+    m.on('click', (e) => {
+      const hits = m.queryRenderedFeatures(e.point, { layers: ['place-symbol', 'circle-symbol'] });
+      if (hits.length) this.popup(hits);
+    });
+    for (const id of ['place-symbol', 'circle-symbol']) {
+      m.on('mouseenter', id, () => { m.getCanvas().style.cursor = 'pointer'; });
+      m.on('mouseleave', id, () => { m.getCanvas().style.cursor = ''; });
+    }
+  }
+
+  /**
+   * A popup naming the meeting places and circles `features` and their type.
+   * @param {import('maplibre-gl').MapGeoJSONFeature[]} features
+   */
+  popup(features) {
+    const el = document.createElement('div');
+    el.className = 'feature-popup';
+    for (const f of features) {
+      const kind = f.layer.id === 'place-symbol' ? 'place' : 'circle';
+      const p = f.properties || {};
+      const item = document.createElement('p');
+      item.dataset.kind = kind;
+      const h = document.createElement('strong');
+      h.textContent = String(p.naam || t(kind === 'place' ? 'popup.place' : 'popup.circle'));
+      item.append(h, document.createElement('br'), kind === 'place' ? `${t('popup.place')}${p.soort ? ` (${p.soort})` : ''}` : t('popup.circle'));
+      el.appendChild(item);
+    }
+    const g = features[0].geometry;
+    const at = g.type === 'Point' ? /** @type {[number, number]} */ (g.coordinates) : this.map.getCenter().toArray();
+    this.lastPopup?.remove();
+    this.lastPopup = new maplibregl.Popup({ closeButton: true, closeOnClick: true, offset: 14 }).setLngLat(at).setDOMContent(el).addTo(this.map);
+  }
+
+  /** Whether a meeting place or circle symbol lies under the page point `p` (canvas pixels).
+   * @param {import('maplibre-gl').PointLike} p */
+  symbolAt(p) {
+    const layers = ['place-symbol', 'circle-symbol'].filter((id) => this.map.getLayer(id));
+    return layers.length > 0 && this.map.queryRenderedFeatures(p, { layers }).length > 0;
   }
 
   /**
@@ -261,7 +305,8 @@ export class AtlasMap {
       this.clickBound = true;
       m.on('click', 'area-fill', (e) => {
         const f = e.features && e.features[0];
-        if (f) this.opts.onClick?.(String(f.properties.code));
+        // A click on a meeting place or circle opens its popup, not the area under it.
+        if (f && !this.symbolAt(e.point)) this.opts.onClick?.(String(f.properties.code));
       });
       m.on('mouseenter', 'area-fill', () => { m.getCanvas().style.cursor = 'pointer'; });
       m.on('mouseleave', 'area-fill', () => { m.getCanvas().style.cursor = ''; });
@@ -325,6 +370,19 @@ export class AtlasMap {
   fit(bbox) {
     if (!bbox) return;
     this.map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 40, maxZoom: 15, duration: 0 });
+  }
+
+  /**
+   * Moves the map to the centre of `bbox`, keeping the zoom unless the box does not fit.
+   * @param {[number, number, number, number]} bbox
+   */
+  panTo(bbox) {
+    const m = this.map;
+    const c = m.getCanvas();
+    const a = m.project([bbox[0], bbox[3]]);
+    const b = m.project([bbox[2], bbox[1]]);
+    if (Math.abs(b.x - a.x) > c.clientWidth * 0.9 || Math.abs(b.y - a.y) > c.clientHeight * 0.9) this.fit(bbox);
+    else m.jumpTo({ center: [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2] });
   }
 
   /** @returns {[number, number, number, number]} west, south, east, north */

@@ -26,6 +26,7 @@ const LEVEL_NAME = {
  * @property {number | null} [normalised]
  * @property {number | null} [contribution]
  * @property {boolean} [missing]
+ * @property {string} [cause] why a missing criterion is missing (`ontbreekt`)
  */
 
 /**
@@ -58,14 +59,14 @@ export function criterionReason(c, level) {
   const pct = c.normalised === null || c.normalised === undefined ? null : Math.round(c.normalised * 100);
   const lv = LEVEL_NAME.en[/** @type {keyof typeof LEVEL_NAME.en} */ (level)] ?? level;
   switch (c.criterion) {
-    case 'participants': return typeof c.value === 'object' && c.value !== null
+    case 'participants': return c.value && typeof c.value === 'object' && c.value.geschat !== undefined
       ? `about ${num(c.value.geschat)} potential participants within walking distance (estimated from CBS figures)`
       : `${c.value} potential participants within walking distance`;
     case 'meeting_place': return c.value ? 'a meeting place within walking distance' : 'no meeting place within walking distance';
     case 'no_existing_circle': return c.value ? 'no Buurtcirkel nearby yet' : 'an existing Buurtcirkel nearby';
-    case 'adresdichtheid': return `${num(/** @type {number} */ (c.value))} addresses per km²; higher than ${pct}% of the ${lv}`;
-    case 'laag_woz': return `mean WOZ value ${num(/** @type {number} */ (c.value))} thousand euro; lower than ${pct}% of the ${lv}`;
-    default: return `${num(/** @type {number} */ (c.value))}% ${criterionLabel(c.criterion, c.label)}; higher than ${pct}% of the ${lv}`;
+    case 'adresdichtheid': return `${num(typeof c.value === 'number' ? c.value : null)} addresses per km²; higher than ${pct}% of the ${lv}`;
+    case 'laag_woz': return `mean WOZ value ${num(typeof c.value === 'number' ? c.value : null)} thousand euro; lower than ${pct}% of the ${lv}`;
+    default: return `${num(typeof c.value === 'number' ? c.value : null)}% ${criterionLabel(c.criterion, c.label)}; higher than ${pct}% of the ${lv}`;
   }
 }
 

@@ -1,7 +1,10 @@
-// The printable report of a shortlist: the map snapshot the main page left in sessionStorage (if
-// any), an outline map drawn here as SVG from the API's geometries, the comparison table, the
-// explanation per area, the parameters, the sources and the date. Its URL is the main page's,
-// so the report reproduces the same view.
+// The printable report of a shortlist for a steering group: page 1 a map drawn here as SVG from
+// the API's geometries (numbered areas with their names, a legend and a scale bar), then the
+// comparison table, per area the score, category, completeness, robustness, nearest meeting
+// place, the explanation and an editable "afweging", the settings in words, the sources and the
+// date; page numbers and "Bron: CBS, Kadaster" in the page margins (report.css). Everything
+// comes from the URL (the main page's), so a shared link gives the same report: nothing is
+// taken from the tab's storage.
 
 import { t, setLang, translatePage, num } from './i18n.js';
 import { ApiError, getJSON, paramQuery } from './api.js';
@@ -11,6 +14,7 @@ import { setLabels, criterionLabel, criterionKeys, figureFields, figureLabel } f
 import { COLOURS } from './map.js';
 import { readURL } from './url.js';
 import { $ } from './status.js';
+import { byDistance } from './nearby.js';
 
 /** @typedef {import('./panel.js').AreaFeature} AreaFeature */
 /** @typedef {[number, number]} Position */
@@ -50,6 +54,16 @@ function outlineSVG(features) {
   const s = (W - 40) / span;
   const H = Math.round((y1 - y0) * s + 40);
   const px = (/** @type {Position} */ [x, y]) => [20 + (x - x0) * s, H - 20 - (y - y0) * s];
+  // A scale bar of a round length, about a fifth of the width (metres per unit at mid latitude).
+  const lat = (2 * Math.atan(Math.exp((y0 + y1) / 2)) - Math.PI / 2);
+  const mPerPx = (6371008.8 * Math.cos(lat)) / s;
+  const target = (W / 5) * mPerPx;
+  const pow = 10 ** Math.floor(Math.log10(target));
+  const len = [1, 2, 5, 10].map((k) => k * pow).filter((v) => v <= target).pop() || pow;
+  const barPx = len / mPerPx;
+  const lenText = len >= 1000 ? `${num(len / 1000)} km` : `${num(len)} m`;
+  const scale = `<g class="scale" transform="translate(20 ${H - 8})"><rect x="0" y="-6" width="${barPx.toFixed(1)}" height="6" fill="#1d2430"/>
+    <text x="${(barPx + 6).toFixed(1)}" y="0" font-size="12">${esc(lenText)}</text></g>`;
   const shapes = features.map((f, i) => {
     const d = rings(f.geometry).map((r) => 'M' + r.map((c) => px(mercator(c)).map((v) => v.toFixed(1)).join(',')).join('L') + 'Z').join('');
     const all = rings(f.geometry).flat().map((c) => px(mercator(c)));
@@ -58,10 +72,24 @@ function outlineSVG(features) {
     const fill = COLOURS[/** @type {keyof typeof COLOURS} */ (f.properties.categorie ?? 'geen')] || COLOURS.geen;
     return `<path d="${d}" fill="${fill}" fill-opacity="0.6" stroke="#1d2430" stroke-width="1.5"><title>${esc(f.properties.naam)}</title></path>
       <circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="11" fill="#fff" stroke="#1d2430"/>
-      <text x="${cx.toFixed(1)}" y="${(cy + 4).toFixed(1)}" text-anchor="middle" font-size="12" font-weight="700">${i + 1}</text>`;
+      <text x="${cx.toFixed(1)}" y="${(cy + 4).toFixed(1)}" text-anchor="middle" font-size="12" font-weight="700">${i + 1}</text>
+      <text class="area-name" x="${cx.toFixed(1)}" y="${(cy + 26).toFixed(1)}" text-anchor="middle" font-size="13" paint-order="stroke" stroke="#fff" stroke-width="3">${esc(f.properties.naam)}</text>`;
   }).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(t('report.outline'))}">
-    <rect width="100%" height="100%" fill="#f5f6f8"/>${shapes}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H + 16}" width="${W}" height="${H + 16}" role="img" aria-label="${esc(t('report.outline'))}">
+    <rect width="100%" height="100%" fill="#f5f6f8"/>${shapes}${scale}</svg>`;
+}
+
+/** The legend under the report's map: the categories' colours. */
+function legendHTML() {
+  const cats = ['geschikt', 'kansrijk', 'onvoldoende gegevens', 'ongeschikt'];
+  return `<ul class="report-legend">${cats.map((c) => `<li><span class="swatch" style="background:${COLOURS[/** @type {keyof typeof COLOURS} */ (c)] || COLOURS.geen}"></span>${esc(t(`cat.${c}`))}</li>`).join('')}</ul>`;
+}
+
+/** @param {number} m */
+function distanceText(m) {
+  if (m <= 0) return t('near.inside');
+  if (m < 1000) return t('near.m', num(Math.round(m / 10) * 10));
+  return t('near.km', num(Math.round(m / 100) / 10));
 }
 
 async function main() {
@@ -94,7 +122,7 @@ async function main() {
       return w ? criterionLabel(w.key) : k;
     };
     $('#report-params').innerHTML = `<thead><tr><th scope="col">${esc(t('report.setting'))}</th><th scope="col">${esc(t('report.value'))}</th></tr></thead><tbody>` +
-      Object.keys(defaults).map((k) => `<tr><th scope="row">${esc(label(k))} <span class="note">(${esc(k)})</span></th>
+      Object.keys(defaults).map((k) => `<tr><th scope="row">${esc(label(k))}</th>
         <td>${esc(num(params[k]))}${k === 'walk_m' ? ' m' : ''}${params[k] === defaults[k] ? ` <span class="note">(${esc(t('report.default'))})</span>` : ''}</td></tr>`).join('') + '</tbody>';
     if (!items.length) {
       status.textContent = t('report.empty');
@@ -106,9 +134,12 @@ async function main() {
       const g = await getJSON('/api/v1/scores/gemeenten');
       for (const r of g.rows) gm.set(r[g.fields.indexOf('code')], r[g.fields.indexOf('naam')]);
     } catch { /* names are a nicety */ }
-    const snap = sessionStorage.getItem('atlas-report-snapshot');
-    $('#report-figure').innerHTML = (snap ? `<img src="${snap}" alt="${esc(t('report.snapshot'))}"><figcaption>${esc(t('report.snapshot'))}</figcaption>` : '') +
-      outlineSVG(features) + `<figcaption>${esc(t('report.outline'))}</figcaption>`;
+    /** @type {GeoJSON.FeatureCollection | null} */
+    let places = null;
+    try {
+      places = await getJSON('/ogc/v1/collections/places/items?limit=10000');
+    } catch { /* a closed or empty collection: no nearest place */ }
+    $('#report-figure').innerHTML = outlineSVG(features) + legendHTML() + `<figcaption>${esc(t('report.outline'))}</figcaption>`;
     const head = features.map((f, i) => `<th scope="col">${i + 1}. ${esc(f.properties.naam)}<div class="note">${esc(f.properties.code)}</div></th>`).join('');
     /** @param {string} l @param {(p: AreaFeature['properties']) => string} fn */
     const row = (l, fn) => `<tr><th scope="row">${esc(l)}</th>${features.map((f) => `<td>${fn(f.properties)}</td>`).join('')}</tr>`;
@@ -126,9 +157,18 @@ async function main() {
     $('#report-explain').innerHTML = features.map((f, i) => {
       const p = f.properties;
       const level = items[i].level;
-      return `<div class="area-explain"><h3>${i + 1}. ${esc(p.naam)} (${esc(p.code)}): ${p.score === null ? '—' : num(p.score)} ${badge(p.categorie)}</h3>
+      const near = byDistance(places, f.geometry)[0];
+      const stab = p.stabiliteit ? (p.stabiliteit === 'stabiel' ? t('panel.stabiel', Math.round((p.stabiliteit_aandeel ?? 0) * 100)) : t('panel.gevoelig', Math.round((p.stabiliteit_aandeel ?? 0) * 100))) : t('unknown');
+      return `<div class="area-explain" data-code="${esc(p.code)}"><h3>${i + 1}. ${esc(p.naam)} (${esc(p.code)}): ${p.score === null ? '—' : num(p.score)} ${badge(p.categorie)}</h3>
+        <dl class="area-facts">
+          <dt>${esc(t('report.completeness'))}</dt><dd data-field="volledigheid">${esc(p.volledigheid === null || p.volledigheid === undefined ? t('unknown') : t('report.completeness.value', p.criteria_bekend ?? '', Math.round(p.volledigheid * 100)))}</dd>
+          <dt>${esc(t('report.robustness'))}</dt><dd data-field="stabiliteit">${esc(stab)}</dd>
+          <dt>${esc(t('report.nearest'))}</dt><dd data-field="nearest-place">${esc(near ? `${near.feature.properties?.naam ?? ''}${near.feature.properties?.soort ? ` (${near.feature.properties.soort})` : ''}, ${distanceText(near.m)}` : t('near.noplace'))}</dd>
+        </dl>
         <ul>${(p.toelichting?.criteria || []).map((c) => `<li><strong>${esc(criterionLabel(c.criterion, c.label))}</strong>: ${esc(criterionReason(c, level))}</li>`).join('')}</ul>
-        ${(p.toelichting?.notes || []).map((n) => `<p class="note">${esc(n)}</p>`).join('')}</div>`;
+        ${(p.toelichting?.notes || []).map((n) => `<p class="note">${esc(n)}</p>`).join('')}
+        <h4 id="afweging-${i}">${esc(t('report.afweging'))}</h4>
+        <div class="afweging" contenteditable="true" role="textbox" aria-multiline="true" aria-labelledby="afweging-${i}" data-placeholder="${esc(t('report.afweging.hint'))}"></div></div>`;
     }).join('');
     status.textContent = '';
     document.body.dataset.ready = 'true';

@@ -143,7 +143,7 @@ export function buildLegend() {
     <li>${sw(COLOURS.ongeschikt)}<span>${esc(t('legend.ongeschikt'))}</span></li>
     <li>${sw(COLOURS.geen, 1)}<span>${esc(t('legend.geen'))}</span></li>
     <li>${ramp}<span>${esc(t('legend.shade'))}</span></li>
-    <li><span class="swatch" style="background:rgba(204,121,167,.3);border:2px solid ${COLOURS.cluster}" aria-hidden="true"></span><span>${esc(t('legend.cluster'))}</span></li>
+    <li><span class="swatch" style="background:transparent;border:2px solid ${COLOURS.cluster}" aria-hidden="true"></span><span>${esc(t('legend.cluster'))}</span></li>
     <li><span class="swatch" style="border:2px dashed ${COLOURS.site};background:#fff" aria-hidden="true"></span><span>${esc(t('legend.site'))}</span></li>
     <li><span class="symbol" aria-hidden="true">⌂</span><span>${esc(t('legend.place'))}</span></li>
     <li><span class="symbol" aria-hidden="true">◎</span><span>${esc(t('legend.circle'))}</span></li>

@@ -110,13 +110,9 @@ export function bindShortlist(ctx) {
     download(`buurtcirkel-shortlist-${stamp()}.geojson`, JSON.stringify(fc, null, 1), 'application/geo+json');
   }));
   $('#export-csv').addEventListener('click', () => withShortlist(ctx.query(), (features) => download(`buurtcirkel-shortlist-${stamp()}.csv`, toCSV(features), 'text/csv;charset=utf-8')));
-  $('#report').addEventListener('click', async () => {
-    try {
-      const png = await ctx.snapshot();
-      if (png) sessionStorage.setItem('atlas-report-snapshot', png);
-    } catch {
-      sessionStorage.removeItem('atlas-report-snapshot');
-    }
+  // The report draws its own map from the URL (a shared link gives the same report), so
+  // nothing is handed over through the tab's storage.
+  $('#report').addEventListener('click', () => {
     window.open(`/web/report.html?${new URLSearchParams(location.search).toString()}`, '_blank');
   });
 }

@@ -15,6 +15,30 @@ export function setStatus(text, kind = 'info') {
 }
 
 /**
+ * A message that stays until the user closes it (a later status line does not wipe it); a
+ * second notice with the same `key` replaces the first.
+ * @param {string} key
+ * @param {string} text
+ */
+export function showNotice(key, text) {
+  const list = /** @type {HTMLElement} */ (document.querySelector('#notices'));
+  list.querySelector(`[data-key="${key}"]`)?.remove();
+  const li = document.createElement('li');
+  li.className = 'notice';
+  li.dataset.key = key;
+  const span = document.createElement('span');
+  span.textContent = text;
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.className = 'icon';
+  close.textContent = '✕';
+  close.setAttribute('aria-label', t('notice.close'));
+  close.addEventListener('click', () => li.remove());
+  li.append(span, close);
+  list.appendChild(li);
+}
+
+/**
  * A failure in the page's language: server down, still loading, or the server's own detail.
  * @param {unknown} err
  */

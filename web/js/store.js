@@ -18,6 +18,7 @@
  * @property {{ key: SortKey, dir: 'asc' | 'desc' }} sort the list's order
  * @property {View | null} view the view from the URL (the map keeps the live one)
  * @property {'nl' | 'en'} lang
+ * @property {string | null} scenario the name of the current settings (null: unnamed)
  */
 
 /** @typedef {keyof State | 'rows' | 'names' | 'view-moved'} Change */
@@ -32,6 +33,8 @@
  * @property {string | null} categorie
  * @property {number | null} [rang]
  * @property {number | null} [rang_van]
+ * @property {string | null} [deelnemers] the participant bucket ("<5", "5-8", "9-12", ">12")
+ * @property {number | null} [volledigheid] the known share of the weight, 0-1
  * @property {[number, number, number, number] | null} [bbox]
  */
 
@@ -41,9 +44,10 @@ export const state = {
   params: {},
   selected: null,
   shortlist: [],
-  sort: { key: 'score', dir: 'desc' },
+  sort: { key: 'rang', dir: 'asc' },
   view: null,
   lang: 'nl',
+  scenario: null,
 };
 
 export const data = {
@@ -55,6 +59,10 @@ export const data = {
   gemeenteNames: new Map(),
   /** @type {Map<string, string>} "level:code" -> naam, for the shortlist */
   names: new Map(),
+  /** @type {Map<string, 'up' | 'down'>} areas whose category the last settings change moved */
+  changes: new Map(),
+  /** @type {string} the gemeente whose areas the list shows (empty: the areas in view) */
+  listGemeente: '',
   /** @type {Record<string, number>} the analysis defaults from the configuration */
   defaults: {},
 };

@@ -50,11 +50,12 @@ export function readURL(search) {
     ? { center: /** @type {[number, number]} */ ([c[0], c[1]]), zoom: z }
     : null;
   /** @type {State['sort']} */
-  let sort = { key: 'score', dir: 'desc' };
+  let sort = { key: 'rang', dir: 'asc' };
   const [key, dir] = (q.get('sort') || '').split(':');
-  if (SORT_KEYS.includes(key)) sort = { key: /** @type {State['sort']['key']} */ (key), dir: dir === 'asc' ? 'asc' : 'desc' };
+  if (SORT_KEYS.includes(key)) sort = { key: /** @type {State['sort']['key']} */ (key), dir: dir === 'desc' ? 'desc' : dir === 'asc' ? 'asc' : key === 'rang' || key === 'naam' ? 'asc' : 'desc' };
   return {
     lang: q.get('lang') === 'en' ? 'en' : 'nl',
+    scenario: (q.get('scenario') || '').slice(0, 60) || null,
     level: isAreaLevel(niveau) ? niveau : null,
     params,
     selected: q.get('sel') || null,
@@ -83,8 +84,9 @@ export function stateQuery(state, paramQuery, view) {
   }
   if (state.selected) q.set('sel', state.selected);
   if (state.shortlist.length) q.set('sl', state.shortlist.map((s) => `${s.level}:${s.code}`).join(','));
-  if (state.sort.key !== 'score' || state.sort.dir !== 'desc') q.set('sort', `${state.sort.key}:${state.sort.dir}`);
+  if (state.sort.key !== 'rang' || state.sort.dir !== 'asc') q.set('sort', `${state.sort.key}:${state.sort.dir}`);
   if (state.lang !== 'nl') q.set('lang', state.lang);
+  if (state.scenario) q.set('scenario', state.scenario);
   return q.toString().replace(/%2C/g, ',').replace(/%3A/g, ':');
 }
 

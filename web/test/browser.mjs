@@ -8,7 +8,8 @@
 // ATLAS_ARTIFACTS (where screenshots go; default target/web-artifacts), CHROMIUM (default
 // /usr/bin/chromium). Prints one line per test and "N passed, N failed"; exits 1 on a failure.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -196,6 +197,100 @@ await test('the page loads with the map drawn and no console errors', async () =
   eq(consoleErrors, [], 'console errors');
 });
 
+await test('names are drawn on the map: gemeenten at low zoom, the areas from zoom 11, without glyphs', async () => {
+  const style = await page.evaluate(() => window.atlas.map.getStyle());
+  assert(!style.glyphs, 'the style asks no glyph server');
+  // At the first view the gemeenten are named (from /api/v1/scores/gemeenten).
+  const gemeenten = await api('/api/v1/scores/gemeenten');
+  const ni = gemeenten.fields.indexOf('naam');
+  const gemNames = new Set(gemeenten.rows.map((r) => r[ni]));
+  const start = await page.evaluate(() => ({ center: window.atlas.map.getCenter().toArray(), zoom: window.atlas.map.getZoom() }));
+  await page.evaluate(() => window.atlas.map.jumpTo({ zoom: 9 }));
+  await page.waitForFunction(() => document.querySelector('.map-labels')?.dataset.kind === 'gemeente' && document.querySelectorAll('.map-label-gemeente').length > 0);
+  const low = await page.locator('.map-label-gemeente').allInnerTexts();
+  assert(low.length > 0 && low.every((n) => gemNames.has(n)), `gemeente labels are gemeente names: ${low}`);
+  await shot(page, '01b-labels-gemeenten');
+  // From zoom 11 the buurten are named, each label over its own area's box.
+  await page.evaluate(() => window.atlas.map.jumpTo({ zoom: 12.5 }));
+  await page.waitForFunction(() => document.querySelector('.map-labels')?.dataset.kind === 'buurten' && document.querySelectorAll('.map-label-buurten').length > 0);
+  const placed = await page.evaluate(() => [...document.querySelectorAll('.map-label-buurten')].map((el) => {
+    const r = el.getBoundingClientRect();
+    const c = window.atlas.map.getCanvas().getBoundingClientRect();
+    const ll = window.atlas.map.unproject([r.left + r.width / 2 - c.left, r.top + r.height / 2 - c.top]);
+    return { code: el.dataset.code, text: el.textContent, lng: ll.lng, lat: ll.lat };
+  }));
+  const scores = await api('/api/v1/scores/buurten');
+  const f = scores.fields;
+  const byCode = new Map(scores.rows.map((r) => [r[f.indexOf('code')], r]));
+  for (const l of placed) {
+    const r = byCode.get(l.code);
+    assert(r, `label ${l.code} is a buurt`);
+    eq(l.text, r[f.indexOf('naam')], `label text of ${l.code}`);
+    const b = r[f.indexOf('bbox')];
+    assert(l.lng >= b[0] && l.lng <= b[2] && l.lat >= b[1] && l.lat <= b[3], `label ${l.code} sits inside its area's box`);
+  }
+  // The labels do not overlap one another.
+  const boxes = await page.evaluate(() => [...document.querySelectorAll('.map-label')].map((el) => el.getBoundingClientRect().toJSON()));
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i]; const b = boxes[j];
+    assert(!(a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top), 'labels overlap');
+  }
+  await shot(page, '01c-labels-buurten');
+  await page.evaluate((v) => window.atlas.map.jumpTo(v), start);
+  await page.evaluate(() => new Promise((r) => (window.atlas.map.loaded() ? r() : window.atlas.map.once('idle', r))));
+});
+
+await test('hovering an area shows a tooltip with its name, score and category', async () => {
+  const p = await pointOverArea(page);
+  assert(p, 'no scored area found on the map');
+  await page.mouse.move(p.x, p.y);
+  await page.waitForFunction((code) => { const t = document.querySelector('#map-tooltip'); return t && !t.hidden && t.dataset.code === code; }, p.code);
+  const text = await page.locator('#map-tooltip').innerText();
+  const f = (await api(`/ogc/v1/collections/buurten/items/${p.code}`)).properties;
+  assert(text.includes(f.naam), `tooltip names the area: ${text}`);
+  assert(text.includes(f.score.toLocaleString('nl-NL', { maximumFractionDigits: 1 })), `tooltip shows the score ${f.score}: ${text}`);
+  assert(text.includes(f.categorie), `tooltip shows the category ${f.categorie}: ${text}`);
+  await shot(page, '01d-tooltip');
+  await page.mouse.move(2, 2);
+  await page.waitForFunction(() => document.querySelector('#map-tooltip').hidden);
+});
+
+await test('a notice (such as an unreachable background map) stays until it is closed', async () => {
+  await page.evaluate(async () => {
+    const s = await import('/web/js/status.js');
+    s.showNotice('basemap', 'De achtergrondkaart is niet bereikbaar; de kaart toont een effen achtergrond.');
+    s.setStatus('');
+  });
+  await page.waitForTimeout(700);
+  eq(await page.locator('#notices .notice').count(), 1, 'the notice outlives a cleared status line');
+  await page.locator('#notices .notice button').click();
+  eq(await page.locator('#notices .notice').count(), 0, 'closed');
+});
+
+await test('the first level follows the coverage: wijken with a note where buurten cover little of the view', async () => {
+  const r = await page.evaluate(async () => {
+    const o = await import('/web/js/orient.js');
+    const country = [3.3, 50.7, 7.2, 53.6];
+    const ermelo = [5.55, 52.25, 5.75, 52.35];
+    const cfg = { levels: { buurten: 10, wijken: 100 }, extent: country, coverage: { buurten: { GM0233: ermelo } } };
+    return {
+      national: o.firstView(cfg, null, country),
+      fresh: o.firstView(cfg, null, null),
+      chosen: o.firstView(cfg, 'buurten', country),
+      full: o.firstView({ ...cfg, coverage: { buurten: { A: country } } }, null, null),
+    };
+  });
+  eq(r.national.level, 'wijken', 'a national view where buurten cover one gemeente shows wijken');
+  assert(r.national.note && r.national.note.includes('1 gemeente') && r.national.note.includes('Buurten'), `with a note: ${r.national.note}`);
+  eq(r.fresh.level, 'buurten', 'a first visit starts on the gemeenten the buurten are loaded for');
+  eq(r.fresh.bounds, [5.55, 52.25, 5.75, 52.35], 'and zooms there');
+  eq(r.chosen.level, 'buurten', 'a level from the URL wins');
+  eq(r.full.level, 'buurten', 'buurten everywhere: buurten');
+  // The demo: its first view lies within the coverage of its buurten.
+  const config = await api('/web/config.json');
+  eq(await page.evaluate(() => window.atlas.state.level), config.levels.buurten > 0 ? 'buurten' : 'wijken', 'the demo starts on buurten');
+});
+
 await test('clicking a buurt opens its panel with the values the API publishes', async () => {
   const p = await pointOverArea(page);
   assert(p, 'no scored area found on the map');
@@ -224,6 +319,139 @@ await test('clicking a buurt opens its panel with the values the API publishes',
     else assert(text.startsWith(pr[fig].toLocaleString('nl-NL', { maximumFractionDigits: 1 })), `${fig}: ${text} vs ${pr[fig]}`);
   }
   await shot(page, '02-panel');
+});
+
+await test('clusters are outlines only; sites are shown for the selected area only, without duplicates', async () => {
+  const style = await page.evaluate(() => window.atlas.map.getStyle());
+  const clusterLayers = style.layers.filter((l) => l.source === 'clusters');
+  assert(clusterLayers.length > 0 && clusterLayers.every((l) => l.type === 'line'), `clusters drawn as lines only: ${clusterLayers.map((l) => l.type)}`);
+  // The panel of `selected` is open: the sites on the map are those with their centre in its box.
+  const all = await api('/ogc/v1/collections/sites/items?limit=10000');
+  const shown = await page.evaluate(() => window.atlas.map.getSource('sites').serialize().data);
+  const scores = await api('/api/v1/scores/buurten');
+  const f = scores.fields;
+  const bbox = scores.rows.find((r) => r[f.indexOf('code')] === selected)[f.indexOf('bbox')];
+  const centre = (ft) => {
+    const pts = ft.geometry.type === 'Polygon' ? ft.geometry.coordinates.flat() : ft.geometry.coordinates.flat(2);
+    const xs = pts.map((p) => p[0]); const ys = pts.map((p) => p[1]);
+    return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
+  };
+  const key = (ft) => centre(ft).map((v) => v.toFixed(5)).join(',');
+  const expected = new Set(all.features.filter((ft) => { const c = centre(ft); return c[0] >= bbox[0] && c[0] <= bbox[2] && c[1] >= bbox[1] && c[1] <= bbox[3]; }).map(key));
+  eq(shown.features.map(key).sort(), [...expected].sort(), 'one site per centre, only in the selected area');
+  assert(all.features.length > new Set(all.features.map(key)).size, 'the demo publishes duplicate sites (the case this guards)');
+  await shot(page, '02b-clarity');
+});
+
+await test('a meeting place is clickable with name and type; the panel names the nearest one and any circle with distance', async () => {
+  const places = await api('/ogc/v1/collections/places/items');
+  // A place whose buurt is on the map: click its symbol.
+  const target = await page.evaluate((fc) => {
+    const m = window.atlas.map;
+    const c = m.getCanvas().getBoundingClientRect();
+    for (const f of fc.features) {
+      const p = m.project(f.geometry.coordinates);
+      if (p.x < 20 || p.y < 20 || p.x > c.width - 20 || p.y > c.height - 40) continue;
+      const sym = m.queryRenderedFeatures([p.x, p.y], { layers: ['place-symbol'] });
+      if (!sym.length) continue;
+      // A point of the same buurt just beside the symbol, for the panel.
+      for (const [dx, dy] of [[0, 22], [0, -22], [22, 0], [-22, 0], [0, 30], [30, 0]]) {
+        const q = [p.x + dx, p.y + dy];
+        const a = m.queryRenderedFeatures(q, { layers: ['area-fill'] })[0];
+        const b = m.queryRenderedFeatures([p.x, p.y], { layers: ['area-fill'] })[0];
+        if (a && b && a.properties.code === b.properties.code && !m.queryRenderedFeatures([[q[0] - 12, q[1] - 12], [q[0] + 12, q[1] + 12]], { layers: ['place-symbol', 'circle-symbol'] }).length) {
+          return { x: c.left + p.x, y: c.top + p.y, ax: c.left + q[0], ay: c.top + q[1], naam: f.properties.naam, soort: f.properties.soort, code: a.properties.code };
+        }
+      }
+    }
+    return null;
+  }, places);
+  assert(target, 'a meeting place on the map with its buurt around it');
+  const panelBefore = await page.locator('#panel-title').innerText();
+  await page.mouse.click(target.x, target.y);
+  await page.waitForSelector('.feature-popup [data-kind="place"]');
+  const popup = await page.locator('.feature-popup').innerText();
+  assert(popup.includes(target.naam) && popup.includes('Ontmoetingsplek') && popup.includes(target.soort), `popup names the place and its type: ${popup}`);
+  eq(await page.locator('#panel-title').innerText(), panelBefore, 'clicking the symbol does not select the area under it');
+  await shot(page, '02c-place-popup');
+  await page.keyboard.press('Escape');
+  await page.mouse.click(target.ax, target.ay);
+  await page.waitForFunction((code) => document.querySelector('#panel-title')?.textContent.includes(code) && document.querySelector('#panel-nearby [data-field="nearest-place"]'), target.code);
+  const near = await page.locator('#panel-nearby [data-field="nearest-place"]').innerText();
+  // The place lies in this buurt, so the nearest place is in it (distance 0).
+  assert(near.startsWith('Dichtstbijzijnde ontmoetingsplek: ') && near.endsWith('in dit gebied'), `nearest place inside the area: ${near}`);
+  const inside = await page.evaluate((code) => window.atlas.map.queryRenderedFeatures({ layers: ['place-symbol'] }).filter((f) => {
+    const p = window.atlas.map.project(f.geometry.coordinates);
+    return window.atlas.map.queryRenderedFeatures([p.x, p.y], { layers: ['area-fill'] }).some((a) => a.properties.code === code);
+  }).map((f) => f.properties.naam), target.code);
+  assert(inside.some((n) => near.includes(n)), `names a place inside ${target.code} (${inside}): ${near}`);
+  const circle = await page.locator('#panel-nearby [data-field="nearest-circle"]').innerText();
+  assert(/^Bestaande Buurtcirkel: .+, (in dit gebied|\d+ m van dit gebied|[\d,]+ km van dit gebied)$/.test(circle) || circle === 'Geen bestaande Buurtcirkel binnen 2 km', `circle line: ${circle}`);
+  await shot(page, '02d-panel-nearby');
+  selected = target.code;
+});
+
+await test('the list shows bucket and completeness in rank order, and says why a high score is not geschikt', async () => {
+  const s = await api('/api/v1/scores/buurten');
+  const rows = new Map(s.rows.map((r) => { const o = Object.fromEntries(s.fields.map((k, i) => [k, r[i]])); return [o.code, o]; }));
+  const trs = await page.locator('#ranked tbody tr').evaluateAll((els) => els.map((tr) => ({
+    code: tr.dataset.code,
+    bucket: tr.querySelector('[data-field="deelnemers"]').textContent,
+    compl: tr.querySelector('[data-field="volledigheid"]').textContent,
+    why: tr.querySelector('[data-why]')?.textContent ?? null,
+  })));
+  assert(trs.length > 0, 'rows');
+  const words = { '<5': 'minder dan 5', '>12': 'meer dan 12' };
+  for (const tr of trs) {
+    const r = rows.get(tr.code);
+    eq(tr.bucket, r.deelnemers ? (words[r.deelnemers] ?? r.deelnemers) : '—', `bucket of ${tr.code}`);
+    eq(tr.compl, r.volledigheid === null ? '—' : `${Math.round(r.volledigheid * 100)}%`, `completeness of ${tr.code}`);
+    const gated = r.categorie === 'kansrijk' && r.score >= 60;
+    eq(tr.why, gated ? 'hoge score, maar minder dan 5 deelnemers' : r.categorie === 'onvoldoende gegevens' ? 'te weinig gegevens bekend' : null, `explanation of ${tr.code}`);
+  }
+  assert(!(await page.locator('#ranked').innerText()).match(/[<>]\s?\d/), 'no ">12" or "<5" in the list');
+  eq(await page.locator('#ranked th[aria-sort]').getAttribute('aria-sort'), 'ascending', 'sorted by rank');
+  eq(await page.locator('#ranked th[aria-sort] button').getAttribute('data-sort'), 'rang', 'sorted by rank');
+});
+
+await test('a click in the list scrolls to the panel, focuses its heading and pans the map to the area', async () => {
+  const small = await newContext({ width: 1366, height: 768 });
+  const p2 = await openMap(small);
+  await p2.locator('#ranked tbody tr').first().waitFor();
+  const codes = await p2.locator('#ranked tbody tr').evaluateAll((els) => els.map((tr) => tr.dataset.code));
+  const s = await api('/api/v1/scores/buurten');
+  const bi = s.fields.indexOf('bbox');
+  const boxes = new Map(s.rows.map((r) => [r[0], r[bi]]));
+  const centre = await p2.evaluate(() => window.atlas.map.getCenter().toArray());
+  // The area of the list whose centre is farthest from the map's centre.
+  const far = codes.map((c) => { const b = boxes.get(c); return [c, Math.hypot((b[0] + b[2]) / 2 - centre[0], (b[1] + b[3]) / 2 - centre[1])]; }).sort((a, b) => b[1] - a[1])[0][0];
+  await p2.locator(`#ranked button[data-select="${far}"]`).scrollIntoViewIfNeeded();
+  const listTop = await p2.locator('#ranked').evaluate((el) => el.getBoundingClientRect().top);
+  await p2.locator(`#ranked button[data-select="${far}"]`).click();
+  await p2.waitForFunction((code) => document.querySelector('#panel-title')?.textContent.includes(code), far);
+  eq(await p2.evaluate(() => document.activeElement?.id), 'panel-title', 'focus on the panel heading');
+  const top = await p2.locator('#panel').evaluate((el) => el.getBoundingClientRect().top);
+  assert(top >= 0 && top < 768 / 2, `the panel is in view (top ${top}, list was at ${listTop})`);
+  const b = boxes.get(far);
+  const now = await p2.evaluate(() => window.atlas.map.getCenter().toArray());
+  assert(Math.abs(now[0] - (b[0] + b[2]) / 2) < 1e-4 && Math.abs(now[1] - (b[1] + b[3]) / 2) < 1e-4, `map centred on ${far}: ${now}`);
+  await shot(p2, '03b-list-selected-1366');
+  // The per-gemeente list: all areas of one gemeente, with a CSV of them.
+  const gi = s.fields.indexOf('gemeentecode');
+  const gm = s.rows.find((r) => r[0] === far)[gi];
+  await p2.selectOption('#list-gemeente', gm);
+  const n = s.rows.filter((r) => r[gi] === gm).length;
+  await p2.waitForFunction((k) => document.querySelectorAll('#ranked tbody tr').length === k, n);
+  const note = await p2.locator('#list-note').innerText();
+  assert(note.startsWith(`${n} gebieden in `), `the note counts the gemeente's areas: ${note}`);
+  const [dl] = await Promise.all([p2.waitForEvent('download'), p2.click('#list-csv')]);
+  const csv = readFileSync(await dl.path(), 'utf8');
+  const lines = csv.replace(/^\ufeff/, '').trim().split(/\r\n/);
+  eq(lines[0], 'code;naam;gemeentecode;score;categorie;rang;rang_van;deelnemers;volledigheid', 'CSV header');
+  eq(lines.length - 1, n, 'one CSV line per area of the gemeente');
+  assert(lines.slice(1).every((l) => l.split(';')[2] === gm), 'every line is of that gemeente');
+  await shot(p2, '03c-gemeente-list-1366', { fullPage: true });
+  await small.close();
 });
 
 await test('criterion and figure labels are the ones the server sends in config.json, in both languages', async () => {
@@ -268,9 +496,11 @@ await test('moving a weight slider recolours the map and reorders the list', asy
   // The list follows the API's order for the same parameters.
   const s = await api('/api/v1/scores/buurten?w_participants=0&w_p_65plus=10');
   const best = s.rows.map((r) => Object.fromEntries(s.fields.map((k, i) => [k, r[i]])));
-  const scoreOf = new Map(best.map((r) => [r.code, r.score]));
-  const shown = listAfter.map((c) => scoreOf.get(c) ?? -1);
-  assert(shown.every((v, i) => i === 0 || shown[i - 1] >= v), `list not sorted by the API's new scores: ${shown}`);
+  // The default order is the API's rank order: category first, then score.
+  const catOrder = { geschikt: 0, kansrijk: 1, 'onvoldoende gegevens': 2, ongeschikt: 3 };
+  const rowOf = new Map(best.map((r) => [r.code, r]));
+  const shown = listAfter.map((c) => [catOrder[rowOf.get(c)?.categorie] ?? 4, -(rowOf.get(c)?.score ?? -1)]);
+  assert(shown.every((v, i) => i === 0 || shown[i - 1][0] < v[0] || (shown[i - 1][0] === v[0] && shown[i - 1][1] <= v[1])), `list not in rank order for the API's new scores: ${JSON.stringify(shown)}`);
   const stateAfter = await page.evaluate(() => JSON.stringify(window.atlas.map.getFeatureState({ source: 'areas', sourceLayer: 'buurten', id: window.atlas.state.selected })));
   assert(stateAfter !== stateBefore, `feature state unchanged: ${stateAfter}`);
   const pixelsAfter = await mapPixels(page);
@@ -280,6 +510,63 @@ await test('moving a weight slider recolours the map and reorders the list', asy
   await page.waitForFunction((score) => document.querySelector('#panel-body [data-field="score"]')?.textContent === score,
     f.properties.score.toLocaleString('nl-NL', { maximumFractionDigits: 1 }), { timeout: 5000 });
   await shot(page, '03-after-slider');
+});
+
+await test('after a settings change a line says how many areas changed category, with ▲▼ in the list', async () => {
+  const q1 = await page.evaluate(() => window.atlas.lastRecolour.query);
+  await moveSlider(page, 'w_p_laag_inkomen', 'End');
+  await waitRecolour(page, 'w_p_laag_inkomen=10');
+  const q2 = await page.evaluate(() => window.atlas.lastRecolour.query);
+  const [a, b] = await Promise.all([api(`/api/v1/scores/buurten?${q1}`), api(`/api/v1/scores/buurten?${q2}`)]);
+  const cat = (x) => new Map(x.rows.map((r) => [r[0], r[x.fields.indexOf('categorie')]]));
+  const ca = cat(a); const cb = cat(b);
+  const order = { geschikt: 0, kansrijk: 1, 'onvoldoende gegevens': 2, ongeschikt: 3 };
+  const moved = [...cb].filter(([c, v]) => ca.get(c) !== v).map(([c, v]) => [c, (order[v] ?? 4) < (order[ca.get(c)] ?? 4) ? 'up' : 'down']);
+  const line = await page.locator('#changes').innerText();
+  if (moved.length === 0) eq(line, 'Geen buurt van categorie veranderd.', 'no change line');
+  else {
+    const up = moved.filter(([, d]) => d === 'up').length;
+    eq(line, `${moved.length} ${moved.length === 1 ? 'buurt' : 'buurten'} van categorie veranderd: ${up} ▲ beter, ${moved.length - up} ▼ slechter.`, 'change line');
+  }
+  const marks = await page.locator('#ranked tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.dataset.code, tr.querySelector('[data-change]')?.dataset.change ?? null]));
+  const want = new Map(moved);
+  for (const [code, m] of marks) eq(m, want.get(code) ?? null, `marker of ${code}`);
+  await shot(page, '04b-changes');
+  // Back to the parameters the later tests expect.
+  await page.evaluate(() => {
+    const el = document.getElementById('w_p_laag_inkomen');
+    el.value = '1';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await page.waitForFunction((q) => window.atlas.lastRecolour.query === q, q1, { timeout: 15_000 });
+});
+
+await test('a banner shows non-standard settings: copy link, a named scenario compared with the standard, back to standard', async () => {
+  const ctx = await newContext({ width: 1366, height: 768 });
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  const p2 = await openMap(ctx, '/?w_p_65plus=10&w_participants=2&scenario=Ouderen');
+  await p2.waitForSelector('#custom-banner:not([hidden])');
+  eq(await p2.locator('#custom-text').innerText(), 'Scenario "Ouderen": 2 instellingen wijken af van de standaard.', 'banner text');
+  await p2.click('#banner-copy');
+  await p2.waitForFunction(() => document.querySelector('#banner-copied').textContent !== '');
+  const copied = await p2.locator('#banner-copied').innerText();
+  if (copied === 'Link gekopieerd.') eq(await p2.evaluate(() => navigator.clipboard.readText()), p2.url(), 'the link on the clipboard');
+  else assert(copied.includes(p2.url()), `the link is shown when copying fails: ${copied}`);
+  await p2.click('#compare-scenario');
+  await p2.waitForSelector('.scenario-compare');
+  const heads = await p2.locator('.scenario-compare thead th').allInnerTexts();
+  eq(heads.slice(1), ['Standaard', 'Ouderen'], 'two columns: standard and scenario');
+  const [std, sc] = await Promise.all([api('/api/v1/scores/buurten'), api('/api/v1/scores/buurten?w_p_65plus=10&w_participants=2')]);
+  for (const c of ['geschikt', 'kansrijk', 'ongeschikt']) {
+    const n = (x) => x.rows.filter((r) => r[x.fields.indexOf('categorie')] === c).length;
+    const cells = await p2.locator(`.scenario-compare tr[data-cat="${c}"] td`).allInnerTexts();
+    eq(cells.map(Number), [n(std), n(sc)], `areas ${c}, standard vs scenario`);
+  }
+  await shot(p2, '04c-scenario-1366', { fullPage: true });
+  await p2.click('#banner-reset');
+  await p2.waitForSelector('#custom-banner[hidden]', { state: 'attached' });
+  await p2.waitForFunction(() => !location.search.includes('w_p_65plus') && !location.search.includes('scenario='));
+  await ctx.close();
 });
 
 await test('the URL carries the view, parameters, selection and shortlist; a new tab reproduces it', async () => {
@@ -337,7 +624,7 @@ await test('url.js reads back the state it writes and drops what the page cannot
   eq(r.back.params, { w_p_65plus: 7, walk_m: 600 }, 'parameters');
   eq(r.odd.level, null, 'a level without a map layer is dropped');
   eq(r.odd.shortlist, [{ level: 'wijken', code: 'WK1' }], 'shortlist entries the page cannot show are dropped');
-  eq(r.odd.sort, { key: 'score', dir: 'desc' }, 'an unknown sort falls back to the score');
+  eq(r.odd.sort, { key: 'rang', dir: 'asc' }, 'an unknown sort falls back to the rank');
   eq(r.odd.params, {}, 'a parameter that is not a number is dropped');
   eq(r.odd.lang, 'nl', 'an unknown language falls back to Dutch');
 });
@@ -371,18 +658,63 @@ await test('a shortlist exports GeoJSON whose features are the API items, and CS
   await page.keyboard.press('Escape');
 });
 
-await test('the printable report shows snapshot, table, explanation, parameters, sources and date', async () => {
+await test('the report: page 1 map with legend, names and scale; per area the facts and an afweging; page numbers and source in the PDF; same from a shared link', async () => {
   const [report] = await Promise.all([context.waitForEvent('page'), page.click('#report')]);
   await report.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
   const text = await report.locator('main').innerText();
   for (const part of ['Shortlist naast elkaar', 'Toelichting per gebied', 'Instellingen van de analyse', 'Bronnen', 'CBS', selected, code2Of(text)]) {
     assert(text.includes(part), `report lacks ${part}`);
   }
-  assert(await report.locator('#report-figure img').count() === 1, 'map snapshot in the report');
   assert(await report.locator('#report-figure svg path').count() === 2, 'outline map of the two areas');
+  assert(!text.includes('w_p_') && !text.includes('walk_m') && !text.includes('t_geschikt'), 'settings in words, no parameter codes');
+  eq(await report.locator('.area-explain [data-field="nearest-place"]').count(), 2, 'nearest meeting place per area');
+  eq(await report.locator('.area-explain [data-field="stabiliteit"]').count(), 2, 'robustness per area');
+  await report.locator('.afweging').first().fill('Start hier: wijkcentrum heeft ruimte op dinsdag.');
   await report.emulateMedia({ media: 'print' });
   assert(!(await report.locator('#print').isVisible()), 'the print button is hidden in print');
   await shot(report, '05-report-print', { fullPage: true });
+  // The PDF, page by page: page 1 holds the map with names, numbers, legend and scale bar.
+  const pdfPath = join(artifacts, '05-report.pdf');
+  writeFileSync(pdfPath, await report.pdf({ format: 'A4', printBackground: true }));
+  const pageText = (n) => execFileSync('pdftotext', ['-layout', '-f', String(n), '-l', String(n), pdfPath, '-'], { encoding: 'utf8' });
+  const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdfPath], { encoding: 'utf8' }))[1]);
+  assert(pages >= 2, `the report has more than one page (${pages})`);
+  const p1 = pageText(1);
+  const names = await report.locator('#report-figure .area-name').evaluateAll((els) => els.map((e) => e.textContent));
+  for (const part of ['Waar starten we', 'Geschikt', 'Kansrijk', 'Ongeschikt', 'Bron: CBS, Kadaster', `Pagina 1 van ${pages}`, ...names]) {
+    assert(p1.toLowerCase().includes(part.toLowerCase()), `page 1 of the PDF shows "${part}": ${p1}`);
+  }
+  assert(/\d+ (m|km)/.test(p1), 'page 1 has a scale bar');
+  let all = '';
+  for (let n = 1; n <= pages; n++) {
+    const tx = pageText(n);
+    assert(tx.includes(`Pagina ${n} van ${pages}`) && tx.includes('Bron: CBS, Kadaster'), `page ${n} carries its number and the source`);
+    all += tx;
+  }
+  assert(!all.includes('w_p_') && all.includes('Start hier: wijkcentrum'), 'no parameter codes in the PDF; the afweging is printed');
+  execFileSync('pdftoppm', ['-r', '40', '-f', '1', '-l', '1', pdfPath, join(artifacts, '05-report-page')]);
+  const ppmFile = [join(artifacts, '05-report-page-1.ppm'), join(artifacts, '05-report-page-01.ppm')].find((f) => existsSync(f));
+  const ppm = readFileSync(ppmFile);
+  // P6 header: magic, width, height, maxval, each followed by whitespace.
+  const header = ppm.toString('latin1', 0, 40).match(/^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/);
+  const px = ppm.subarray(header[0].length);
+  let ink = 0; let coloured = 0;
+  for (let i = 0; i + 2 < px.length; i += 3) {
+    const [r, g, b] = [px[i], px[i + 1], px[i + 2]];
+    if (r < 200 || g < 200 || b < 200) ink++;
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++;
+  }
+  const total = px.length / 3;
+  assert(ink / total > 0.03, `page 1 is not blank (${(100 * ink / total).toFixed(1)}% ink)`);
+  assert(coloured / total > 0.01, `page 1 shows the coloured map and legend (${(100 * coloured / total).toFixed(1)}% coloured)`);
+  // The same report from a shared link, in a fresh browser context (no tab storage).
+  const shared = await newContext();
+  const r2 = await shared.newPage();
+  await r2.goto(report.url());
+  await r2.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  eq(await r2.locator('#report-figure svg path').count(), 2, 'the shared link draws the map again');
+  eq(await r2.locator('#report-figure .area-name').evaluateAll((els) => els.map((e) => e.textContent)), names, 'with the same names');
+  await shared.close();
   await report.close();
 });
 await test('the report leaves out a shortlist entry of a level the page does not show, instead of failing', async () => {
@@ -443,13 +775,22 @@ await test('a bad upload shows the server error and leaves the map unchanged', a
   // Chromium logs the 400 answer itself; that one is expected here.
   eq(consoleErrors.splice(errorsBefore).filter((e) => !e.includes('status of 400')), [], 'console errors');
   console.log(`     upload answered in ${Date.now() - t} ms`);
-  const msg = await page.locator('#upload-result').innerText();
-  assert(/Niet gelukt/.test(msg) && /3|regel|row|line/i.test(msg), `error shown: ${msg}`);
+  const msg = await page.locator('#upload-result [data-field="problem"]').innerText();
+  assert(/Niet gelukt/.test(await page.locator('#upload-result').innerText()), 'says it failed');
+  assert(msg.includes('regel 3: x is geen getal'), `the problem in Dutch, with the line: ${msg}`);
+  assert(msg.includes('Importeer alleen de goede regels') && !/skip_invalid|--skip|rows are invalid|line \d/.test(msg), `actionable in the page's words, no CLI flag or English: ${msg}`);
   const scoresAfter = await api('/api/v1/scores/buurten');
   eq(scoresAfter.rows, scoresBefore.rows, 'scores after a failed upload');
   eq(await page.evaluate(() => window.atlas.scoresApplied), applied, 'the map was not recoloured');
   assert((await mapPixels(page)) === pixelsBefore, 'the map changed after a failed upload');
   await shot(page, '06-upload-error');
+  // A missing value is named too: "regel 3: y ontbreekt".
+  await page.setInputFiles('#upload-file', { name: 'clienten.csv', mimeType: 'text/csv', buffer: Buffer.from('x;y\n150000;420000\n150100;\n') });
+  await page.click('#upload-form button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector('#upload-result [data-field="problem"]')?.textContent.includes('regel 3: y ontbreekt'));
+  eq(consoleErrors.splice(errorsBefore).filter((e) => !e.includes('status of 400')), [], 'console errors');
+  assert(await page.locator('#upload-template').getAttribute('download'), 'a template CSV to download');
+  assert((await page.locator('#upload-form').innerText()).includes('x en y'), 'the required columns are stated');
 });
 
 await test('a good upload reports dropped columns and updates the map', async () => {
@@ -463,9 +804,33 @@ await test('a good upload reports dropped columns and updates the map', async ()
   await page.click('#upload-form button[type="submit"]');
   await page.waitForSelector('#upload-result [data-outcome="ok"]', { timeout: 30_000 });
   eq(await page.locator('#upload-result [data-field="rows"]').innerText(), '12', 'rows accepted');
-  assert((await page.locator('#upload-result').innerText()).includes('naam'), 'the name column is reported as dropped');
+  eq(await page.locator('#upload-result [data-field="dropped"]').innerText(), 'Niet opgeslagen kolommen: naam', 'the dropped column is listed');
+  // The personal-data warning: amber, above the green result.
+  const order = await page.evaluate(() => {
+    const w = document.querySelector('#upload-result .result-warn');
+    const ok = document.querySelector('#upload-result .result-ok');
+    return w && ok ? { before: !!(w.compareDocumentPosition(ok) & Node.DOCUMENT_POSITION_FOLLOWING), bg: getComputedStyle(w).backgroundColor, inside: ok.contains(w) } : null;
+  });
+  assert(order && order.before && !order.inside, `the warning stands above the result, outside it: ${JSON.stringify(order)}`);
+  eq(order.bg, 'rgb(255, 241, 194)', 'amber warning');
+  assert((await page.locator('#upload-result .result-warn').innerText()).includes('naam'), 'the warning lists the column');
   await page.waitForFunction((n) => window.atlas.scoresApplied > n, applied, { timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('#upload-result [data-field="summary"]')?.textContent !== '', null, { timeout: 15_000 });
+  const summary = await page.locator('#upload-result [data-field="summary"]').innerText();
+  const after = await api('/api/v1/scores/buurten');
+  const g = after.rows.filter((r) => r[after.fields.indexOf('categorie')] === 'geschikt').length;
+  const nClusters = (await api('/ogc/v1/collections/clusters/items?limit=10000')).features.length;
+  eq(summary, `${nClusters} ${nClusters === 1 ? 'groep' : 'groepen'}, ${g} ${g === 1 ? 'gebied' : 'gebieden'} geschikt met de huidige instellingen.`, 'summary after success');
   await shot(page, '07-upload-ok');
+});
+
+await test('"importeer alleen de goede regels" imports the good rows of a file with a bad one', async () => {
+  await page.check('#upload-skip');
+  await page.setInputFiles('#upload-file', { name: 'clienten.csv', mimeType: 'text/csv', buffer: Buffer.from('x;y\n150000;420000\nnoord;420100\n150050;420050\n') });
+  await page.click('#upload-form button[type="submit"]');
+  await page.waitForSelector('#upload-result [data-outcome="ok"]', { timeout: 30_000 });
+  eq(await page.locator('#upload-result [data-field="rows"]').innerText(), '2', 'the two good rows');
+  await page.uncheck('#upload-skip');
 });
 
 await test('English toggle, keyboard focus and tablet width', async () => {
