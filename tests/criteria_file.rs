@@ -208,7 +208,8 @@ fn an_indicator_whose_column_nobody_imported_is_niet_geladen_and_analyse_says_so
         let e = indicator_entry(&a["toelichting"]);
         assert_eq!(e["cause"], "niet geladen", "{a}");
     }
-    // Nobody has it, so it does not lower anyone's completeness: the ranking is the default one.
+    // Missing never counts as zero: scores and order are the default ones (completeness falls
+    // by the indicator's weight, which the demo's complete buurten can bear).
     let baseline = analyse_json(&store, None);
     let order = |d: &Value| -> Vec<(Value, Value)> {
         areas(d)

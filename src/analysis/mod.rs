@@ -10,6 +10,7 @@ pub mod generalise;
 pub mod grid;
 pub mod metric;
 pub mod network;
+pub mod region;
 pub mod run;
 pub mod score;
 pub mod sites;

@@ -13,7 +13,7 @@ use super::cluster::{ClusterError, Clustering, Dbscan};
 use super::estimate::{Estimate, GridCell, estimate, grid_people_within_walk};
 use super::generalise::{Published, publish};
 use super::metric::{Reach, WalkingMetric};
-use super::score::{AreaInput, Prepared, prepare_model};
+use super::score::{AreaInput, Prepared, prepare_regions};
 use super::sites::{SiteParams, find_sites};
 use super::weights::{Prevalence, Weights};
 use crate::index::{AreaIndex, PointIndex};
@@ -338,7 +338,12 @@ pub fn analyse_with<M: WalkingMetric>(
             existing_circle_nearby: circle_near[i],
         })
         .collect();
-    let prepared = prepare_model(&area_inputs, model);
+    let regions = if model.comparison() == crate::analysis::weights::ComparisonSet::Regio {
+        crate::analysis::region::regions(inputs.areas)
+    } else {
+        crate::analysis::region::Regions::new()
+    };
+    let prepared = prepare_regions(&area_inputs, model, &regions);
     let summary = Summary {
         clients: points.len(),
         clustered: clustering.labels().iter().filter(|l| l.is_some()).count(),

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::analysis::estimate::Estimate;
+use crate::analysis::region::Regions;
 use crate::analysis::weights::{
     CRITERIA, ComparisonSet, Criterion, Direction, Indicator, Thresholds, Weights,
 };
@@ -151,7 +152,8 @@ impl MissingCause {
 pub struct Completeness {
     /// Criteria with a weight above 0 that have data for the area.
     pub criteria: u32,
-    /// Criteria with a weight above 0.
+    /// Criteria with a weight above 0 that count for the area: not those "niet geladen" for
+    /// every area of its comparison set.
     pub of: u32,
     /// The share (0-1) of the total weight that rests on criteria with data.
     pub weight_share: f64,
@@ -416,6 +418,10 @@ struct PreparedCriterion {
     normalised: Option<f64>,
     cause: Option<MissingCause>,
     reason: Cow<'static, str>,
+    /// False when the criterion is "niet geladen" for every area of this area's comparison
+    /// set: data nobody loaded then leaves the completeness share (and the score's weight)
+    /// instead of counting against every area alike.
+    counts: bool,
 }
 
 impl PreparedCriterion {
@@ -425,6 +431,7 @@ impl PreparedCriterion {
             normalised: Some(normalised),
             cause: None,
             reason,
+            counts: true,
         }
     }
 
@@ -434,6 +441,7 @@ impl PreparedCriterion {
             normalised: None,
             cause: Some(cause),
             reason,
+            counts: true,
         }
     }
 }
@@ -707,7 +715,19 @@ pub fn prepare_with(inputs: &[AreaInput<'_>], comparison: ComparisonSet) -> Prep
 /// [`prepare_with`] for the comparison set and the custom indicators of `weights`: the entry
 /// point of the published model.
 pub fn prepare_model(inputs: &[AreaInput<'_>], weights: &Weights) -> Prepared {
-    prepare_indicators(inputs, weights.comparison(), weights.indicators_shared())
+    prepare_regions(inputs, weights, &Regions::new())
+}
+
+/// [`prepare_model`] with the neighbouring gemeenten of every gemeente, for
+/// `kring = "regio"` (see [`crate::analysis::region`]); without them a region is the gemeente
+/// alone.
+pub fn prepare_regions(inputs: &[AreaInput<'_>], weights: &Weights, regions: &Regions) -> Prepared {
+    prepare_all(
+        inputs,
+        weights.comparison(),
+        weights.indicators_shared(),
+        regions,
+    )
 }
 
 /// [`prepare_with`] plus custom indicators: each is a need criterion like the built-in ones
@@ -719,6 +739,15 @@ pub fn prepare_indicators(
     inputs: &[AreaInput<'_>],
     comparison: ComparisonSet,
     indicators: Arc<[Indicator]>,
+) -> Prepared {
+    prepare_all(inputs, comparison, indicators, &Regions::new())
+}
+
+fn prepare_all(
+    inputs: &[AreaInput<'_>],
+    comparison: ComparisonSet,
+    indicators: Arc<[Indicator]>,
+    regions: &Regions,
 ) -> Prepared {
     let n_need = NEED.len() + indicators.len();
     let need_value = |k: usize, f: &Figures| -> Option<f64> {
@@ -733,14 +762,18 @@ pub fn prepare_indicators(
     let is_water = |a: &AreaInput<'_>| a.water || a.code.is_water_code();
     let has_client_data = inputs.iter().any(|a| a.participants.is_some());
     let set_of = |code: &AreaCode| -> Option<AreaCode> {
-        (comparison == ComparisonSet::Gemeente && code.level() != Level::Gemeente)
+        (comparison != ComparisonSet::Alles && code.level() != Level::Gemeente)
             .then(|| code.gemeente())
+    };
+    let gemeente_of = |code: &AreaCode| -> Option<AreaCode> {
+        (code.level() != Level::Gemeente).then(|| code.gemeente())
     };
 
     // Step 1: sorted known values per (need criterion, level, comparison set), over non-water
     // areas; and which (criterion, level) has any value at all.
     let mut reference: HashMap<(usize, Level, Option<AreaCode>), Vec<f64>> = HashMap::new();
-    let mut level_has: std::collections::HashSet<(usize, Level)> = Default::default();
+    let mut gemeente_has: std::collections::HashSet<(usize, Level, Option<AreaCode>)> =
+        Default::default();
     for a in inputs.iter().filter(|a| !is_water(a)) {
         let set = set_of(a.code);
         for k in 0..n_need {
@@ -749,7 +782,33 @@ pub fn prepare_indicators(
                     .entry((k, a.code.level(), set.clone()))
                     .or_default()
                     .push(v);
-                level_has.insert((k, a.code.level()));
+                gemeente_has.insert((k, a.code.level(), gemeente_of(a.code)));
+            }
+        }
+    }
+    if comparison == ComparisonSet::Regio {
+        // The reference of a gemeente's areas: its own values plus its neighbours'.
+        let own = reference.clone();
+        let mut sets: std::collections::HashSet<(usize, Level, AreaCode)> = Default::default();
+        for a in inputs.iter().filter(|a| !is_water(a)) {
+            if let Some(g) = set_of(a.code) {
+                for k in 0..n_need {
+                    sets.insert((k, a.code.level(), g.clone()));
+                }
+            }
+        }
+        for (k, level, g) in sets {
+            let mut values: Vec<f64> = Vec::new();
+            let members = std::iter::once(&g).chain(regions.get(&g).into_iter().flatten());
+            for m in members {
+                if let Some(v) = own.get(&(k, level, Some(m.clone()))) {
+                    values.extend_from_slice(v);
+                }
+            }
+            if values.is_empty() {
+                reference.remove(&(k, level, Some(g)));
+            } else {
+                reference.insert((k, level, Some(g)), values);
             }
         }
     }
@@ -827,7 +886,11 @@ pub fn prepare_indicators(
                             Some(sorted) => {
                                 let (score, mut cmp) = percentile(sorted, v, level);
                                 if set.is_some() {
-                                    cmp.push_str(" in de gemeente");
+                                    cmp.push_str(if comparison == ComparisonSet::Regio {
+                                        " in de regio"
+                                    } else {
+                                        " in de gemeente"
+                                    });
                                 }
                                 let lower = match custom {
                                     None => lower_is_more_need(NEED[k]),
@@ -845,15 +908,17 @@ pub fn prepare_indicators(
                                 normalised: None,
                                 cause: Some(MissingCause::NietVanToepassing),
                                 reason: text.into(),
+                                counts: true,
                             },
                         }
                     }
                     None => {
-                        // A figure that no area of the level has was not in the imported data at
-                        // all; one that only some areas lack was suppressed by CBS. A custom
-                        // column is "niet geladen" exactly where the import did not reach.
+                        // A figure that no area of the level in the same gemeente has was not in
+                        // the imported data (key figures come per gemeente or nationally); one
+                        // that only some areas lack was suppressed by CBS. A custom column is
+                        // "niet geladen" exactly where the import did not reach.
                         let loaded = match custom {
-                            None => level_has.contains(&(k, level)),
+                            None => gemeente_has.contains(&(k, level, gemeente_of(a.code))),
                             Some(ind) => a.figures.column(&ind.kolom).is_some(),
                         };
                         let cause = if loaded {
@@ -948,6 +1013,54 @@ pub fn prepare_indicators(
             missing,
             notes,
         });
+    }
+
+    // Step 3: a criterion "niet geladen" for every non-water area of a comparison set does not
+    // count for that set (not in the completeness share, not in the score's weight): data
+    // nobody loaded must not punish everyone, nor favour the one gemeente that has it.
+    let mut by_set: HashMap<(Level, Option<AreaCode>), Vec<usize>> = HashMap::new();
+    let mut flags: Vec<(usize, usize)> = Vec::new();
+    for (i, a) in areas.iter().enumerate().filter(|(_, a)| !a.water) {
+        by_set
+            .entry((a.code.level(), set_of(&a.code)))
+            .or_default()
+            .push(i);
+    }
+    // Only the criteria from layers of their own (meeting places, circles): a missing CBS
+    // figure or indicator means the score rests on fewer figures, which completeness must show.
+    let layer_criteria = [
+        Criterion::MeetingPlace.index(),
+        Criterion::NoExistingCircle.index(),
+    ];
+    for (key, members) in &by_set {
+        for c in layer_criteria {
+            let nobody_in = |members: &[usize]| {
+                members
+                    .iter()
+                    .all(|&i| areas[i].criteria[c].cause == Some(MissingCause::NietGeladen))
+            };
+            // In a region, nobody in the neighbouring gemeenten either.
+            let neighbours_too = || {
+                key.1
+                    .as_ref()
+                    .and_then(|g| regions.get(g))
+                    .is_none_or(|ns| {
+                        ns.iter().all(|n| {
+                            by_set
+                                .get(&(key.0, Some(n.clone())))
+                                .is_none_or(|m| nobody_in(m))
+                        })
+                    })
+            };
+            let nobody =
+                nobody_in(members) && (comparison != ComparisonSet::Regio || neighbours_too());
+            if nobody {
+                flags.extend(members.iter().map(|&i| (i, c)));
+            }
+        }
+    }
+    for (i, c) in flags {
+        areas[i].criteria[c].counts = false;
     }
 
     // Step 4: rank groups, members sorted by code so ties break by code.
@@ -1079,6 +1192,33 @@ impl Prepared {
         w
     }
 
+    /// One note per criterion that does not count somewhere because nobody loaded its data
+    /// for a whole comparison set, e.g. "ontmoetingsplek binnen loopafstand: niet geladen,
+    /// telt niet mee". Said once per analysis, not per area.
+    /// Each note comes with the criterion's key.
+    pub fn not_loaded_notes(&self) -> Vec<(&str, String)> {
+        let scored: Vec<&PreparedArea> = self.areas.iter().filter(|a| !a.water).collect();
+        let n_criteria = CRITERIA + self.indicators.len();
+        (0..n_criteria)
+            .filter_map(|c| {
+                let off = scored.iter().filter(|a| !a.criteria[c].counts).count();
+                let (key, label) = key_label(&self.indicators, c);
+                let note = match off {
+                    0 => return None,
+                    n if n == scored.len() => format!(
+                        "{label}: niet geladen, telt niet mee (niet in de volledigheid en niet in de score)"
+                    ),
+                    n => format!(
+                        "{label}: niet geladen in {n} van de {} gebieden (geen enkel gebied van \
+                         hun vergelijkingskring heeft het), telt daar niet mee",
+                        scored.len()
+                    ),
+                };
+                Some((key, note))
+            })
+            .collect()
+    }
+
     /// The custom indicators the model was prepared with.
     pub fn indicators(&self) -> &[Indicator] {
         &self.indicators
@@ -1102,7 +1242,7 @@ impl Prepared {
         let (mut present, mut of) = (0u32, 0u32);
         if !a.water {
             for (c, &wi) in a.criteria.iter().zip(w) {
-                if wi > 0.0 {
+                if wi > 0.0 && c.counts {
                     total += wi;
                     of += 1;
                     if let Some(s) = c.normalised {
@@ -1903,6 +2043,120 @@ mod tests {
             json["explanation"]["criteria"][1]["cause"],
             "CBS: niet gepubliceerd"
         );
+    }
+
+    #[test]
+    fn data_nobody_loaded_leaves_the_completeness_share_instead_of_punishing_every_area() {
+        let mut world = world();
+        for a in &mut world {
+            a.place = None;
+            a.circle = None;
+        }
+        let prepared = prepare(&inputs(&world));
+        let scores = prepared.score(&Weights::default());
+        // Places and circles (4 of 15) are loaded nowhere: the other 11 are the whole weight.
+        let c = scores[0].completeness.unwrap();
+        assert_eq!((c.criteria, c.of, c.weight_share), (8, 8, 1.0));
+        assert_ne!(scores[0].category, Some(Category::OnvoldoendeGegevens));
+        // Still listed as missing, with its cause.
+        assert_eq!(
+            scores[0].explanation.criteria()[Criterion::MeetingPlace.index()].cause,
+            Some(MissingCause::NietGeladen)
+        );
+        let notes = prepared.not_loaded_notes();
+        let keys: Vec<&str> = notes.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, ["meeting_place", "no_existing_circle"]);
+        assert!(notes[0].1.contains("telt niet mee"), "{}", notes[0].1);
+        assert!(notes[0].1.starts_with(Criterion::MeetingPlace.label()));
+        // Nothing of the kind when everything is loaded.
+        assert!(
+            prepare(&inputs(&self::world()))
+                .not_loaded_notes()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_figure_missing_here_still_lowers_completeness_and_its_cause_follows_the_gemeente() {
+        let mut world = world();
+        // Bijstand is loaded for GM0233 but suppressed for its first buurt, and loaded nowhere
+        // in GM0243.
+        world[0].figures.p_bijstand = None;
+        for a in world
+            .iter_mut()
+            .filter(|a| a.code.as_str().starts_with("BU0243"))
+        {
+            a.figures.p_bijstand = None;
+        }
+        let share = |scores: &[AreaScore<'_>], code_text: &str| {
+            find(scores, code_text).completeness.unwrap().weight_share
+        };
+        let ins = inputs(&world);
+        let own = prepare_with(&ins, ComparisonSet::Gemeente);
+        let own = own.score(&Weights::default());
+        // Suppressed here, present in the rest of the gemeente: counts against it (14/15).
+        assert_eq!(share(&own, "BU02330100"), 0.933);
+        assert_eq!(
+            find(&own, "BU02330100").explanation.criteria()[Criterion::PBijstand.index()].cause,
+            Some(MissingCause::CbsNietGepubliceerd)
+        );
+        // Loaded nowhere in GM0243: "niet geladen", and a figure the score lacks still lowers
+        // completeness (only layers nobody imported leave it), whatever the comparison set.
+        let cause = |scores: &[AreaScore<'_>]| {
+            find(scores, "BU02430200").explanation.criteria()[Criterion::PBijstand.index()].cause
+        };
+        assert_eq!(cause(&own), Some(MissingCause::NietGeladen));
+        assert_eq!(share(&own, "BU02430200"), 0.933);
+        let all = prepare_with(&ins, ComparisonSet::Alles);
+        let all = all.score(&Weights::default());
+        assert_eq!(cause(&all), Some(MissingCause::NietGeladen));
+        assert_eq!(share(&all, "BU02430200"), 0.933);
+        assert_eq!(find(&all, "BU02430200").completeness.unwrap().of, 10);
+    }
+
+    #[test]
+    fn in_the_regio_comparison_a_buurt_is_compared_with_its_gemeente_and_the_neighbouring_ones() {
+        // GM0243 (20-22% 65-plussers) neighbours GM0233 (9-30%); GM0300 neighbours nobody.
+        let mut world = world();
+        world.push(buurt("BU03000100", Some(5.0)));
+        world.push(buurt("BU03000101", Some(50.0)));
+        let ins = inputs(&world);
+        let regio = Weights::from_toml_str(
+            &include_str!("../../config/weights.toml")
+                .replace("kring = \"gemeente\"", "kring = \"regio\""),
+        )
+        .unwrap();
+        assert_eq!(regio.comparison(), ComparisonSet::Regio);
+        let regions: Regions = [
+            (code("GM0243"), vec![code("GM0233")]),
+            (code("GM0233"), vec![code("GM0243")]),
+        ]
+        .into_iter()
+        .collect();
+        let prepared = prepare_regions(&ins, &regio, &regions);
+        let scores = prepared.score(&regio);
+        fn p65(s: &AreaScore<'_>) -> (Option<f64>, String) {
+            let c = s.explanation.criteria()[Criterion::P65Plus.index()];
+            (c.normalised, c.reason.to_string())
+        }
+        // 22% among 9, 12, 18, 20, 21, 22, 25, 30: mid-rank 6 of 8 -> 5/7.
+        let (normalised, reason) = p65(find(&scores, "BU02430202"));
+        assert!(
+            (normalised.unwrap() - 5.0 / 7.0).abs() < 1e-9,
+            "{normalised:?}"
+        );
+        assert!(reason.ends_with("in de regio"), "{reason}");
+        // Within the gemeente alone it would be the highest of its three.
+        let own = prepare_with(&ins, ComparisonSet::Gemeente);
+        let own = own.score(&Weights::default());
+        assert_eq!(p65(find(&own, "BU02430202")).0, Some(1.0));
+        // A gemeente without neighbours is its own region.
+        assert_eq!(p65(find(&scores, "BU03000101")).0, Some(1.0));
+        assert_eq!(p65(find(&scores, "BU03000100")).0, Some(0.0));
+        // Without regions (no polygons), regio is the gemeente.
+        let alone = prepare_model(&ins, &regio);
+        let alone = alone.score(&regio);
+        assert_eq!(p65(find(&alone, "BU02430202")).0, Some(1.0));
     }
 
     #[test]

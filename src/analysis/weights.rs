@@ -200,6 +200,10 @@ pub enum ComparisonSet {
     /// With every loaded area of the same level (the whole country when it is loaded).
     #[serde(rename = "alles")]
     Alles,
+    /// With those of the same level in the gemeente and its neighbouring gemeenten (boundaries
+    /// within 1 m, see [`crate::analysis::region`]).
+    #[serde(rename = "regio")]
+    Regio,
 }
 
 impl ComparisonSet {
@@ -208,6 +212,7 @@ impl ComparisonSet {
         match self {
             ComparisonSet::Gemeente => "gemeente",
             ComparisonSet::Alles => "alles",
+            ComparisonSet::Regio => "regio",
         }
     }
 }
@@ -512,7 +517,7 @@ impl Weights {
             let t = sub_table(
                 table,
                 "vergelijking",
-                "a table with kring = \"gemeente\" or \"alles\"",
+                "a table with kring = \"gemeente\", \"regio\" or \"alles\"",
             )?;
             for (k, v) in t {
                 if k != "kring" {
@@ -525,11 +530,12 @@ impl Weights {
                 comparison = match v.as_str() {
                     Some("gemeente") => ComparisonSet::Gemeente,
                     Some("alles") => ComparisonSet::Alles,
+                    Some("regio") => ComparisonSet::Regio,
                     _ => {
                         return Err(WeightsError::BadValue {
                             key: "vergelijking.kring".into(),
                             value: v.to_string(),
-                            expected: "\"gemeente\" or \"alles\"",
+                            expected: "\"gemeente\", \"regio\" or \"alles\"",
                         });
                     }
                 };

@@ -130,18 +130,41 @@ impl Analysed {
     /// One note per custom indicator whose column no stored area has (never imported): the
     /// criterion is then missing with cause "niet geladen" everywhere. Said once here, not per
     /// area, so a typo in `kolom` or a forgotten `import figures` is noticed.
+    ///
+    /// After them, one note per criterion that does not count somewhere because nobody loaded
+    /// its data for a whole comparison set (e.g. no meeting places imported): "...: niet
+    /// geladen, telt niet mee". An indicator already named above is not named twice.
     pub fn indicator_notes(&self) -> Vec<String> {
-        self.weights
+        let unloaded: Vec<&crate::analysis::weights::Indicator> = self
+            .weights
             .indicators()
             .iter()
-            .filter(|i| !self.data.areas.iter().any(|a| a.figures.column(&i.kolom).is_some()))
+            .filter(|i| {
+                !self
+                    .data
+                    .areas
+                    .iter()
+                    .any(|a| a.figures.column(&i.kolom).is_some())
+            })
+            .collect();
+        let mut notes: Vec<String> = unloaded
+            .iter()
             .map(|i| {
                 format!(
                     "indicator '{}': column '{}' is niet geladen (no imported figure column of that name; see import figures); missing with cause \"niet geladen\" in every area",
                     i.key, i.kolom
                 )
             })
-            .collect()
+            .collect();
+        notes.extend(
+            self.analysis
+                .prepared
+                .not_loaded_notes()
+                .into_iter()
+                .filter(|(key, _)| !unloaded.iter().any(|i| i.key == *key))
+                .map(|(_, note)| note),
+        );
+        notes
     }
 
     /// The level to list when the caller names none: buurten when stored, else wijken.
