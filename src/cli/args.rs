@@ -39,11 +39,12 @@ pub enum Command {
         /// Address and port to listen on.
         #[arg(long, env = "BUURTCIRKEL_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Server configuration (TOML: public_url, cors_origins, body_limit_mb,
-        /// request_timeout_s, web_dir, basemap_url, basemap_attribution, `[auth]`); see
-        /// docs/api.md and docs/web.md. BUURTCIRKEL_PUBLIC_URL,
-        /// BUURTCIRKEL_CORS_ORIGINS, BUURTCIRKEL_BODY_LIMIT_MB, BUURTCIRKEL_REQUEST_TIMEOUT_S and
-        /// BUURTCIRKEL_READ_ROLE override it.
+        /// Server configuration (TOML: public_url, cors_origins (default any, reads only),
+        /// apikey_param, trust_forwarded, body_limit_mb, request_timeout_s, web_dir,
+        /// basemap_url, basemap_attribution, `[auth]`); see docs/api.md and docs/web.md.
+        /// BUURTCIRKEL_PUBLIC_URL, BUURTCIRKEL_CORS_ORIGINS, BUURTCIRKEL_APIKEY_PARAM,
+        /// BUURTCIRKEL_TRUST_FORWARDED, BUURTCIRKEL_BODY_LIMIT_MB, BUURTCIRKEL_REQUEST_TIMEOUT_S
+        /// and BUURTCIRKEL_READ_ROLE override it.
         #[arg(long, env = "BUURTCIRKEL_CONFIG")]
         config: Option<PathBuf>,
         /// Roles and hashed bearer tokens (TOML, as config/auth.example.toml); replaces the

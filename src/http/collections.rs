@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::features::QUERYABLES;
+use super::filter::is_queryable;
 use super::html;
 use super::problem::Problem;
 use super::query::{CollectionRequest, Format, Pairs, parse, published, results};
@@ -60,7 +60,9 @@ fn collection_json(c: &Collection, base: &str, suffix: &str, ds: &Dataset) -> Va
             link(format!("{b}/tiles{suffix_q}", suffix_q = query_of(suffix)), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "application/json", "Vector tiles"),
             link(format!("{b}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json", "Queryables"),
             link(format!("{b}/schema"), "http://www.opengis.net/def/rel/ogc/1.0/schema", "application/schema+json", "Schema"),
+            link(super::LICENSE_URL.to_string(), "license", "text/html", super::LICENSE_NAME),
         ],
+        "attribution": super::ATTRIBUTION,
     });
     if let Some(e) = extent {
         v["extent"] = json!({"spatial": {
@@ -92,7 +94,8 @@ fn geometry_schema(id: &str) -> Value {
 
 /// `GET /ogc/v1/collections/{id}/queryables` (Features Part 3) and `.../schema` (Part 5): JSON
 /// Schema 2020-12 of the properties, typed by the data model. Queryables are the properties
-/// the items can be filtered on; the schema lists every property.
+/// a CQL2 `filter` can name (every property but the nested `toelichting`); the schema lists
+/// every property.
 async fn schema_doc(
     state: &AppState,
     ask: &mut CollectionRequest,
@@ -105,7 +108,7 @@ async fn schema_doc(
     let mut props = serde_json::Map::new();
     props.insert("geometry".into(), geometry_schema(c.name));
     for (name, t) in &c.fields {
-        if queryables && !QUERYABLES.contains(name) {
+        if queryables && !is_queryable(*t) {
             continue;
         }
         let mut v = schema_of(*t);
@@ -161,7 +164,9 @@ pub async fn collections(
         "links": [
             link(format!("{b}?f=json{suffix}"), "self", "application/json", "Collecties"),
             link(format!("{b}?f=html{suffix}"), "alternate", "text/html", "Collecties"),
+            link(super::LICENSE_URL.to_string(), "license", "text/html", super::LICENSE_NAME),
         ],
+        "attribution": super::ATTRIBUTION,
         "collections": list,
     });
     Ok(match req.format {

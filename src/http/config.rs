@@ -74,8 +74,16 @@ pub struct AuthConfig {
 pub struct ServeConfig {
     /// The URL clients reach the server at, for links (default: `http://` + the Host header).
     pub public_url: Option<String>,
-    /// Origins allowed by CORS; `["*"]` for any (default: none, no CORS headers).
+    /// Origins allowed by CORS; `["*"]` for any, without credentials (the default, so a map
+    /// on another site can read the public data); `[]` for no CORS headers.
     pub cors_origins: Vec<String>,
+    /// Accept a token as the `apikey` query parameter (for desktop clients that cannot send
+    /// a header). Off by default: a URL ends up in proxies' and browsers' histories. The
+    /// parameter is removed before the request is routed, so it is never logged or echoed.
+    pub apikey_param: bool,
+    /// Build links from `X-Forwarded-Proto` and `X-Forwarded-Host` (behind a reverse proxy
+    /// that sets them). Off by default: a client could otherwise choose the links' host.
+    pub trust_forwarded: bool,
     /// Largest request body (uploads), MiB.
     pub body_limit_mb: u64,
     /// Longest a request may take, seconds.
@@ -104,7 +112,9 @@ impl Default for ServeConfig {
     fn default() -> ServeConfig {
         ServeConfig {
             public_url: None,
-            cors_origins: Vec::new(),
+            cors_origins: vec!["*".to_string()],
+            apikey_param: false,
+            trust_forwarded: false,
             body_limit_mb: 200,
             request_timeout_s: 120,
             auth: AuthConfig::default(),
@@ -167,6 +177,18 @@ impl ServeConfig {
                 .filter(|s| !s.is_empty())
                 .map(String::from)
                 .collect();
+        }
+        for (var, slot) in [
+            ("BUURTCIRKEL_APIKEY_PARAM", &mut cfg.apikey_param),
+            ("BUURTCIRKEL_TRUST_FORWARDED", &mut cfg.trust_forwarded),
+        ] {
+            if let Some(v) = env(var) {
+                *slot = match v.trim() {
+                    "1" | "true" | "yes" | "on" => true,
+                    "0" | "false" | "no" | "off" | "" => false,
+                    _ => return Err(bad(var, format!("'{v}' is not true or false"))),
+                };
+            }
         }
         for (var, slot) in [
             ("BUURTCIRKEL_BODY_LIMIT_MB", &mut cfg.body_limit_mb),

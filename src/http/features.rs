@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use geo::Intersects;
 use serde_json::{Value, json};
 
+use super::filter;
 use super::html;
 use super::problem::Problem;
 use super::query::{CollectionRequest, Format, parse_bbox, parse_count, parse_crs, published};
@@ -86,7 +87,15 @@ pub async fn items(
     mut ask: CollectionRequest,
 ) -> Result<Response, Problem> {
     let mut allowed = vec![
-        "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime",
+        "f",
+        "limit",
+        "offset",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "datetime",
+        "filter",
+        "filter-lang",
     ];
     allowed.extend(QUERYABLES);
     let req = ask.parse(&state, &allowed, true)?;
@@ -105,8 +114,21 @@ pub async fn items(
         .get("bbox")
         .map(|b| parse_bbox(b, bbox_crs))
         .transpose()?;
+    match req.get("filter-lang") {
+        None | Some("cql2-text") => {}
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "filter-lang={other} is not supported; expected cql2-text"
+            )));
+        }
+    }
     let p = published(&state, &req, id).await?;
     let c = p.collection();
+    let cql = req
+        .get("filter")
+        .map(|f| filter::parse(f).and_then(|e| e.bind(&c.fields)))
+        .transpose()
+        .map_err(|e| Problem::bad_request(e.to_string()))?;
     let mut filters = Vec::new();
     for q in QUERYABLES {
         if let Some(v) = req.get(q) {
@@ -136,6 +158,7 @@ pub async fn items(
                 .iter()
                 .all(|(i, v)| it.values[*i].as_str() == Some(*v))
         })
+        .filter(|it| cql.as_ref().is_none_or(|e| e.matches(&it.values)))
         .filter(|it| {
             let Some(rect) = bbox else { return true };
             let (g, b) = it.geom.in_crs(bbox_crs);

@@ -77,15 +77,74 @@ pub(super) fn list(title: &str, items: &[&str]) -> Html<String> {
     page(title, &format!("<ul>{lis}</ul>"))
 }
 
-pub(super) fn api(base: &str) -> Html<String> {
-    page(
-        "API",
-        &format!(
-            "<p>De API is beschreven in <a href=\"{0}/ogc/v1/api?f=json\">OpenAPI 3.0 (JSON)</a>; \
-             zie ook docs/api.md in het project.</p>",
-            esc(base)
-        ),
-    )
+/// The service-doc page: what a person needs to use the API without reading OpenAPI JSON.
+/// Built from the OpenAPI document itself (paths, parameters), so it cannot drift from it.
+pub(super) fn service_doc(base: &str, doc: &Value, roles: &[(&str, &str)]) -> Html<String> {
+    let b = esc(base);
+    let mut s = format!(
+        "<p>{}</p><p>Machineleesbaar: <a href=\"{b}/ogc/v1/api?f=json\">OpenAPI 3.0</a> \
+         (ook <a href=\"{b}/ogc/v1/openapi.json\">openapi.json</a>); \
+         <a href=\"{b}/ogc/v1/conformance?f=html\">conformance</a>.</p>",
+        esc(doc["info"]["description"].as_str().unwrap_or(""))
+    );
+    s.push_str("<h2>Collecties en rollen</h2><table><tr><th>Collectie</th><th>Items</th><th>Leesbaar vanaf rol</th></tr>");
+    for (c, role) in roles {
+        let c = esc(c);
+        s.push_str(&format!(
+            "<tr><td><a href=\"{b}/ogc/v1/collections/{c}?f=html\">{c}</a></td>\
+             <td><a href=\"{b}/ogc/v1/collections/{c}/items?f=html\">items</a> &middot; \
+             <a href=\"{b}/ogc/v1/collections/{c}/queryables\">queryables</a></td><td>{}</td></tr>",
+            esc(role)
+        ));
+    }
+    s.push_str(
+        "</table><p>Rollen: <b>public</b> (zonder token: gebieden, plekken en Buurtcirkels voor \
+         een vaste keuze van analyseparameters), <b>planner</b> (alle parameters, clusters en \
+         kandidaat-plekken), <b>admin</b> (ook uploads). Een token gaat mee als \
+         <code>Authorization: Bearer TOKEN</code>, of als wachtwoord van HTTP Basic (elke \
+         gebruikersnaam; zo werkt de authenticatie van QGIS), of, als de beheerder het aanzet, \
+         als <code>apikey</code>-parameter.</p><h2>Paden</h2><table><tr><th>Pad</th><th>Wat</th></tr>",
+    );
+    if let Some(paths) = doc["paths"].as_object() {
+        for (p, item) in paths {
+            if let Some(ops) = item.as_object() {
+                for (method, op) in ops {
+                    if method == "servers" {
+                        continue;
+                    }
+                    s.push_str(&format!(
+                        "<tr><td><code>{} {}</code></td><td>{}</td></tr>",
+                        esc(&method.to_uppercase()),
+                        esc(p),
+                        esc(op["summary"].as_str().unwrap_or(""))
+                    ));
+                }
+            }
+        }
+    }
+    s.push_str(
+        "</table><h2>Parameters</h2><table><tr><th>Naam</th><th>Waar</th><th>Betekenis</th></tr>",
+    );
+    if let Some(params) = doc["components"]["parameters"].as_object() {
+        for p in params.values() {
+            s.push_str(&format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                esc(p["name"].as_str().unwrap_or("")),
+                esc(p["in"].as_str().unwrap_or("")),
+                esc(p["description"].as_str().unwrap_or(""))
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "</table><h2>Licentie en bron</h2><p>De gegevens vallen onder \
+         <a rel=\"license\" href=\"{}\">{}</a>; vermeld bij hergebruik: <b>{}</b>. \
+         Aantallen deelnemers staan alleen in klassen; geen antwoord noemt een individuele \
+         cliëntlocatie.</p>",
+        esc(super::LICENSE_URL),
+        esc(super::LICENSE_NAME),
+        esc(super::ATTRIBUTION)
+    ));
+    page("API-documentatie", &s)
 }
 
 pub(super) fn collections(v: &Value) -> Html<String> {

@@ -1,15 +1,18 @@
-//! Middleware around the routes: the request time limit (408 with a problem+json body) and
-//! the per-route metrics and request log.
+//! Middleware around the routes: the request time limit (408 with a problem+json body), the
+//! per-route metrics and request log, desktop-client tokens (HTTP Basic, `apikey`) turned into
+//! bearer tokens, and ETags with 304 on JSON answers.
 //!
-//! Inputs: every request and the configured time limit. Outputs: the handler's response, or a
-//! 408 [`Problem`]. Must not depend on the handler modules.
+//! Inputs: every request, the configured time limit and auth options. Outputs: the handler's
+//! response, a 304, or a 400/408 [`Problem`]. Must not depend on the handler modules.
 
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
 
 use super::problem::Problem;
 use super::state::AppState;
@@ -52,4 +55,127 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         _ => tracing::debug!(%method, route, status, ms, "request"),
     }
     res
+}
+
+/// Middleware for desktop clients that cannot send a bearer header (QGIS 3.22's built-in
+/// authentication offers Basic, GDAL and scripts a URL): HTTP Basic with the token as password
+/// (any user name), and, when `apikey_param` is on, an `apikey` query parameter. Both become
+/// `Authorization: Bearer <token>` before routing, so the role check stays in one place
+/// ([`AppState::authorize`]); the `apikey` pair is removed from the URI, so it is never
+/// logged, echoed in links or kept in a cache key.
+pub async fn desktop_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let mut token = None;
+    if let Some(h) = req.headers().get(header::AUTHORIZATION)
+        && let Ok(h) = h.to_str()
+        && let Some(b64) = h
+            .strip_prefix("Basic ")
+            .or_else(|| h.strip_prefix("basic "))
+    {
+        // A Basic header that is not base64 of user:password gets an empty token: 401.
+        token = Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+                .and_then(|raw| String::from_utf8(raw).ok())
+                .and_then(|up| up.split_once(':').map(|(_, p)| p.to_string()))
+                .unwrap_or_default(),
+        );
+    }
+    if state.inner.config.apikey_param
+        && let Some(q) = req.uri().query()
+        && q.split('&')
+            .any(|kv| kv == "apikey" || kv.starts_with("apikey="))
+    {
+        let mut key = None;
+        let kept: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes())
+            .filter_map(|(k, v)| {
+                if k == "apikey" {
+                    key = Some(v.into_owned());
+                    None
+                } else {
+                    Some((k.into_owned(), v.into_owned()))
+                }
+            })
+            .collect();
+        let rest = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(kept)
+            .finish();
+        let path = req.uri().path();
+        let pq = if rest.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}?{rest}")
+        };
+        let mut parts = req.uri().clone().into_parts();
+        match pq.parse() {
+            Ok(p) => parts.path_and_query = Some(p),
+            Err(_) => return Problem::bad_request("the query string is not valid").into_response(),
+        }
+        if let Ok(u) = Uri::from_parts(parts) {
+            *req.uri_mut() = u;
+        }
+        if token.is_none() {
+            token = key;
+        }
+    }
+    if let Some(t) = token {
+        match HeaderValue::from_str(&format!("Bearer {t}")) {
+            Ok(v) => {
+                req.headers_mut().insert(header::AUTHORIZATION, v);
+            }
+            Err(_) => {
+                req.headers_mut()
+                    .insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer -"));
+            }
+        }
+    }
+    next.run(req).await
+}
+
+/// Largest JSON body [`etag`] hashes; bigger answers (a page of 10,000 wijken) go out
+/// without an ETag rather than being held in memory twice.
+const ETAG_MAX_BYTES: usize = 64 << 20;
+
+/// Middleware: a weak `ETag` (SHA-256 of the body) on every successful JSON answer, and 304
+/// Not Modified when `If-None-Match` names it, so a client re-reading the landing page,
+/// collections or a page of items it has does not download it again. Weak because the
+/// compression layer may re-encode the body. Tiles set their own strong ETag.
+pub async fn etag(req: Request, next: Next) -> Response {
+    let asked = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let get = req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD;
+    let res = next.run(req).await;
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|t| t.contains("json"));
+    if !get || res.status() != StatusCode::OK || !json || res.headers().contains_key(header::ETAG) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ETAG_MAX_BYTES).await else {
+        return Problem::internal(&"the answer was too large to tag").into_response();
+    };
+    let digest = Sha256::digest(&bytes);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let tag = format!("W/\"{hex}\"");
+    let matches = asked.is_some_and(|a| {
+        a.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.trim_start_matches("W/") == tag.trim_start_matches("W/"))
+    });
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        parts.headers.insert(header::ETAG, v);
+    }
+    if matches {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }

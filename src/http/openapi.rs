@@ -63,6 +63,8 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     parameters.insert("bbox".into(), json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "description": "Alleen objecten die deze rechthoek raken: minx,miny,maxx,maxy in de as-volgorde van bbox-crs (EPSG:4326: lat,lon).", "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}));
     parameters.insert("bbox-crs".into(), json!({"name": "bbox-crs", "in": "query", "required": false, "description": "CRS van bbox (standaard CRS84).", "schema": {"type": "string", "format": "uri", "enum": Crs::ALL.map(Crs::uri)}}));
     parameters.insert("crs".into(), json!({"name": "crs", "in": "query", "required": false, "description": "CRS van de geometrie in het antwoord (standaard CRS84); de header Content-Crs noemt het.", "schema": {"type": "string", "format": "uri", "enum": Crs::ALL.map(Crs::uri)}}));
+    parameters.insert("filter".into(), json!({"name": "filter", "in": "query", "required": false, "style": "form", "explode": false, "description": "CQL2-tekstfilter op de queryables van de collectie (zie .../queryables), bijvoorbeeld categorie='geschikt' AND score>60. Vergelijkingen (=, <>, <, <=, >, >=), AND, OR, NOT, haakjes, IN, LIKE (% en _), BETWEEN en IS NULL; een fout noemt de positie.", "schema": {"type": "string"}}));
+    parameters.insert("filter-lang".into(), json!({"name": "filter-lang", "in": "query", "required": false, "description": "Taal van filter; alleen cql2-text.", "schema": {"type": "string", "enum": ["cql2-text"], "default": "cql2-text"}}));
     for q in QUERYABLES {
         parameters.insert(q.into(), json!({"name": q, "in": "query", "required": false, "description": format!("Alleen objecten met {q} gelijk aan deze waarde (alleen in collecties met die eigenschap)."), "schema": {"type": "string"}}));
     }
@@ -111,6 +113,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
             json!({"200": ok_json("De conformance-klassen.", "Conformance", true), "400": bad}),
         ),
     );
+    paths.insert("/openapi.json".into(), get("getOpenApiJson", "Dit OpenAPI-document als JSON (Nederlandse API-strategie)", "Capabilities", vec![], json!({"200": {"description": "OpenAPI 3.0.", "content": {"application/json": {"schema": {"type": "object"}}}}, "400": bad})));
     paths.insert("/api".into(), get("getApi", "Dit OpenAPI-document", "Capabilities", vec![param_ref("f")], json!({"200": {"description": "OpenAPI 3.0.", "content": {"application/vnd.oai.openapi+json;version=3.0": {"schema": {"type": "object"}}, "text/html": {"schema": {"type": "string"}}}}, "400": bad})));
     let mut p = vec![param_ref("f")];
     p.extend(a.clone());
@@ -127,6 +130,8 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
         param_ref("bbox"),
         param_ref("bbox-crs"),
         param_ref("crs"),
+        param_ref("filter"),
+        param_ref("filter-lang"),
     ];
     pi.extend(QUERYABLES.map(param_ref));
     pi.extend(a.clone());
@@ -134,6 +139,10 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     paths.insert("/collections/{collectionId}/items".into(), get("getFeatures", "Objecten van een collectie, per pagina", "Data", pi, json!({
         "200": {"description": "Een GeoJSON FeatureCollection met numberMatched, numberReturned, timeStamp en next/prev-links.", "headers": content_crs, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}, "text/html": {"schema": {"type": "string"}}}},
         "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading})));
+    let pq = vec![param_ref("collectionId"), param_ref("f")];
+    let schema_ok = |d: &str| json!({"description": d, "content": {"application/schema+json": {"schema": {"$ref": "#/components/schemas/Object"}}}});
+    paths.insert("/collections/{collectionId}/queryables".into(), get("getQueryables", "Queryables van een collectie (Features deel 3): de eigenschappen waarop filter werkt, als JSON Schema met typen uit het datamodel", "Data", pq.clone(), json!({"200": schema_ok("JSON Schema 2020-12."), "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading})));
+    paths.insert("/collections/{collectionId}/schema".into(), get("getSchema", "Schema van de objecten (Features deel 5): elke eigenschap met haar type", "Data", pq, json!({"200": schema_ok("JSON Schema 2020-12."), "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading})));
     let mut pf = vec![
         param_ref("collectionId"),
         param_ref("featureId"),
@@ -263,21 +272,46 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     paths.insert("/api/v1/search".into(), search);
     paths.insert("/api/v1/scores/{collectionId}".into(), scores);
 
+    // Dutch API Design Rules (/core/version-header): every answer declares API-Version.
+    for item in paths.values_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in ops.iter_mut() {
+            if method == "servers" {
+                continue;
+            }
+            if let Some(responses) = op["responses"].as_object_mut() {
+                for r in responses.values_mut() {
+                    if !r["headers"].is_object() {
+                        r["headers"] = json!({});
+                    }
+                    r["headers"]["API-Version"] =
+                        json!({"$ref": "#/components/headers/API-Version"});
+                }
+            }
+        }
+    }
     json!({
         "openapi": "3.0.3",
         "info": {
             "title": "Buurtcirkel Atlas",
             "version": super::API_VERSION,
             "description": "OGC API Features (deel 1 en 2) en OGC API Tiles: waar kan een nieuwe Buurtcirkel starten? Analyseparameters (walk_m, min_participants, w_*, t_*) werken op elk data-endpoint, zodat een URL een weergave reproduceert. Fouten zijn application/problem+json; elk antwoord heeft de header API-Version.",
-            "license": {"name": "EUPL-1.2"},
-            "contact": {"name": "Buurtcirkel Atlas"},
+            "license": {"name": "EUPL-1.2", "url": "https://eupl.eu/1.2/nl/"},
+            "contact": {"name": super::CONTACT_NAME, "email": super::CONTACT_EMAIL, "url": super::CONTACT_URL},
+            "x-data-license": {"name": super::LICENSE_NAME, "url": super::LICENSE_URL, "attribution": super::ATTRIBUTION},
         },
         "servers": [{"url": format!("{base}/ogc/v1")}],
         "tags": [{"name": "Capabilities"}, {"name": "Data"}, {"name": "Tiles"}, {"name": "Operations"}],
         "paths": paths,
         "components": {
+            "headers": {"API-Version": {"description": "De volledige versie van de API (semver).", "schema": {"type": "string", "example": super::API_VERSION}}},
             "parameters": parameters,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Een token uit het auth-bestand (opgeslagen als SHA-256)."}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "Een token uit het auth-bestand (opgeslagen als SHA-256)."},
+                "basic": {"type": "http", "scheme": "basic", "description": "Voor desktopprogramma's zoals QGIS: het token als wachtwoord, elke gebruikersnaam."},
+            },
             "schemas": {
                 "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}},

@@ -20,7 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::config::ServeConfig;
-use super::middleware::{time_limit, track};
+use super::middleware::{desktop_auth, etag, time_limit, track};
 use super::problem::Problem;
 use super::state::{AppState, reload};
 use super::{API_VERSION, api, collections, features, imports, landing, tiles, web};
@@ -31,6 +31,8 @@ pub fn router(state: AppState) -> Router {
     let cfg = &state.inner.config;
     let ogc = Router::new()
         .route("/ogc/v1", get(landing::landing))
+        .route("/ogc/v1/", get(landing::landing_slash))
+        .route("/ogc/v1/openapi.json", get(landing::openapi_json))
         .route("/ogc/v1/conformance", get(landing::conformance))
         .route("/ogc/v1/api", get(landing::api))
         .route("/ogc/v1/collections", get(collections::collections))
@@ -55,7 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), track));
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .layer(axum::middleware::from_fn(etag));
     // Uploads and reloads live outside the request time limit: once the body is read (under
     // its own limit, in the handler), the import runs to its end and the answer says what
     // happened. A 408 after the store was changed would be a lie (issue 13).
@@ -117,21 +120,42 @@ pub fn router(state: AppState) -> Router {
             header::HeaderName::from_static("api-version"),
             HeaderValue::from_static(API_VERSION),
         ));
+    // Basic and apikey become a bearer token before anything else looks at the request.
+    app = app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        desktop_auth,
+    ));
+    // CORS is on for any origin by default, without credentials: the public data is public,
+    // and a token is sent as a header the page sets itself, never as a cookie. `*` allows reads
+    // only; uploads from another site need that origin listed. The layer answers preflights.
     if !cfg.cors_origins.is_empty() {
-        let origins = if cfg.cors_origins.iter().any(|o| o == "*") {
-            AllowOrigin::any()
+        use axum::http::Method;
+        let any = cfg.cors_origins.iter().any(|o| o == "*");
+        let (origins, methods) = if any {
+            (
+                AllowOrigin::any(),
+                vec![Method::GET, Method::HEAD, Method::OPTIONS],
+            )
         } else {
-            AllowOrigin::list(
-                cfg.cors_origins
-                    .iter()
-                    .filter_map(|o| HeaderValue::from_str(o).ok()),
+            (
+                AllowOrigin::list(
+                    cfg.cors_origins
+                        .iter()
+                        .filter_map(|o| HeaderValue::from_str(o).ok()),
+                ),
+                vec![Method::GET, Method::HEAD, Method::OPTIONS, Method::POST],
             )
         };
         app = app.layer(
             CorsLayer::new()
                 .allow_origin(origins)
-                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .allow_methods(methods)
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::ACCEPT,
+                    header::IF_NONE_MATCH,
+                ])
                 .expose_headers([
                     header::HeaderName::from_static("content-crs"),
                     header::ETAG,

@@ -86,22 +86,41 @@ impl AppState {
         self.inner.dataset.load_full().ok_or_else(Problem::loading)
     }
 
-    /// The URL prefix for links: the configured public URL, else `http://` + Host.
+    /// The URL prefix for links: the configured public URL, else (with `trust_forwarded`)
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host`, else `http://` + Host.
     pub(crate) fn base(&self, headers: &HeaderMap) -> String {
         if let Some(u) = &self.inner.config.public_url {
             return u.trim_end_matches('/').to_string();
         }
-        headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| {
-                h.bytes()
+        let host_like = |h: &&str| {
+            !h.is_empty()
+                && h.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-            })
-            .map_or_else(
-                || self.inner.fallback_base.clone(),
-                |h| format!("http://{h}"),
-            )
+        };
+        let first = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|h| h.to_str().ok())
+                // A chain of proxies appends: the first value is what the client asked for.
+                .and_then(|h| h.split(',').next())
+                .map(str::trim)
+        };
+        let forwarded = self.inner.config.trust_forwarded;
+        let proto = first("x-forwarded-proto")
+            .filter(|p| forwarded && matches!(*p, "http" | "https"))
+            .unwrap_or("http");
+        let host = first("x-forwarded-host")
+            .filter(|h| forwarded && host_like(h))
+            .or_else(|| {
+                headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .filter(host_like)
+            });
+        host.map_or_else(
+            || self.inner.fallback_base.clone(),
+            |h| format!("{proto}://{h}"),
+        )
     }
 
     /// Checks the caller's role against `needed`: 401 without a valid token, 403 with a token
@@ -132,8 +151,10 @@ impl AppState {
                     .trim()
             });
         let unauthorized = |detail: String| {
-            Problem::new(StatusCode::UNAUTHORIZED, detail)
-                .with_header(header::WWW_AUTHENTICATE, "Bearer")
+            Problem::new(StatusCode::UNAUTHORIZED, detail).with_header(
+                header::WWW_AUTHENTICATE,
+                "Bearer, Basic realm=\"Buurtcirkel Atlas\"",
+            )
         };
         let role = self
             .inner
@@ -144,7 +165,7 @@ impl AppState {
             Ok(role)
         } else if bearer.is_none() {
             Err(unauthorized(format!(
-                "this needs a bearer token (Authorization: Bearer ...) of role {} or higher{why}",
+                "this needs a token of role {} or higher (Authorization: Bearer ..., or HTTP Basic with the token as password){why}",
                 needed.name()
             )))
         } else {

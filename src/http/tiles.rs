@@ -22,12 +22,10 @@ use super::query::{
 };
 use super::respond::{json_response, link, query_of};
 use super::state::AppState;
+use super::{ATTRIBUTION, LICENSE_NAME, LICENSE_URL};
 use crate::release::collection::{Collection, union};
 use crate::release::dataset::Dataset;
 use crate::release::tiles::{self, MAX_ZOOM, TILE_PIXELS, TileMatrixSet};
-
-/// The attribution every published layer carries (the data sources of the areas and figures).
-pub const ATTRIBUTION: &str = "Bron: CBS, Kadaster";
 
 fn collection_description(id: &str) -> String {
     format!("Vectortegels van de collectie {id} van de Buurtcirkel Atlas.")
@@ -258,8 +256,11 @@ pub async fn tileset(
             link(format!("{}/ogc/v1/tileMatrixSets/{}", req.base, tms.id()), TILING_SCHEME, "application/json", tms.id()),
             link(format!("{b}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}{q}"), "item", "application/vnd.mapbox-vector-tile", "Tiles"),
             link(format!("{}/ogc/v1/collections/{id}/tiles/WebMercatorQuad/tilejson{q}", req.base), "describedby", "application/json", "TileJSON"),
+            link(LICENSE_URL.to_string(), "license", "text/html", LICENSE_NAME),
         ],
         "description": "Lege tegels antwoorden 204 No Content.",
+        "license": LICENSE_NAME,
+        "attribution": ATTRIBUTION,
     });
     if let Some(uri) = tms.uri() {
         body["tileMatrixSetURI"] = json!(uri);
@@ -309,6 +310,7 @@ pub async fn tilejson(
             "name": c.title,
             "description": collection_description(id),
             "attribution": ATTRIBUTION,
+            "license": LICENSE_NAME,
             "scheme": "xyz",
             "tiles": [format!("{b}/{{z}}/{{y}}/{{x}}{q}")],
             "minzoom": 0,
