@@ -8,9 +8,11 @@ const TEXTS = {
     'search.label': 'Zoek een gemeente, wijk of buurt',
     'search.placeholder': 'Zoek gemeente, wijk of buurt (naam of code)',
     'search.none': 'Niets gevonden',
+    'search.results': 'Zoekresultaten',
+    'help.link': 'Hoe werkt de score?',
     'search.failed': 'Zoeken lukt nu niet',
     api: 'Gegevens (API)',
-    'api.long': 'Alle gegevens in de browsebare API',
+    'api.long': 'Alle gegevens via de API (ook te bekijken in de browser)',
     'map.label': 'Kaart',
     'map.zoomin': 'Inzoomen',
     'map.zoomout': 'Uitzoomen',
@@ -20,10 +22,12 @@ const TEXTS = {
     'level.buurten': 'Buurten',
     'level.wijken': 'Wijken',
     'level.gemeenten': 'Gemeenten',
+    'kind.gemeenten': 'gemeente', 'kind.wijken': 'wijk', 'kind.buurten': 'buurt',
     'walk.label': 'Loopafstand',
     'minp.label': 'Minimum aantal deelnemers',
     'weights.legend': 'Hoe zwaar telt elk criterium?',
     'weight.off': 'telt niet mee',
+    'weight.participants.note': 'Telt altijd mee (minstens 1): zonder deelnemers kan geen cirkel starten.',
     reset: 'Standaardinstellingen',
     'legend.title': 'Wat betekenen de kleuren?',
     'legend.geschikt': 'Geschikt: hier kan een Buurtcirkel starten (genoeg deelnemers en een hoge score)',
@@ -73,7 +77,8 @@ const TEXTS = {
     'panel.apilink': 'Bekijk in de API',
     'panel.loading': 'Gegevens van het gebied laden',
     'panel.failed': 'Het gebied kon niet worden geladen',
-    unknown: 'onbekend (CBS geheim)',
+    unknown: 'onbekend',
+    'unknown.cbs': 'onbekend (CBS geheim)', 'unknown.notloaded': 'onbekend (niet geladen)', 'unknown.noclients': 'onbekend (geen cliëntgegevens)',
     'unknown.plain': 'onbekend',
     'cause.CBS: niet gepubliceerd': 'CBS: niet gepubliceerd', 'cause.niet geladen': 'niet geladen', 'cause.niet van toepassing': 'niet van toepassing',
     'cat.onvoldoende gegevens': 'onvoldoende gegevens',
@@ -89,7 +94,7 @@ const TEXTS = {
     'compare.title': 'Shortlist naast elkaar',
     'upload.title': 'Cliëntgegevens uploaden (beheer)',
     'upload.privacy': 'Wat gebeurt er met de gegevens? Van elke cliënt bewaren we alleen de plek, afgerond op een raster van 25 meter, en eventueel de doelgroep. Namen, adressen, geboortedata en alle andere kolommen worden niet opgeslagen. De kaart toont nooit iemand afzonderlijk: alleen aantallen per gebied in klassen (minder dan 5, 5-8, 9-12, meer dan 12) en groepen van minstens 5 mensen, vergroot en afgerond op 100 meter.',
-    'upload.token': 'Beheertoken',
+    'upload.token': 'Toegangscode van de beheerder',
     'upload.file': 'CSV-bestand met cliëntlocaties',
     'upload.submit': 'Uploaden',
     'upload.busy': 'Bezig met uploaden en controleren',
@@ -153,6 +158,8 @@ const TEXTS = {
     'search.label': 'Search a municipality, district or neighbourhood',
     'search.placeholder': 'Search gemeente, wijk or buurt (name or code)',
     'search.none': 'Nothing found',
+    'search.results': 'Search results',
+    'help.link': 'How does the score work? (Dutch)',
     'search.failed': 'Search is not available right now',
     api: 'Data (API)',
     'api.long': 'All data in the browsable API',
@@ -165,10 +172,12 @@ const TEXTS = {
     'level.buurten': 'Buurten (neighbourhoods)',
     'level.wijken': 'Wijken (districts)',
     'level.gemeenten': 'Gemeenten',
+    'kind.gemeenten': 'municipality', 'kind.wijken': 'district', 'kind.buurten': 'neighbourhood',
     'walk.label': 'Walking distance',
     'minp.label': 'Minimum number of participants',
     'weights.legend': 'How much does each criterion count?',
     'weight.off': 'not counted',
+    'weight.participants.note': 'Always counts (at least 1): without participants no circle can start.',
     reset: 'Default settings',
     'legend.title': 'What do the colours mean?',
     'legend.geschikt': 'Suitable: a Buurtcirkel can start here (enough participants and a high score)',
@@ -218,7 +227,8 @@ const TEXTS = {
     'panel.apilink': 'View in the API',
     'panel.loading': 'Loading the area',
     'panel.failed': 'The area could not be loaded',
-    unknown: 'unknown (suppressed by CBS)',
+    unknown: 'unknown',
+    'unknown.cbs': 'unknown (suppressed by CBS)', 'unknown.notloaded': 'unknown (not loaded)', 'unknown.noclients': 'unknown (no client data)',
     'unknown.plain': 'unknown',
     'cause.CBS: niet gepubliceerd': 'not published by CBS', 'cause.niet geladen': 'not loaded', 'cause.niet van toepassing': 'not applicable',
     'cat.onvoldoende gegevens': 'insufficient data',
@@ -332,7 +342,8 @@ export function translatePage(root = document) {
 const nf = () => new Intl.NumberFormat(lang === 'nl' ? 'nl-NL' : 'en-GB', { maximumFractionDigits: 1 });
 
 /**
- * A number in the page's language, or "onbekend (CBS geheim)" for a missing value.
+ * A number in the page's language, or "onbekend" for a missing value (the caller says why
+ * when it knows: {@link unknownFigure}).
  * @param {number | null | undefined} v
  * @param {string} [unit]
  */
@@ -344,4 +355,39 @@ export function num(v, unit = '') {
 /** @param {string | null | undefined} c */
 export function category(c) {
   return t(`cat.${c ?? 'geen'}`);
+}
+
+/**
+ * A participant bucket in words: "meer dan 12", "minder dan 5" (the API's ">12", "<5"); "—"
+ * for none.
+ * @param {string | null | undefined} b
+ */
+export function bucketText(b) {
+  if (!b) return '—';
+  const k = `bucket.${b}`;
+  const w = t(k);
+  return w === k ? b : w;
+}
+
+/**
+ * Why a key figure is missing, from the explanation of the criterion of the same name when
+ * there is one: "onbekend (CBS geheim)" only for a value CBS suppressed, "onbekend (niet
+ * geladen)" for a figure nobody imported, else plain "onbekend".
+ * @param {string} field
+ * @param {{ criterion: string, missing?: boolean, cause?: string | null }[] | undefined} criteria
+ */
+export function unknownFigure(field, criteria) {
+  const c = criteria?.find((x) => x.criterion === field && x.missing);
+  if (c?.cause === 'CBS: niet gepubliceerd') return t('unknown.cbs');
+  if (c?.cause === 'niet geladen') return t('unknown.notloaded');
+  return t('unknown');
+}
+
+/**
+ * The API's Dutch sentences write buckets as ">12" and "<5"; the page says "meer dan 12" and
+ * "minder dan 5".
+ * @param {string} text
+ */
+export function bucketsInWords(text) {
+  return text.replace(/(^|[\s(])([<>])\s?(\d+)\b/g, (_, pre, op, n) => `${pre}${t(`bucket.${op}${n}`) === `bucket.${op}${n}` ? `${op}${n}` : t(`bucket.${op}${n}`)}`);
 }

@@ -37,6 +37,17 @@ export function criterionLabel(key, fallback) {
   return c?.labels?.[getLang()] ?? c?.label ?? fallback ?? key;
 }
 
+/**
+ * The label of criterion `key` as a heading or table label: capitalised ("65-plussers",
+ * "Deelnemers binnen loopafstand").
+ * @param {string} key
+ * @param {string} [fallback]
+ */
+export function criterionTitle(key, fallback) {
+  const text = criterionLabel(key, fallback);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** The key figures in the model's order: [field, unit] pairs. */
 export function figureFields() {
   return figures.map((f) => /** @type {[string, string]} */ ([f.field, f.unit]));

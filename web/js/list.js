@@ -4,7 +4,7 @@
 // as the API ranks). Each row shows the participant bucket and the completeness, and says why a
 // high score is not `geschikt`. A click on a row selects the area.
 
-import { t, num } from './i18n.js';
+import { t, num, bucketText } from './i18n.js';
 import { esc, badge } from './panel.js';
 import { state, data, update } from './store.js';
 import { $ } from './status.js';
@@ -80,10 +80,7 @@ export function renderList(bounds) {
  * @param {string | null | undefined} b
  */
 export function bucket(b) {
-  if (!b) return '—';
-  const k = `bucket.${b}`;
-  const w = t(k);
-  return w === k ? b : w;
+  return bucketText(b);
 }
 
 /**

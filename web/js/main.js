@@ -107,7 +107,9 @@ function retranslate() {
   translatePage();
   const lang = $('#lang');
   lang.textContent = state.lang === 'nl' ? 'EN' : 'NL';
-  lang.setAttribute('aria-label', state.lang === 'nl' ? 'Switch to English' : 'Naar Nederlands');
+  // The accessible name starts with the visible text (WCAG 2.5.3, axe label-content-name-mismatch).
+  lang.setAttribute('aria-label', state.lang === 'nl' ? 'EN: switch to English' : 'NL: naar Nederlands');
+  lang.setAttribute('lang', state.lang === 'nl' ? 'en' : 'nl');
   labelWeights();
   showParams();
   buildLegend();
@@ -192,6 +194,15 @@ async function loadOverlays(which = ['clusters', 'sites', 'places', 'circles']) 
   const q = query();
   // Cluster and site geometry is for planners unless the store opens everything (docs/privacy.md).
   const open = !config?.tier || config.tier.open;
+  if (!open) {
+    // Drop what an open store showed before (an upload of real clients closes it).
+    for (const id of /** @type {const} */ (['clusters', 'sites'])) {
+      if (!which.includes(id) || !overlays[id]) continue;
+      overlays[id] = null;
+      if (id === 'sites') showSites();
+      else await amap?.setOverlay(id, { type: 'FeatureCollection', features: [] });
+    }
+  }
   await Promise.all(which.filter((id) => open || (id !== 'clusters' && id !== 'sites')).map(async (id) => {
     try {
       const needsParams = id === 'clusters' || id === 'sites';
@@ -376,7 +387,7 @@ function bind() {
   bindChanges({ query });
   bindSearch(onSearchChoice);
   bindShortlist({ query, snapshot: async () => (amap ? amap.snapshot() : null) });
-  bindUpload(async () => {
+  bindUpload(async (token) => {
     // The snapshot was replaced: real clients close the store to the public menu (docs/privacy.md).
     try {
       const fresh = await getJSON('/web/config.json');
@@ -392,7 +403,17 @@ function bind() {
     if (state.selected) openPanel(state.selected);
     await overlaysDone;
     while (scoresInFlight || scoresPending) await new Promise((r) => setTimeout(r, 50));
-    return { rows: data.rows, clusters: overlays.clusters ? overlays.clusters.features.length : null };
+    let clusters = overlays.clusters ? overlays.clusters.features.length : null;
+    if (clusters === null) {
+      // A closed store shows no clusters to the public; the admin who uploaded may count them.
+      try {
+        const fc = await getJSON(withQuery('/ogc/v1/collections/clusters/items?limit=1', query()), { headers: { Authorization: `Bearer ${token}` } });
+        clusters = typeof fc.numberMatched === 'number' ? fc.numberMatched : null;
+      } catch {
+        clusters = null;
+      }
+    }
+    return { rows: data.rows, clusters };
   });
   $('#panel-close').addEventListener('click', closePanel);
   $('#lang').addEventListener('click', () => {

@@ -4,8 +4,8 @@
 // a missing criterion "onbekend: <cause>" (CBS: niet gepubliceerd, niet geladen, niet van
 // toepassing); completeness and stability sit under the rank.
 
-import { t, num, category, getLang } from './i18n.js';
-import { criterionLabel, figureFields, figureLabel } from './labels.js';
+import { t, num, category, getLang, bucketText, unknownFigure, bucketsInWords } from './i18n.js';
+import { criterionLabel, criterionTitle, figureFields, figureLabel } from './labels.js';
 
 const LEVEL_NAME = {
   nl: { buurten: 'buurten', wijken: 'wijken', gemeenten: 'gemeenten' },
@@ -55,7 +55,7 @@ export function esc(s) {
  */
 export function criterionReason(c, level) {
   if (c.missing) return c.cause ? `${t('unknown.plain')}: ${t(`cause.${c.cause}`)}` : t('unknown');
-  if (getLang() === 'nl') return c.reason;
+  if (getLang() === 'nl') return bucketsInWords(c.reason);
   const pct = c.normalised === null || c.normalised === undefined ? null : Math.round(c.normalised * 100);
   const lv = LEVEL_NAME.en[/** @type {keyof typeof LEVEL_NAME.en} */ (level)] ?? level;
   switch (c.criterion) {
@@ -98,7 +98,7 @@ export function renderPanel(feature, { level, gemeenteName, inShortlist }) {
   const ex = p.toelichting || { criteria: [], notes: [], missing: [] };
   const rows = ex.criteria.map((c) => `
     <tr data-criterion="${esc(c.criterion)}">
-      <td><strong>${esc(criterionLabel(c.criterion, c.label))}</strong><br>
+      <td><strong>${esc(criterionTitle(c.criterion, c.label))}</strong><br>
         <span data-reason class="${c.missing ? 'missing' : ''}">${esc(criterionReason(c, level))}</span></td>
       <td class="num">${num(c.weight)}</td>
       <td class="num">${c.missing ? '—' : num(c.contribution)}
@@ -106,13 +106,13 @@ export function renderPanel(feature, { level, gemeenteName, inShortlist }) {
     </tr>`).join('');
   const figures = figureFields().map(([f, unit]) => `
     <tr data-figure="${f}"><th scope="row">${esc(figureLabel(f))}</th>
-      <td class="num ${p[f] === null || p[f] === undefined ? 'missing' : ''}">${esc(num(p[f], unit))}</td></tr>`).join('');
-  const notes = (ex.notes || []).map((/** @type {string} */ n) => `<li>${esc(n)}</li>`).join('');
+      <td class="num ${p[f] === null || p[f] === undefined ? 'missing' : ''}">${esc(p[f] === null || p[f] === undefined ? unknownFigure(f, p.toelichting?.criteria) : num(p[f], unit))}</td></tr>`).join('');
+  const notes = (ex.notes || []).map((/** @type {string} */ n) => `<li>${esc(bucketsInWords(n))}</li>`).join('');
   return `
     <p><span class="score-big" data-field="score">${p.score === null || p.score === undefined ? '—' : num(p.score)}</span>
        <span data-field="categorie">${badge(p.categorie)}</span></p>
     <p data-field="rang">${esc(rankText(p, level, gemeenteName))}</p>
-    <p>${esc(t('panel.participants'))}: <strong data-field="deelnemers">${esc(p.deelnemers ?? t('unknown'))}</strong>${p.deelnemers_geschat !== null && p.deelnemers_geschat !== undefined ? ` <span data-field="deelnemers_geschat">(${esc(t('panel.estimated', num(p.deelnemers_geschat)))})</span>` : ''}</p>
+    <p>${esc(t('panel.participants'))}: <strong data-field="deelnemers">${esc(p.deelnemers ? bucketText(p.deelnemers) : t('unknown.noclients'))}</strong>${p.deelnemers_geschat !== null && p.deelnemers_geschat !== undefined ? ` <span data-field="deelnemers_geschat">(${esc(t('panel.estimated', num(p.deelnemers_geschat)))})</span>` : ''}</p>
     ${p.criteria_bekend ? `<p data-field="volledigheid">${esc(t('panel.completeness', p.criteria_bekend, Math.round(p.volledigheid * 100)))}${p.stabiliteit ? `; <span data-field="stabiliteit">${esc(t(`panel.${p.stabiliteit}`, Math.round(p.stabiliteit_aandeel * 100)))}</span>` : ''}</p>` : ''}
     ${p.afstandsmaat ? `<p class="note" data-field="afstandsmaat">${esc(t(p.afstandsmaat === 'straatnetwerk' ? 'panel.metric.streets' : 'panel.metric.line'))}</p>` : ''}
     <div class="buttons">

@@ -6,11 +6,11 @@
 // comes from the URL (the main page's), so a shared link gives the same report: nothing is
 // taken from the tab's storage.
 
-import { t, setLang, translatePage, num } from './i18n.js';
+import { t, setLang, translatePage, num, bucketText, unknownFigure, bucketsInWords } from './i18n.js';
 import { ApiError, getJSON, paramQuery } from './api.js';
 import { shortlistFeatures } from './export.js';
 import { esc, badge, criterionReason, rankText } from './panel.js';
-import { setLabels, criterionLabel, criterionKeys, figureFields, figureLabel } from './labels.js';
+import { setLabels, criterionTitle, criterionKeys, figureFields, figureLabel } from './labels.js';
 import { COLOURS } from './map.js';
 import { readURL } from './url.js';
 import { $ } from './status.js';
@@ -119,7 +119,7 @@ async function main() {
       if (k === 't_geschikt') return t('report.t_geschikt');
       if (k === 't_kansrijk') return t('report.t_kansrijk');
       const w = config.weights.find((/** @type {{ param: string, key: string }} */ x) => x.param === k);
-      return w ? criterionLabel(w.key) : k;
+      return w ? criterionTitle(w.key) : k;
     };
     $('#report-params').innerHTML = `<thead><tr><th scope="col">${esc(t('report.setting'))}</th><th scope="col">${esc(t('report.value'))}</th></tr></thead><tbody>` +
       Object.keys(defaults).map((k) => `<tr><th scope="row">${esc(label(k))}</th>
@@ -147,9 +147,9 @@ async function main() {
       ${row(t('col.score'), (p) => (p.score === null ? '—' : num(p.score)))}
       ${row(t('col.categorie'), (p) => badge(p.categorie))}
       ${row(t('col.rang'), (p) => esc(rankText(p, items.find((s) => s.code === p.code)?.level, gm.get(p.gemeentecode))))}
-      ${row(t('panel.participants'), (p) => esc(p.deelnemers ?? t('unknown')))}
-      ${figureFields().map(([f, unit]) => row(figureLabel(f), (p) => esc(num(p[f], unit)))).join('')}
-      ${criterionKeys().map((key) => row(criterionLabel(key), (p) => {
+      ${row(t('panel.participants'), (p) => esc(p.deelnemers ? bucketText(p.deelnemers) : t('unknown.noclients')))}
+      ${figureFields().map(([f, unit]) => row(figureLabel(f), (p) => esc(p[f] === null || p[f] === undefined ? unknownFigure(f, p.toelichting?.criteria) : num(p[f], unit)))).join('')}
+      ${criterionKeys().map((key) => row(criterionTitle(key), (p) => {
         const c = p.toelichting?.criteria.find((x) => x.criterion === key);
         return !c || c.missing ? `<span class="missing">${esc(t('unknown'))}</span>` : num(c.contribution);
       })).join('')}
@@ -165,8 +165,8 @@ async function main() {
           <dt>${esc(t('report.robustness'))}</dt><dd data-field="stabiliteit">${esc(stab)}</dd>
           <dt>${esc(t('report.nearest'))}</dt><dd data-field="nearest-place">${esc(near ? `${near.feature.properties?.naam ?? ''}${near.feature.properties?.soort ? ` (${near.feature.properties.soort})` : ''}, ${distanceText(near.m)}` : t('near.noplace'))}</dd>
         </dl>
-        <ul>${(p.toelichting?.criteria || []).map((c) => `<li><strong>${esc(criterionLabel(c.criterion, c.label))}</strong>: ${esc(criterionReason(c, level))}</li>`).join('')}</ul>
-        ${(p.toelichting?.notes || []).map((n) => `<p class="note">${esc(n)}</p>`).join('')}
+        <ul>${(p.toelichting?.criteria || []).map((c) => `<li><strong>${esc(criterionTitle(c.criterion, c.label))}</strong>: ${esc(criterionReason(c, level))}</li>`).join('')}</ul>
+        ${(p.toelichting?.notes || []).map((n) => `<p class="note">${esc(bucketsInWords(n))}</p>`).join('')}
         <h4 id="afweging-${i}">${esc(t('report.afweging'))}</h4>
         <div class="afweging" contenteditable="true" role="textbox" aria-multiline="true" aria-labelledby="afweging-${i}" data-placeholder="${esc(t('report.afweging.hint'))}"></div></div>`;
     }).join('');

@@ -1,4 +1,4 @@
-// The search box: `GET /api/v1/search?q=` 200 ms after the last key, a listbox of results
+// The search box, an ARIA combobox (the input) controlling a named listbox: `GET /api/v1/search?q=` 200 ms after the last key, a listbox of results
 // (arrow keys, Enter, Escape, click), and the chosen result handed to `onChoose`.
 
 import { t } from './i18n.js';
@@ -28,11 +28,12 @@ function show(list) {
   if (!list) {
     ul.hidden = true;
     input.setAttribute('aria-expanded', 'false');
+    input.removeAttribute('aria-activedescendant');
     return;
   }
   ul.innerHTML = list.length
-    ? list.map((r, i) => `<li role="option" id="sr-${i}" data-i="${i}" aria-selected="false">${esc(r.naam)} <span class="kind">${esc(t(`level.${r.collection}`))} · ${esc(r.code)}${r.gemeentenaam && r.collection !== 'gemeenten' ? ` · ${esc(r.gemeentenaam)}` : ''}</span></li>`).join('')
-    : `<li class="note" aria-disabled="true">${esc(t('search.none'))}</li>`;
+    ? list.map((r, i) => `<li role="option" id="sr-${i}" data-i="${i}" aria-selected="false">${esc(r.naam)} <span class="kind">${esc(t(`kind.${r.collection}`))} · ${esc(r.code)}${r.gemeentenaam && r.collection !== 'gemeenten' ? ` · ${esc(r.gemeentenaam)}` : ''}</span></li>`).join('')
+    : `<li role="option" class="note" aria-disabled="true" aria-selected="false">${esc(t('search.none'))}</li>`;
   ul.hidden = false;
   input.setAttribute('aria-expanded', 'true');
 }
@@ -47,7 +48,7 @@ async function run(text) {
   } catch (e) {
     if (mine === seq) {
       show([]);
-      $('#search-results').innerHTML = `<li class="note">${esc(t('search.failed'))}: ${esc(explain(e))}</li>`;
+      $('#search-results').innerHTML = `<li role="option" class="note" aria-disabled="true" aria-selected="false">${esc(t('search.failed'))}: ${esc(explain(e))}</li>`;
     }
   }
 }

@@ -5,7 +5,7 @@
 import { t, num } from './i18n.js';
 import { esc } from './panel.js';
 import { COLOURS } from './map.js';
-import { criterionLabel } from './labels.js';
+import { criterionTitle } from './labels.js';
 import { state, data, update } from './store.js';
 import { $ } from './status.js';
 
@@ -22,6 +22,12 @@ import { $ } from './status.js';
 
 /** @type {string[]} */
 let ids = [];
+
+/** The criterion that cannot be switched off in the page (see {@link buildControls}). */
+const PARTICIPANTS = 'participants';
+/** Per parameter, the lowest value the page offers where it is above the API's. */
+/** @type {Record<string, number>} */
+let minimums = {};
 
 /** The callbacks of {@link bindSettings}, for controls built later (the public menu). */
 /** @type {{ onInput: (id: string) => void } | null} */
@@ -41,12 +47,18 @@ export function buildControls(config) {
   for (const w of config.weights) {
     const param = w.param;
     defaults[param] = w.default;
+    // Participants cannot be switched off: at weight 0 the score forgets whether anyone can
+    // come, and every area the gate holds back (fewer than 5, or no estimate) rises to
+    // kansrijk on need alone (issue 15). The API still accepts 0; the page starts at 1.
+    const min = w.key === PARTICIPANTS ? Math.max(1, wmin) : wmin;
     const div = document.createElement('div');
     div.className = 'field';
     div.innerHTML = `<label for="${param}"><span class="wlabel" data-key="${esc(w.key)}"></span> <output id="${param}-out" for="${param}"></output></label>
-      <input id="${param}" name="${param}" type="range" min="${wmin}" max="${wmax}" step="1">`;
+      <input id="${param}" name="${param}" type="range" min="${min}" max="${wmax}" step="1"${w.key === PARTICIPANTS ? ` aria-describedby="${param}-note"` : ''}>
+      ${w.key === PARTICIPANTS ? `<p id="${param}-note" class="note" data-i18n="weight.participants.note">${esc(t('weight.participants.note'))}</p>` : ''}`;
     box.append(div);
   }
+  minimums = Object.fromEntries(config.weights.filter((w) => w.key === PARTICIPANTS).map((w) => [w.param, Math.max(1, wmin)]));
   const [wl, wh, ws] = config.ranges.walk_m;
   Object.assign($('#walk_m'), { min: wl, max: wh, step: ws });
   const [ml, mh] = config.ranges.min_participants;
@@ -57,7 +69,17 @@ export function buildControls(config) {
     update({ params: menuOnly(config.tier.menu, defaults) });
     return;
   }
-  update({ params: { ...defaults, ...state.params } });
+  update({ params: atLeastMinimum({ ...defaults, ...state.params }) });
+}
+
+/**
+ * Raises a parameter below the page's minimum (a link with `w_participants=0`) to it.
+ * @param {Record<string, number>} params
+ */
+function atLeastMinimum(params) {
+  const out = { ...params };
+  for (const [k, m] of Object.entries(minimums)) if (typeof out[k] === 'number' && out[k] < m) out[k] = m;
+  return out;
 }
 
 /**
@@ -113,8 +135,7 @@ function listen(id, on) {
 /** The criterion labels next to the sliders, in the page's language. */
 export function labelWeights() {
   for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.wlabel'))) {
-    const text = criterionLabel(el.dataset.key || '');
-    el.textContent = text.charAt(0).toUpperCase() + text.slice(1);
+    el.textContent = criterionTitle(el.dataset.key || '');
   }
 }
 
@@ -128,7 +149,9 @@ export function showParams() {
     if (id === 'walk_m') out.textContent = `${num(v)} m`;
     else if (id.startsWith('w_')) out.textContent = v === 0 ? `0 (${t('weight.off')})` : num(v);
     else out.textContent = num(v);
-    input.setAttribute('aria-valuetext', out.textContent);
+    // aria-valuetext belongs to a slider; the public menu's select has its own option text.
+    if (input.type === 'range') input.setAttribute('aria-valuetext', out.textContent);
+    else input.removeAttribute('aria-valuetext');
   }
   for (const r of /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('input[name="level"]'))) r.checked = r.value === state.level;
 }

@@ -2,10 +2,10 @@
 // comparison, the GeoJSON and CSV exports and the report page. The exports fetch the API's own
 // items again with the current parameters (export.js).
 
-import { t, num } from './i18n.js';
+import { t, num, bucketText, unknownFigure } from './i18n.js';
 import { esc, badge } from './panel.js';
 import { shortlistFeatures, featureCollection, toCSV, download } from './export.js';
-import { criterionKeys, criterionLabel, figureFields, figureLabel } from './labels.js';
+import { criterionKeys, criterionTitle, figureFields, figureLabel } from './labels.js';
 import { state, data, update } from './store.js';
 import { $, setStatus, explain } from './status.js';
 
@@ -75,7 +75,7 @@ async function openCompare(query) {
     const head = features.map((f) => `<th scope="col">${esc(f.properties.naam)}<div class="note">${esc(f.properties.code)}</div></th>`).join('');
     /** @param {string} label @param {(p: AreaFeature['properties']) => string} fn */
     const row = (label, fn) => `<tr><th scope="row">${esc(label)}</th>${features.map((f) => `<td>${fn(f.properties)}</td>`).join('')}</tr>`;
-    const crit = criterionKeys().map((key) => row(criterionLabel(key), (p) => {
+    const crit = criterionKeys().map((key) => row(criterionTitle(key), (p) => {
       const c = p.toelichting?.criteria.find((x) => x.criterion === key);
       return !c || c.missing ? `<span class="missing">${esc(t('unknown'))}</span>` : num(c.contribution);
     })).join('');
@@ -83,8 +83,8 @@ async function openCompare(query) {
       ${row(t('col.score'), (p) => (p.score === null ? '—' : num(p.score)))}
       ${row(t('col.categorie'), (p) => badge(p.categorie))}
       ${row(t('col.rang'), (p) => (p.rang ? `${p.rang}/${p.rang_van}` : '—'))}
-      ${row(t('panel.participants'), (p) => esc(p.deelnemers ?? t('unknown')))}
-      ${figureFields().map(([f, unit]) => row(figureLabel(f), (p) => esc(num(p[f], unit)))).join('')}
+      ${row(t('panel.participants'), (p) => esc(p.deelnemers ? bucketText(p.deelnemers) : t('unknown.noclients')))}
+      ${figureFields().map(([f, unit]) => row(figureLabel(f), (p) => esc(p[f] === null || p[f] === undefined ? unknownFigure(f, p.toelichting?.criteria) : num(p[f], unit)))).join('')}
       ${crit}
     </tbody></table>`;
     /** @type {HTMLDialogElement} */ ($('#compare-dialog')).showModal();

@@ -22,18 +22,18 @@ import { $, explain } from './status.js';
  * @param {string} detail
  */
 export function dutchProblem(detail) {
-  /** @type {[RegExp, string][]} */
+  /** @type {[RegExp, string | ((...m: string[]) => string)][]} */
   const rules = [
-    [/^[^:\n]+: (\d+) of (\d+) rows are invalid, so nothing was imported \(use skip_invalid=true to import the good rows\):/m, '$1 van de $2 regels zijn ongeldig; er is niets geïmporteerd. Verbeter het bestand, of vink "Importeer alleen de goede regels" aan.'],
-    [/line (\d+): (\w+) \(\w+\) is missing/g, 'regel $1: $2 ontbreekt'],
-    [/line (\d+): (\w+) \(\w+\) is not a number/g, 'regel $1: $2 is geen getal'],
+    [/^[^:\n]+: (\d+) of (\d+) rows are invalid, so nothing was imported(?: \(use skip_invalid=true to import the good rows\))?:/m, (_, bad, total) => `${bad} van de ${total} regels ${bad === '1' ? 'is' : 'zijn'} ongeldig; er is niets geïmporteerd. Verbeter het bestand, of vink "Importeer alleen de goede regels" aan.`],
+    [/line (\d+): (\w+) \([^)]*\) is missing/g, 'regel $1: $2 ontbreekt'],
+    [/line (\d+): (\w+) \([^)]*\) is not a number/g, 'regel $1: $2 is geen getal'],
     [/line (\d+): /g, 'regel $1: '],
     [/\.\.\. and (\d+) more/g, '... en nog $1'],
     [/^[^:\n]+: layer \S+ has no coordinates: .*$/m, 'Het bestand heeft geen kolommen met de plek. Nodig: x en y (RD New, meters) of lon en lat (WGS84).'],
     [/\(?use skip_invalid=true to import the good rows\)?/g, '(vink "Importeer alleen de goede regels" aan)'],
   ];
   let out = detail;
-  for (const [re, nl] of rules) out = out.replace(re, nl);
+  for (const [re, nl] of rules) out = typeof nl === 'string' ? out.replace(re, nl) : out.replace(re, nl);
   return out;
 }
 
@@ -42,7 +42,8 @@ const list = (items) => (items.length ? `<ul>${items.map((x) => `<li>${esc(x)}</
 
 /**
  * Wires the upload form.
- * @param {() => Promise<{ rows: import('./store.js').ScoreRow[], clusters: number | null }>} onImported
+ * @param {(token: string) => Promise<{ rows: import('./store.js').ScoreRow[], clusters: number | null }>} onImported
+ *   gets the admin token the upload used (to count the clusters of a store closed to the public)
  */
 export function bindUpload(onImported) {
   const form = /** @type {HTMLFormElement} */ ($('#upload-form'));
@@ -82,7 +83,7 @@ export function bindUpload(onImported) {
         ${(r.notes || []).length ? `<p>${esc(t('upload.notes'))}:</p>${list((r.notes || []).map(dutchProblem))}` : ''}
         <p data-field="summary" class="summary"></p></div>`;
       fileInput.value = '';
-      const after = await onImported();
+      const after = await onImported(token);
       const summary = out.querySelector('[data-field="summary"]');
       if (summary) {
         const geschikt = after.rows.filter((x) => x.categorie === 'geschikt').length;
