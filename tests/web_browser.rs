@@ -49,6 +49,10 @@ fn start(store: &Path, auth: &Path, log: &Path) -> (Server, String) {
         .env_remove("BUURTCIRKEL_ADDR")
         .env_remove("BUURTCIRKEL_LOG")
         .env_remove("BUURTCIRKEL_BASEMAP_URL")
+        // The test moves sliders far faster than a person does; the default limit of new
+        // parameter sets per client address (10 at once, 30 a minute) would answer 429.
+        .env("BUURTCIRKEL_NEW_SETS_PER_MINUTE", "6000")
+        .env("BUURTCIRKEL_NEW_SETS_BURST", "1000")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).expect("log file"))
         .spawn()

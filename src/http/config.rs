@@ -88,6 +88,22 @@ pub struct ServeConfig {
     pub body_limit_mb: u64,
     /// Longest a request may take, seconds.
     pub request_timeout_s: u64,
+    /// Longest a connection may take to send a complete request header, seconds; it is also
+    /// the idle time a kept-alive connection may wait for its next request. Then it is closed.
+    pub header_read_timeout_s: u64,
+    /// Most connections open at once (capped further by the process's open-file limit). When
+    /// full, the oldest connection that is not in a request (a slow or idle one) is closed to
+    /// make room; if every one is in a request the new connection is closed.
+    pub max_connections: u64,
+    /// New parameter sets (analyses not yet cached) one client address may start per minute;
+    /// past it the answer is 429 with `Retry-After`. 0: no limit.
+    pub new_sets_per_minute: u64,
+    /// How many new parameter sets a client may start at once before the per-minute rate
+    /// applies.
+    pub new_sets_burst: u64,
+    /// Parameter sets whose results (collections and tiles) are kept in memory; the oldest is
+    /// dropped past it. The main bound on the server's memory besides the data itself.
+    pub result_cache: u64,
     /// Roles and tokens (or in a separate file with `--auth`).
     pub auth: AuthConfig,
     /// The folder with the web map (`index.html`, and `node_modules/maplibre-gl` from
@@ -117,6 +133,11 @@ impl Default for ServeConfig {
             trust_forwarded: false,
             body_limit_mb: 200,
             request_timeout_s: 120,
+            header_read_timeout_s: 10,
+            max_connections: 1024,
+            new_sets_per_minute: 30,
+            new_sets_burst: 10,
+            result_cache: 16,
             auth: AuthConfig::default(),
             web_dir: None,
             basemap_url: None,
@@ -193,6 +214,17 @@ impl ServeConfig {
         for (var, slot) in [
             ("BUURTCIRKEL_BODY_LIMIT_MB", &mut cfg.body_limit_mb),
             ("BUURTCIRKEL_REQUEST_TIMEOUT_S", &mut cfg.request_timeout_s),
+            (
+                "BUURTCIRKEL_HEADER_READ_TIMEOUT_S",
+                &mut cfg.header_read_timeout_s,
+            ),
+            ("BUURTCIRKEL_MAX_CONNECTIONS", &mut cfg.max_connections),
+            (
+                "BUURTCIRKEL_NEW_SETS_PER_MINUTE",
+                &mut cfg.new_sets_per_minute,
+            ),
+            ("BUURTCIRKEL_NEW_SETS_BURST", &mut cfg.new_sets_burst),
+            ("BUURTCIRKEL_RESULT_CACHE", &mut cfg.result_cache),
         ] {
             if let Some(v) = env(var) {
                 *slot = v
@@ -266,6 +298,14 @@ impl ServeConfig {
         }
         if self.body_limit_mb == 0 || self.request_timeout_s == 0 {
             return Err("body_limit_mb and request_timeout_s must be above 0".into());
+        }
+        if self.header_read_timeout_s == 0 || self.max_connections == 0 || self.result_cache == 0 {
+            return Err(
+                "header_read_timeout_s, max_connections and result_cache must be above 0".into(),
+            );
+        }
+        if self.new_sets_per_minute > 0 && self.new_sets_burst == 0 {
+            return Err("new_sets_burst must be above 0 when new_sets_per_minute is set".into());
         }
         Ok(())
     }

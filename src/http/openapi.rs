@@ -96,7 +96,14 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
         "Ongeldige parameter (onbekende naam, waarde buiten bereik, ongeldige bbox of crs).",
     );
     let not_found = problem("Onbekende collectie of object.");
-    let loading = problem("De gegevens worden nog geladen; probeer het zo opnieuw.");
+    let loading = problem("De gegevens worden nog geladen; probeer het zo opnieuw (Retry-After).");
+    // Endpoints that take analysis parameters: a new parameter set may be refused.
+    let busy = problem(
+        "De gegevens worden nog geladen, of er lopen al 2 analyses van nieuwe parametersets; Retry-After zegt na hoeveel seconden opnieuw (gecachete resultaten worden nooit geweigerd).",
+    );
+    let too_many = problem(
+        "Dit adres startte meer nieuwe parametersets dan new_sets_burst ineens of new_sets_per_minute per minuut; Retry-After zegt na hoeveel seconden er weer een mag.",
+    );
     let unauthorized = problem("Geen of een ongeldig bearer-token.");
     let forbidden = problem("Het token heeft niet de rol die nodig is.");
     let a = analysis_refs(defaults);
@@ -138,7 +145,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     let content_crs = json!({"Content-Crs": {"description": "Het CRS van de geometrie, als <URI>.", "schema": {"type": "string"}}});
     paths.insert("/collections/{collectionId}/items".into(), get("getFeatures", "Objecten van een collectie, per pagina", "Data", pi, json!({
         "200": {"description": "Een GeoJSON FeatureCollection met numberMatched, numberReturned, timeStamp en next/prev-links.", "headers": content_crs, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}, "text/html": {"schema": {"type": "string"}}}},
-        "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading})));
+        "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "429": too_many, "503": busy})));
     let pq = vec![param_ref("collectionId"), param_ref("f")];
     let schema_ok = |d: &str| json!({"description": d, "content": {"application/schema+json": {"schema": {"$ref": "#/components/schemas/Object"}}}});
     paths.insert("/collections/{collectionId}/queryables".into(), get("getQueryables", "Queryables van een collectie (Features deel 3): de eigenschappen waarop filter werkt, als JSON Schema met typen uit het datamodel", "Data", pq.clone(), json!({"200": schema_ok("JSON Schema 2020-12."), "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading})));
@@ -152,7 +159,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     pf.extend(a.clone());
     paths.insert("/collections/{collectionId}/items/{featureId}".into(), get("getFeature", "Eén object", "Data", pf, json!({
         "200": {"description": "Een GeoJSON Feature.", "headers": content_crs, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Feature"}}, "text/html": {"schema": {"type": "string"}}}},
-        "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading})));
+        "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "429": too_many, "503": busy})));
     let mut pt = vec![param_ref("collectionId")];
     pt.extend(a.clone());
     paths.insert(
@@ -201,7 +208,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
         "200": {"description": "De tegel, met ETag, Cache-Control en Vary: Accept-Encoding.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
         "204": {"description": "Lege tegel: geen object raakt deze tegel."},
         "304": {"description": "Niet gewijzigd (If-None-Match kwam overeen met de ETag)."},
-        "400": bad, "404": problem("Onbekende collectie of een tegel buiten zoom 0-16 of buiten het raster."), "503": loading})));
+        "400": bad, "404": problem("Onbekende collectie of een tegel buiten zoom 0-16 of buiten het raster."), "429": too_many, "503": busy})));
     let root = json!([{"url": base, "description": "De wortel van de service"}]);
     let mut health = get(
         "getHealth",
@@ -219,6 +226,26 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
         json!({"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}),
     );
     metrics["servers"] = root.clone();
+    let mut ready = get(
+        "getReady",
+        "Gereed voor verkeer (readiness voor een load balancer)",
+        "Operations",
+        vec![],
+        json!({"200": ok_json("De gegevens zijn geladen: status ready.", "Object", false), "503": loading.clone()}),
+    );
+    ready["servers"] = root.clone();
+    let mut reload = json!({"post": {
+        "operationId": "postReload",
+        "summary": "De opslag nu opnieuw van schijf laden (alleen admin); de server merkt een gewijzigde opslag ook zelf binnen een seconde",
+        "tags": ["Operations"],
+        "security": [{"bearer": []}],
+        "responses": {
+            "200": ok_json("De opslag is geladen en wordt geserveerd.", "Object", false),
+            "401": unauthorized.clone(), "403": forbidden.clone(),
+            "503": problem("Er is geen opslag om te laden, of een import houdt de opslag vast; probeer het zo opnieuw."),
+        },
+    }});
+    reload["servers"] = root.clone();
     let mut import = json!({"post": {
         "operationId": "postImport",
         "summary": "Een bestand importeren (alleen admin); dezelfde validatie en hetzelfde rapport als de CLI",
@@ -235,12 +262,15 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
             "401": unauthorized, "403": forbidden,
             "404": problem("Onbekende soort import."),
             "413": problem("Het bestand is te groot."),
+            "503": problem("Een andere import houdt de opslag vast, of de server heeft geen opslag; probeer het zo opnieuw."),
         },
     }});
     import["servers"] = root;
-    // These three live outside /ogc/v1: a path-level server overrides the document's.
+    // These live outside /ogc/v1: a path-level server overrides the document's.
     paths.insert("/health".into(), health);
     paths.insert("/metrics".into(), metrics);
+    paths.insert("/ready".into(), ready);
+    paths.insert("/api/v1/admin/reload".into(), reload);
     paths.insert("/api/v1/imports/{kind}".into(), import);
     // The web map's two compact endpoints (src/http/api.rs), also outside /ogc/v1.
     let root = json!([{"url": base, "description": "De wortel van de service"}]);
@@ -266,7 +296,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
         ps,
         json!({
         "200": {"description": "Compacte rijen voor de webkaart: fields noemt de kolommen (code, naam, gemeentecode, score, categorie, rang, rang_van, deelnemers, volledigheid, bbox in CRS84), rows de waarden; parameters de gebruikte analyseparameters. Dezelfde waarden als de items.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Object"}}}},
-        "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "503": loading}),
+        "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "429": too_many, "503": busy}),
     );
     scores["servers"] = root;
     paths.insert("/api/v1/search".into(), search);

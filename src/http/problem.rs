@@ -46,6 +46,15 @@ impl Problem {
         self
     }
 
+    /// The same problem with one more response header whose value is computed (a header value
+    /// that is not valid is left out).
+    pub fn with_header_value(mut self, name: header::HeaderName, value: String) -> Problem {
+        if let Ok(v) = HeaderValue::try_from(value) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+
     /// 503 while the store is still loading.
     pub fn loading() -> Problem {
         Problem::new(

@@ -204,8 +204,21 @@ pub(crate) async fn results(
         let r = ds.results(&set).await?;
         return Ok((ds, r));
     }
-    // A new parameter set: admitted only while an analysis slot is free, so a flood of new
-    // combinations queues nothing and cached reads, tiles and /health stay fast.
+    // A new parameter set: each client address may start a few a minute (429 past it), and
+    // it is admitted only while an analysis slot is free, so a flood of new combinations
+    // queues nothing and cached reads, tiles and /health stay fast.
+    if let Some(ip) = super::middleware::peer()
+        && let Err(wait) = state.inner.new_sets.take(ip)
+    {
+        return Err(Problem::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this address started more new parameter sets than the limit of {} a minute (new_sets_per_minute); try again in {wait} s (cached results, such as the public menu, answer at once)",
+                state.inner.config.new_sets_per_minute
+            ),
+        )
+        .with_header_value(axum::http::header::RETRY_AFTER, wait.to_string()));
+    }
     let Ok(_slot) = state.inner.analysis_slots.try_acquire() else {
         return Err(Problem::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

@@ -1,13 +1,22 @@
 //! The router and the server loop: every route of the service, the layers around them
-//! (compression, time limit, metrics, CORS, `API-Version`), `/health`, `/metrics`, and graceful
-//! shutdown on SIGTERM or Ctrl-C.
+//! (compression, time limit, metrics, CORS, `API-Version`), `/health`, `/metrics`, the
+//! connection limits (header-read and idle timeout, a cap on open connections that closes the
+//! oldest idle one when full) and graceful shutdown on SIGTERM or Ctrl-C.
 //!
 //! Inputs: an [`AppState`], a socket address and a store. Outputs: HTTP responses.
 //! Nothing else in `http` depends on this module.
 //! Must not be imported by any other `http` module (it imports them all).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use axum::extract::Request;
+use hyper::body::Incoming;
+use tokio::sync::Notify;
+use tower::ServiceExt;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, header};
@@ -20,7 +29,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::config::ServeConfig;
-use super::middleware::{desktop_auth, etag, time_limit, track};
+use super::middleware::{PEER, desktop_auth, etag, time_limit, track};
 use super::problem::Problem;
 use super::state::{AppState, reload};
 use super::{API_VERSION, api, collections, features, imports, landing, tiles, web};
@@ -208,8 +217,9 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 pub async fn serve(addr: SocketAddr, store: Store, config: ServeConfig) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    let limits = ConnLimits::new(&config);
     let state = AppState::new(config, Some(store.clone()), &format!("http://{local}"));
-    tracing::info!(%local, store = %store.path().display(), "listening");
+    tracing::info!(%local, store = %store.path().display(), max_connections = limits.max, "listening");
     println!(
         "Buurtcirkel Atlas listens on http://{local}/ (store {})",
         store.path().display()
@@ -221,11 +231,181 @@ pub async fn serve(addr: SocketAddr, store: Store, config: ServeConfig) -> std::
         }
         super::state::watch(loader, store).await;
     });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    accept_loop(listener, router(state), limits, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// File descriptors kept free for the store, GDAL, logs and the listener when the connection
+/// cap is derived from the open-file limit.
+const RESERVED_FDS: u64 = 128;
+
+/// How long a graceful shutdown waits for open requests before the process ends anyway.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// The connection limits of the accept loop.
+#[derive(Debug, Clone, Copy)]
+struct ConnLimits {
+    /// Most connections open at once: `max_connections`, and never more than the open-file
+    /// limit leaves after [`RESERVED_FDS`].
+    max: usize,
+    /// Longest wait for a complete request header (also the idle time between requests).
+    header_read: Duration,
+}
+
+impl ConnLimits {
+    fn new(config: &ServeConfig) -> ConnLimits {
+        let files = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+            .current
+            .unwrap_or(u64::MAX);
+        let max = config
+            .max_connections
+            .min(files.saturating_sub(RESERVED_FDS))
+            .max(8);
+        ConnLimits {
+            max: usize::try_from(max).unwrap_or(usize::MAX),
+            header_read: Duration::from_secs(config.header_read_timeout_s),
+        }
+    }
+}
+
+/// One open connection as the accept loop sees it.
+struct Conn {
+    /// Requests of it being answered now (0: waiting for a header, or idle).
+    busy: Arc<AtomicUsize>,
+    /// Told when the connection must close to make room.
+    close: Arc<Notify>,
+}
+
+/// The open connections, oldest first.
+#[derive(Default)]
+struct Conns {
+    next: u64,
+    open: BTreeMap<u64, Conn>,
+}
+
+impl Conns {
+    /// Makes room for one more connection and registers it. At the cap the oldest connection
+    /// not in a request is closed (a slow or idle client yields to a new one); when every one
+    /// is answering a request there is no room and the new connection is refused (`None`).
+    fn admit(&mut self, max: usize) -> Option<(u64, Arc<AtomicUsize>, Arc<Notify>)> {
+        if self.open.len() >= max {
+            let idle = self
+                .open
+                .iter()
+                .find(|(_, c)| c.busy.load(Ordering::Acquire) == 0)
+                .map(|(id, _)| *id)?;
+            if let Some(c) = self.open.remove(&idle) {
+                c.close.notify_one();
+            }
+        }
+        let id = self.next;
+        self.next += 1;
+        let busy = Arc::new(AtomicUsize::new(0));
+        let close = Arc::new(Notify::new());
+        self.open.insert(
+            id,
+            Conn {
+                busy: busy.clone(),
+                close: close.clone(),
+            },
+        );
+        Some((id, busy, close))
+    }
+}
+
+/// Counts a request of a connection as in progress while it lives.
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn new(busy: &Arc<AtomicUsize>) -> Busy {
+        busy.fetch_add(1, Ordering::AcqRel);
+        Busy(busy.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Accepts connections until `shutdown`, each served by hyper's HTTP/1 with the header-read
+/// timeout, within the connection cap; then lets open requests finish (up to [`DRAIN`]).
+/// An accept error (out of file descriptors) is logged and retried after a pause, never fatal.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ConnLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(true);
+    let http = Arc::new(http);
+    let conns = Arc::new(Mutex::new(Conns::default()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let admitted = match conns.lock() {
+            Ok(mut c) => c.admit(limits.max),
+            Err(_) => None,
+        };
+        let Some((id, busy, close)) = admitted else {
+            tracing::info!("connection refused: every connection is answering a request");
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let (app, http, conns, mut stopped) =
+            (app.clone(), http.clone(), conns.clone(), stopped.clone());
+        tokio::spawn(async move {
+            let ip = peer.ip();
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let app = app.clone();
+                let busy = Busy::new(&busy);
+                async move {
+                    let _busy = busy;
+                    PEER.scope(ip, app.oneshot(req)).await
+                }
+            });
+            let conn = http.serve_connection(hyper_util::rt::TokioIo::new(tcp), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended");
+                    }
+                }
+                () = close.notified() => tracing::debug!("connection closed to make room"),
+                _ = async { stopped.wait_for(|s| *s).await.map(|_| ()) } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            if let Ok(mut c) = conns.lock() {
+                c.open.remove(&id);
+            }
+        });
+    }
+    let _ = stop.send(true);
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    while tokio::time::Instant::now() < deadline
+        && conns.lock().map(|c| !c.open.is_empty()).unwrap_or(false)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn shutdown_signal() {

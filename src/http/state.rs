@@ -29,6 +29,8 @@ pub(crate) struct Inner {
     /// Uncached analyses running at once (a new parameter set costs ~0.3 CPU-s); past it a
     /// request is answered 503 with `Retry-After`, so cached reads stay fast in a flood.
     pub(crate) analysis_slots: tokio::sync::Semaphore,
+    /// New parameter sets per client address (429 past it).
+    pub(crate) new_sets: super::middleware::RateLimit,
     /// The version of the store file the served dataset was loaded from.
     pub(crate) loaded_version: std::sync::Mutex<Option<crate::store::StoreVersion>>,
     pub(crate) fallback_base: String,
@@ -51,6 +53,8 @@ impl AppState {
     /// A state with no data loaded yet. `store` is where uploads are applied (none: uploads
     /// answer 503); `base` is the URL used in links when a request has no Host header.
     pub fn new(config: ServeConfig, store: Option<Store>, base: &str) -> AppState {
+        let new_sets =
+            super::middleware::RateLimit::new(config.new_sets_per_minute, config.new_sets_burst);
         AppState {
             inner: Arc::new(Inner {
                 dataset: ArcSwapOption::empty(),
@@ -62,6 +66,7 @@ impl AppState {
                 import_lock: tokio::sync::Mutex::new(()),
                 loaded_version: std::sync::Mutex::new(None),
                 analysis_slots: tokio::sync::Semaphore::new(MAX_ANALYSES),
+                new_sets,
                 fallback_base: base.trim_end_matches('/').to_string(),
             }),
         }
@@ -76,7 +81,10 @@ impl AppState {
     /// async runtime.
     pub fn load(&self, data: StoreData) -> Result<(), CrsError> {
         let ds = Dataset::new(data, self.inner.stats.clone())?
-            .with_model(self.inner.config.weights.clone());
+            .with_model(self.inner.config.weights.clone())
+            .with_result_cache(
+                usize::try_from(self.inner.config.result_cache).unwrap_or(usize::MAX),
+            );
         self.inner.dataset.store(Some(Arc::new(ds)));
         Ok(())
     }

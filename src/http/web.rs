@@ -3,9 +3,10 @@
 //! analysis defaults and the optional basemap.
 //!
 //! Inputs: the web folder (HTML, CSS and ES modules written for this project, and MapLibre GL JS
-//! from `npm ci` in `web/node_modules`). Outputs: files, unchanged. Only the app's own files and
-//! MapLibre's `dist` folder are reachable: `node_modules`, the browser tests and the npm
-//! manifests are not served. The page reads everything else through the public API, so it can
+//! from `npm ci` in `web/node_modules`). Outputs: files, unchanged. Only the app's own files
+//! (an allow-list: the two pages, `css/*.css`, `js/*.js`) and MapLibre's `dist` folder are
+//! reachable, judged after percent-decoding: `node_modules`, the browser tests, type
+//! declarations, the npm manifests and any dot-file are not served. The page reads everything else through the public API, so it can
 //! show nothing the API does not publish (DESIGN.md, privacy).
 //! Must not depend on the OGC handler modules; uses only the state, problems, `analysis`
 //! defaults and the public menu of `release`.
@@ -70,12 +71,13 @@ pub fn routes(dir: &Path) -> Router<AppState> {
     root.route("/web/config.json", get(config))
         .nest_service(
             "/web/vendor/maplibre-gl",
-            Router::new().fallback_service(ServeDir::new(vendor)).layer(
-                SetResponseHeaderLayer::overriding(
+            Router::new()
+                .fallback_service(ServeDir::new(vendor))
+                .layer(axum::middleware::from_fn(only_vendor_files))
+                .layer(SetResponseHeaderLayer::overriding(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=86400"),
-                ),
-            ),
+                )),
         )
         .nest_service("/web", app_files)
         .layer(revalidate)
@@ -84,15 +86,58 @@ pub fn routes(dir: &Path) -> Router<AppState> {
 /// Refuses everything in the web folder that is not part of the app: installed packages (only
 /// MapLibre's `dist` is served, under `/web/vendor`), the tests, npm manifests, dot files.
 async fn only_app_files(req: Request, next: Next) -> Response {
-    let path = req.uri().path().trim_start_matches('/');
-    let first = path.split('/').next().unwrap_or("");
-    let hidden = matches!(first, "node_modules" | "test")
-        || first.starts_with("package")
-        || path.split('/').any(|s| s.starts_with('.'));
-    if hidden {
-        return Problem::not_found(format!("no resource at /web/{path}")).into_response();
+    match app_file(req.uri().path()) {
+        Ok(()) => next.run(req).await,
+        Err(shown) => Problem::not_found(format!("no resource at /web/{shown}")).into_response(),
     }
-    next.run(req).await
+}
+
+/// The page's own files: its two HTML pages at the top, style sheets in `css/`, modules in
+/// `js/`. Everything else in the folder (npm manifests, `node_modules`, tests, type
+/// declarations, any dot-file) is not served.
+const APP_FOLDERS: [(&str, &str); 2] = [("css", "css"), ("js", "js")];
+const APP_PAGES: [&str; 2] = ["index.html", "report.html"];
+
+/// Checks a path under `/web` (without that prefix) against the allow-list, after
+/// percent-decoding it: `%2eenv` is `.env` and `%2e%2e` is `..` to the file system, so they are
+/// judged as such. `Err` holds the path to name in the 404 (decoded, control characters out).
+fn app_file(raw: &str) -> Result<(), String> {
+    let decoded = percent_encoding::percent_decode_str(raw.trim_start_matches('/'))
+        .decode_utf8()
+        .map_err(|_| raw.trim_start_matches('/').to_string())?;
+    let path = decoded.as_ref();
+    let shown = || path.chars().filter(|c| !c.is_control()).collect::<String>();
+    let segments: Vec<&str> = path.split('/').collect();
+    let bad_segment = |s: &&str| {
+        s.is_empty() || s.starts_with('.') || s.contains('\\') || s.chars().any(char::is_control)
+    };
+    if segments.iter().any(bad_segment) {
+        return Err(shown());
+    }
+    let allowed = match segments.as_slice() {
+        [page] => APP_PAGES.contains(page),
+        [folder, file] => APP_FOLDERS
+            .iter()
+            .any(|(f, ext)| f == folder && file.rsplit_once('.').is_some_and(|(_, e)| e == *ext)),
+        _ => false,
+    };
+    if allowed { Ok(()) } else { Err(shown()) }
+}
+
+/// The vendored MapLibre files: any file of its `dist` folder, but judged after
+/// percent-decoding, with no dot-files and no `..`.
+async fn only_vendor_files(req: Request, next: Next) -> Response {
+    let path = req.uri().path().trim_start_matches('/');
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8();
+    let ok = decoded.as_ref().is_ok_and(|p| {
+        p.split('/')
+            .all(|s| !s.is_empty() && !s.starts_with('.') && !s.contains('\\'))
+    });
+    if ok {
+        next.run(req).await
+    } else {
+        Problem::not_found(format!("no resource at /web/vendor/maplibre-gl/{path}")).into_response()
+    }
 }
 
 async fn missing_web_dir(dir: String) -> Response {

@@ -262,6 +262,13 @@ impl Dataset {
         self
     }
 
+    /// The same dataset keeping the results of at most `sets` parameter sets (the server's
+    /// `result_cache`; default 16): the main bound on memory besides the data.
+    pub fn with_result_cache(mut self, sets: usize) -> Dataset {
+        self.results = Mutex::new(Lru::new(sets.max(1)));
+        self
+    }
+
     /// The default parameter set: default walking distance and participants, and the
     /// configured weights.
     pub fn default_set(&self) -> ParamSet {
