@@ -13,7 +13,7 @@
 //!
 //! This module touches no files, GDAL, tokio or the clock.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::f64::consts::{PI, TAU};
 
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, coord};
@@ -73,8 +73,8 @@ pub struct PublishedSite {
 pub struct Published {
     /// Clusters with at least [`MIN_PUBLISHED_MEMBERS`] members and one outline-shaping cell.
     pub clusters: Vec<PublishedCluster>,
-    /// Sites with at least [`MIN_PUBLISHED_MEMBERS`] participants in a published cluster, at
-    /// most one per coarse cell.
+    /// Sites with at least [`MIN_PUBLISHED_MEMBERS`] participants in a published cluster; where
+    /// a dense cell has room for several circles, several sites share that cell's centre.
     pub sites: Vec<PublishedSite>,
 }
 
@@ -88,8 +88,8 @@ pub struct Published {
 ///
 /// # Returns
 /// Clusters with fewer than 5 members or without a coarse cell of [`MIN_CELL_MEMBERS`] are
-/// left out, and so are sites with fewer than 5 participants, sites of unpublished clusters
-/// and a second site in one coarse cell. Published ids are renumbered without gaps so the ids
+/// left out, and so are sites with fewer than 5 participants and sites of unpublished
+/// clusters. Published ids are renumbered without gaps so the ids
 /// do not betray that small clusters existed. See [`generalise_cluster`] and [`site_circle`].
 ///
 /// # Examples
@@ -131,7 +131,6 @@ pub fn publish(
             });
         }
     }
-    let mut taken: HashSet<(i64, i64)> = HashSet::new();
     for site in sites {
         let Some(cluster_id) = published_id.get(site.cluster).copied().flatten() else {
             continue;
@@ -142,10 +141,6 @@ pub fn publish(
         let Some((centre_rd, geometry_rd)) = site_circle(site.centre_rd, walk_m) else {
             continue;
         };
-        // One site per coarse cell: two would only say more about where the members are.
-        if !taken.insert(coarse_cell(centre_rd.x(), centre_rd.y())) {
-            continue;
-        }
         published.sites.push(PublishedSite {
             id: published.sites.len(),
             cluster_id,
@@ -443,11 +438,9 @@ mod tests {
             let sites = find_sites(&StraightLine, &points, &clustering, &SiteParams::default());
             let published = publish(&points, &clustering, &sites, 800.0);
             prop_assert!(published.sites.len() <= sites.len());
-            let mut cells = HashSet::new();
             for shown in &published.sites {
                 let cell = coarse_cell(shown.centre_rd.x(), shown.centre_rd.y());
                 prop_assert_eq!(coarse_cell_centre(cell), (shown.centre_rd.x(), shown.centre_rd.y()));
-                prop_assert!(cells.insert(cell), "two sites in one coarse cell");
                 prop_assert!(sites.iter().any(|s| Euclidean.distance(&s.centre_rd, &shown.centre_rd) <= 125.0 * std::f64::consts::SQRT_2 + 1e-9));
             }
         }
