@@ -6,7 +6,7 @@
 //! from `npm ci` in `web/node_modules`). Outputs: files, unchanged. Only the app's own files and
 //! MapLibre's `dist` folder are reachable: `node_modules`, the browser tests and the npm
 //! manifests are not served. The page reads everything else through the public API, so it can
-//! show nothing the API does not publish (DESIGN.md, privacy).
+//! show nothing the API does not publish (docs/privacy.md).
 //! Must not depend on the OGC handler modules; uses only the state, problems, `analysis`
 //! defaults and the public menu of `release`.
 
