@@ -27,9 +27,15 @@ pub const UPLOAD_DIR_PREFIX: &str = ".upload-";
 /// # Errors
 /// The folder cannot be created (the store's folder is read-only or full).
 pub fn upload_dir(store: &Path) -> std::io::Result<tempfile::TempDir> {
-    tempfile::Builder::new()
+    use std::os::unix::fs::PermissionsExt;
+    let private = std::fs::Permissions::from_mode(0o700);
+    let dir = tempfile::Builder::new()
         .prefix(UPLOAD_DIR_PREFIX)
-        .tempdir_in(store_folder(store))
+        .permissions(private.clone())
+        .tempdir_in(store_folder(store))?;
+    // Whatever the umask and the builder did: 0700 before the upload is written into it.
+    std::fs::set_permissions(dir.path(), private)?;
+    Ok(dir)
 }
 
 /// Removes the upload folders a crashed or killed server left beside the store; returns how
