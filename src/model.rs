@@ -311,7 +311,7 @@ pub struct Client {
     pub doelgroep: Option<String>,
 }
 
-/// The grid, in metres, to which client locations are snapped on ingest (DESIGN.md, privacy rule 5).
+/// The grid, in metres, to which client locations are snapped on ingest (docs/privacy.md).
 pub const CLIENT_SNAP_M: f64 = 25.0;
 
 /// Snaps an RD coordinate to the centre-free grid of `cell_m` metres (nearest multiple).
@@ -350,7 +350,7 @@ pub struct Circle {
     pub geometry_rd: Geometry<f64>,
 }
 
-/// A published client count: exact counts never leave the process (DESIGN.md, privacy rule 2).
+/// A published client count: exact counts never leave the process (docs/privacy.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Bucket {
     /// Fewer than 5: too few to start a circle.

@@ -432,8 +432,8 @@ async fn no_response_reveals_a_client_location_or_an_exact_count() {
                 "{coll} published a point near a client"
             );
         }
-        // Zoom 16 tiles over a client: only published shapes, whose vertices sit on the 100 m
-        // grid for clusters (privacy rule 4), never on a client's own 25 m cell.
+        // Zoom 16 tiles over a client: only published shapes, whose vertices sit on the 250 m
+        // coarse grid for clusters (docs/privacy.md), never on a client's own 25 m cell.
         let (lon, lat) = to_wgs.point(x, y).unwrap();
         let (tx, ty) = tile_of(lon, lat, 16);
         for coll in ["clusters", "sites", "buurten"] {
@@ -461,7 +461,8 @@ async fn no_response_reveals_a_client_location_or_an_exact_count() {
         }
     }
 
-    // Cluster outlines are on the 100 m grid in RD New.
+    // Cluster outlines are made of whole cells of the 250 m coarse grid in RD New (edges at
+    // 250 k + 12.5 m, 12.5 m off the client grid): every vertex coordinate lies on it.
     let (_, _, b) = get(
         &app,
         "/ogc/v1/collections/clusters/items?crs=EPSG:28992&limit=10000",
@@ -469,18 +470,22 @@ async fn no_response_reveals_a_client_location_or_an_exact_count() {
     )
     .await;
     let v: Value = serde_json::from_slice(&b).unwrap();
-    for f in v["features"].as_array().unwrap() {
-        for ring in f["geometry"]["coordinates"].as_array().unwrap() {
-            for c in ring.as_array().unwrap() {
-                for n in c.as_array().unwrap() {
-                    let n = n.as_f64().unwrap();
-                    assert!(
-                        buurtcirkel::analysis::grid::on_publish_grid(n),
-                        "vertex {n} is off the publication grid (100 m, 12.5 m off the client grid)"
-                    );
-                }
-            }
+    fn numbers(v: &Value, out: &mut Vec<f64>) {
+        match v {
+            Value::Array(a) => a.iter().for_each(|x| numbers(x, out)),
+            Value::Number(n) => out.extend(n.as_f64()),
+            _ => {}
         }
+    }
+    let mut vertices = Vec::new();
+    for f in v["features"].as_array().unwrap() {
+        numbers(&f["geometry"]["coordinates"], &mut vertices);
+    }
+    for n in vertices {
+        assert!(
+            ((n - 12.5) / 250.0).fract() == 0.0,
+            "vertex {n} is off the coarse grid (250 m, 12.5 m off the client grid)"
+        );
     }
 }
 

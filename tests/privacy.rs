@@ -19,7 +19,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use buurtcirkel::analysis::cluster::Dbscan;
-use buurtcirkel::analysis::grid::on_publish_grid;
+use buurtcirkel::analysis::generalise::{CELL_MARGIN_M, MIN_CELL_MEMBERS, outline_cells};
+use buurtcirkel::analysis::grid::{coarse_cell, on_publish_grid};
 use buurtcirkel::analysis::metric::{StraightLine, WalkingMetric};
 use buurtcirkel::analysis::run::{Inputs, Params, analyse};
 use buurtcirkel::analysis::weights::{Criterion, Weights};
@@ -132,6 +133,16 @@ fn on_100_m_grid(x: f64, y: f64) -> bool {
     on_publish_grid(x) && on_publish_grid(y)
 }
 
+/// True on the 250 m coarse grid's lines (cell edges at `250 k + 12.5` m).
+fn on_coarse_grid(v: f64) -> bool {
+    ((v - 12.5) / 250.0).fract() == 0.0
+}
+
+/// True at a coarse cell's centre (`250 k + 137.5` m), where sites are published.
+fn on_coarse_centre(v: f64) -> bool {
+    ((v - 137.5) / 250.0).fract() == 0.0
+}
+
 fn json_numbers(v: &Value, out: &mut Vec<f64>) {
     match v {
         Value::Number(n) => out.extend(n.as_f64()),
@@ -217,13 +228,12 @@ fn assert_reveals_nothing(
     }
     for s in seen {
         if let [cx, cy] = s.centre[..] {
-            // A site: its polygon must be exactly "snapped centre plus walking radius", which
-            // carries nothing about a client but the centre. Its vertices are then not compared
-            // one by one: a circle of radius walk_m (a multiple of 25 m) around a grid node has
-            // cardinal vertices within a metre of other grid nodes by construction.
+            // A site: its polygon must be exactly "coarse cell centre plus walking radius",
+            // which carries nothing about a client but the centre's 250 m cell. Its vertices
+            // are then not compared one by one: a circle's vertices may fall near any node.
             assert!(
-                on_publish_grid(cx) && on_publish_grid(cy),
-                "{what}: centre off the grid"
+                on_coarse_centre(cx) && on_coarse_centre(cy),
+                "{what}: centre ({cx}, {cy}) is not a 250 m cell centre"
             );
             if s.coords_rd
                 .iter()
@@ -278,21 +288,29 @@ fn assert_reveals_nothing(
     }
 }
 
-/// Every published cluster has at least 5 members, vertices on the 100 m grid, and contains
-/// each of its members at least 100 m inside; small clusters are not published at all.
+/// Every published cluster has at least 5 members and an outline of whole 250 m cells
+/// (vertices on the coarse grid) holding each member of a cell of 3 or more at least one cell
+/// inside; small clusters and clusters without such a cell are not published at all.
 fn assert_clusters_generalised<M: WalkingMetric>(
     metric: &M,
     what: &str,
-    polygons: &[Polygon<f64>],
+    polygons: &[MultiPolygon<f64>],
     clients: &[Point<f64>],
     walk_m: f64,
     min: usize,
 ) {
-    for p in polygons {
-        for c in p.exterior().coords() {
+    let rings = |mp: &MultiPolygon<f64>| -> Vec<LineString<f64>> {
+        mp.0.iter()
+            .flat_map(|p| {
+                std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())
+            })
+            .collect()
+    };
+    for mp in polygons {
+        for c in rings(mp).iter().flat_map(|r| r.0.clone()) {
             assert!(
-                on_publish_grid(c.x) && on_publish_grid(c.y),
-                "{what}: cluster vertex ({}, {}) is off the 100 m grid",
+                on_coarse_grid(c.x) && on_coarse_grid(c.y),
+                "{what}: cluster vertex ({}, {}) is off the 250 m grid",
                 c.x,
                 c.y
             );
@@ -304,23 +322,39 @@ fn assert_clusters_generalised<M: WalkingMetric>(
     let big: Vec<Vec<usize>> = clustering
         .members()
         .into_iter()
-        .filter(|m| m.len() >= 5)
+        .filter(|m| {
+            let points: Vec<Point<f64>> = m.iter().map(|&i| clients[i]).collect();
+            m.len() >= 5 && !outline_cells(&points).is_empty()
+        })
         .collect();
     assert_eq!(
         polygons.len(),
         big.len(),
-        "{what}: published clusters vs clusters with at least 5 members"
+        "{what}: published clusters vs clusters with at least 5 members and a cell of 3"
     );
     for members in &big {
-        let ok = polygons.iter().any(|poly| {
-            members.iter().all(|&i| {
-                let p = clients[i];
-                poly.contains(&p) && Euclidean.distance(&p, poly.exterior()) >= 100.0 - 1e-6
+        let mut in_cell: HashMap<(i64, i64), usize> = HashMap::new();
+        for &i in members {
+            *in_cell
+                .entry(coarse_cell(clients[i].x(), clients[i].y()))
+                .or_default() += 1;
+        }
+        let shaping: Vec<Point<f64>> = members
+            .iter()
+            .map(|&i| clients[i])
+            .filter(|p| in_cell[&coarse_cell(p.x(), p.y())] >= MIN_CELL_MEMBERS)
+            .collect();
+        let ok = polygons.iter().any(|mp| {
+            shaping.iter().all(|p| {
+                mp.contains(p)
+                    && rings(mp)
+                        .iter()
+                        .all(|r| Euclidean.distance(p, r) >= CELL_MARGIN_M - 1e-6)
             })
         });
         assert!(
             ok,
-            "{what}: no published polygon holds a cluster with 100 m margin"
+            "{what}: no published outline holds a cluster's cells of 3 with a 250 m margin"
         );
     }
 }
@@ -451,12 +485,12 @@ fn seen_geometries(path: &Path) -> Vec<Geometry<f64>> {
     out
 }
 
-fn polygons(geoms: &[Geometry<f64>]) -> Vec<Polygon<f64>> {
+fn polygons(geoms: &[Geometry<f64>]) -> Vec<MultiPolygon<f64>> {
     geoms
         .iter()
         .map(|g| match g {
-            Geometry::Polygon(p) => p.clone(),
-            Geometry::MultiPolygon(mp) if mp.0.len() == 1 => mp.0[0].clone(),
+            Geometry::Polygon(p) => MultiPolygon(vec![p.clone()]),
+            Geometry::MultiPolygon(mp) => mp.clone(),
             other => panic!("a cluster is not a polygon: {other:?}"),
         })
         .collect()
@@ -756,10 +790,7 @@ proptest! {
             }).collect();
             assert_reveals_nothing(name, &fields, &seen, &homes, &public);
             if name == "clusters" {
-                let polys: Vec<Polygon<f64>> = layer.features.iter().map(|f| match &f.geometry_rd {
-                    Geometry::Polygon(p) => p.clone(),
-                    other => panic!("{other:?}"),
-                }).collect();
+                let polys = polygons(&layer.features.iter().map(|f| f.geometry_rd.clone()).collect::<Vec<_>>());
                 if along_streets {
                     assert_clusters_generalised(&street_grid(), name, &polys, &homes.points, walk, min);
                 } else {
@@ -914,7 +945,7 @@ fn a_published_cluster_vertex_is_never_a_client_home() {
     .map(|(dx, dy)| Point::new(155_000.0 + dx, 463_000.0 + dy))
     .collect();
     let outline = generalise_cluster(&members).expect("five members");
-    let corner = outline
+    let corner = outline.0[0]
         .exterior()
         .coords()
         .map(|c| Point::from(*c))
@@ -944,8 +975,7 @@ fn a_published_cluster_vertex_is_never_a_client_home() {
     let homes = Homes::of(&clients);
     let analysis = analyse_clients_only(&clients);
     assert_eq!(analysis.published.clusters.len(), 1);
-    for c in analysis.published.clusters[0]
-        .geometry_rd
+    for c in analysis.published.clusters[0].geometry_rd.0[0]
         .exterior()
         .coords()
     {

@@ -1,43 +1,55 @@
-//! Privacy generalisation of what is published about clusters and sites (DESIGN.md, rule 4).
+//! Privacy generalisation of what is published about clusters and sites (docs/privacy.md,
+//! "Outlines").
 //!
 //! Input: client positions in RD New (EPSG:28992), metres, a [`Clustering`] and [`Site`]s.
-//! Output: [`Published`] clusters and sites that carry only a generalised geometry (RD metres),
-//! a count [`Bucket`] and ids. Exact counts, member lists and client coordinates never leave
-//! this module in its output types.
+//! Output: [`Published`] clusters and sites that carry only shapes made of whole cells of the
+//! fixed 250 m public grid ([`COARSE_CELL_M`], RD metres), a count [`Bucket`] and ids. Exact
+//! counts, member lists and client coordinates never leave this module in its output types.
+//!
+//! No published shape is a function of individual positions: an outline is the set of coarse
+//! cells that hold at least [`MIN_CELL_MEMBERS`] members, dilated by one cell, so a member can
+//! only be placed in a whole 250 m cell (at least 9 cells of 100 m) and a member alone in its
+//! cell does not shape the outline at all; a site is published as the centre of its coarse cell.
 //!
 //! This module touches no files, GDAL, tokio or the clock.
 
-use std::f64::consts::{PI, SQRT_2, TAU};
+use std::collections::{BTreeSet, HashMap};
+use std::f64::consts::{PI, TAU};
 
-use geo::ConvexHull;
-use geo_types::{Coord, LineString, MultiPoint, MultiPolygon, Point, Polygon};
+use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, coord};
 
 use super::cluster::Clustering;
-use super::grid::{PUBLISH_GRID_M, snap_to_publish_grid};
+use super::grid::{COARSE_CELL_M, coarse_cell, coarse_cell_centre, coarse_cell_origin};
 use super::sites::Site;
 use crate::model::Bucket;
 
 /// A cluster or site is published only with at least this many members.
 pub const MIN_PUBLISHED_MEMBERS: usize = 5;
 
-/// Guaranteed distance, metres, from every member to the boundary of its published cluster.
-pub const HULL_MARGIN_M: f64 = 100.0;
+/// A coarse cell shapes a cluster's outline only when it holds at least this many of the
+/// cluster's members; a member can then never be told apart from the others in its cell.
+pub const MIN_CELL_MEMBERS: usize = 3;
+
+/// Guaranteed distance, metres, from every member in an outline-shaping cell (one holding at
+/// least [`MIN_CELL_MEMBERS`] members) to the boundary of its published outline: one cell.
+pub const CELL_MARGIN_M: f64 = COARSE_CELL_M;
 
 /// Vertices of the polygons that approximate circles.
 const CIRCLE_VERTICES: usize = 64;
 
-/// A published cluster: generalised outline, member bucket, id. Nothing else.
+/// A published cluster: outline of whole coarse cells, member bucket, id. Nothing else.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishedCluster {
     /// Published id, `0..` in the order of the internal cluster ids.
     pub id: usize,
     /// Number of members, as a bucket.
     pub members: Bucket,
-    /// Convex hull buffered by at least [`HULL_MARGIN_M`], vertices on the 100 m grid, RD metres.
-    pub geometry_rd: Polygon<f64>,
+    /// The union of the coarse cells around every cell holding at least [`MIN_CELL_MEMBERS`]
+    /// members (see [`outline_cells`]), vertices on the 250 m grid, RD metres.
+    pub geometry_rd: MultiPolygon<f64>,
 }
 
-/// A published candidate site: snapped centre, walking-radius circle, participant bucket, ids.
+/// A published candidate site: coarse-cell centre, walking-radius circle, participant bucket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishedSite {
     /// Published id, `0..` in the order of the input sites.
@@ -46,7 +58,7 @@ pub struct PublishedSite {
     pub cluster_id: usize,
     /// Number of participants, as a bucket.
     pub participants: Bucket,
-    /// Centre snapped to the 100 m grid, RD metres.
+    /// The centre of the coarse cell holding the site's centre, RD metres.
     pub centre_rd: Point<f64>,
     /// A polygon containing the disk of the walking radius around the centre, RD metres.
     pub geometry_rd: Polygon<f64>,
@@ -59,9 +71,10 @@ pub struct PublishedSite {
 /// Everything the analysis may publish about clients.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Published {
-    /// Clusters with at least [`MIN_PUBLISHED_MEMBERS`] members.
+    /// Clusters with at least [`MIN_PUBLISHED_MEMBERS`] members and one outline-shaping cell.
     pub clusters: Vec<PublishedCluster>,
-    /// Sites with at least [`MIN_PUBLISHED_MEMBERS`] participants in a published cluster.
+    /// Sites with at least [`MIN_PUBLISHED_MEMBERS`] participants in a published cluster; where
+    /// a dense cell has room for several circles, several sites share that cell's centre.
     pub sites: Vec<PublishedSite>,
 }
 
@@ -74,15 +87,15 @@ pub struct Published {
 /// - `walk_m`: the walking radius drawn around a site centre, metres.
 ///
 /// # Returns
-/// Clusters with fewer than 5 members and sites with fewer than 5 participants are left out,
-/// and published ids are renumbered without gaps so the ids do not betray that small clusters
-/// existed. See [`generalise_cluster`] and [`site_circle`] for the geometries.
+/// Clusters with fewer than 5 members or without a coarse cell of [`MIN_CELL_MEMBERS`] are
+/// left out, and so are sites with fewer than 5 participants and sites of unpublished
+/// clusters. Published ids are renumbered without gaps so the ids
+/// do not betray that small clusters existed. See [`generalise_cluster`] and [`site_circle`].
 ///
 /// # Examples
 /// ```
 /// use buurtcirkel::analysis::cluster::Dbscan;
 /// use buurtcirkel::analysis::generalise::publish;
-/// use buurtcirkel::analysis::grid::on_publish_grid;
 /// use buurtcirkel::analysis::metric::StraightLine;
 /// use buurtcirkel::analysis::sites::{SiteParams, find_sites};
 /// use buurtcirkel::model::Bucket;
@@ -94,7 +107,9 @@ pub struct Published {
 /// let published = publish(&points, &clustering, &sites, 800.0);
 /// assert_eq!(published.clusters.len(), 1);
 /// assert_eq!(published.clusters[0].members, Bucket::From9To12);
-/// assert!(published.clusters[0].geometry_rd.exterior().coords().all(|c| on_publish_grid(c.x) && on_publish_grid(c.y)));
+/// // Vertices on the 250 m grid (cell edges at 250 k + 12.5 m).
+/// let on_grid = |v: f64| ((v - 12.5) / 250.0).fract() == 0.0;
+/// assert!(published.clusters[0].geometry_rd.0.iter().all(|p| p.exterior().coords().all(|c| on_grid(c.x) && on_grid(c.y))));
 /// assert_eq!(published.sites.len(), 1);
 /// ```
 pub fn publish(
@@ -138,68 +153,84 @@ pub fn publish(
     published
 }
 
-/// The published outline of one cluster, or `None` below [`MIN_PUBLISHED_MEMBERS`] members.
+/// The coarse cells a cluster's outline is made of: every cell holding at least
+/// [`MIN_CELL_MEMBERS`] members, dilated by one cell (its 8 neighbours). Empty below
+/// [`MIN_PUBLISHED_MEMBERS`] finite members.
+///
+/// This is the whole of what the outline says: [`generalise_cluster`] only draws these cells.
+/// Moving a member within its cell, or moving, adding or removing a member in a cell that stays
+/// on the same side of the threshold, leaves the set unchanged.
+pub fn outline_cells(members: &[Point<f64>]) -> BTreeSet<(i64, i64)> {
+    let finite: Vec<&Point<f64>> = members
+        .iter()
+        .filter(|p| p.x().is_finite() && p.y().is_finite())
+        .collect();
+    let mut cells = BTreeSet::new();
+    if finite.len() < MIN_PUBLISHED_MEMBERS {
+        return cells;
+    }
+    let mut count: HashMap<(i64, i64), usize> = HashMap::new();
+    for p in finite {
+        *count.entry(coarse_cell(p.x(), p.y())).or_default() += 1;
+    }
+    for (&(cx, cy), _) in count.iter().filter(|(_, n)| **n >= MIN_CELL_MEMBERS) {
+        for dx in -1..=1 {
+            for dy in -1..=1 {
+                cells.insert((cx + dx, cy + dy));
+            }
+        }
+    }
+    cells
+}
+
+/// The published outline of one cluster, or `None` below [`MIN_PUBLISHED_MEMBERS`] members or
+/// when no coarse cell holds [`MIN_CELL_MEMBERS`] of them.
 ///
 /// # Parameters
 /// - `members`: member positions, RD metres (non-finite ones are ignored).
 ///
 /// # Returns
-/// A convex polygon, vertices on the 100 m grid, that contains every member with at least
-/// [`HULL_MARGIN_M`] metres to spare, so no vertex lies within 100 m of (let alone on) a member.
-///
-/// # Algorithm
-/// 1. Convex hull `H` of the members.
-/// 2. Buffer it by `R = 100 m + s`, with `s = 50√2 m` the largest move of snapping to the
-///    100 m grid: the hull of every `H` vertex plus a regular 32-gon of circumradius
-///    `R / cos(π/32)`. That polygon `P` circumscribes the round buffer, so `P ⊇ H ⊕ disk(R)`.
-/// 3. Snap every vertex of `P` to the nearest grid node and take the hull again.
-///
-/// Why the margin survives step 3: moving each vertex of a convex polygon by at most `s` lowers
-/// its support function in any direction by at most `s`, so the snapped hull still contains
-/// `H ⊕ disk(R − s) = H ⊕ disk(100 m)`. Cost O(h log h) for `h` hull vertices, after the hull.
-///
-/// A buffer with our own circumscribed polygon, rather than `geo::Buffer`, because the proof
-/// needs the buffer to contain the round one, and a round-join approximation may cut inside it.
-pub fn generalise_cluster(members: &[Point<f64>]) -> Option<Polygon<f64>> {
-    let finite: Vec<Point<f64>> = members
-        .iter()
-        .copied()
-        .filter(|p| p.x().is_finite() && p.y().is_finite())
-        .collect();
-    if finite.len() < MIN_PUBLISHED_MEMBERS {
+/// The union of the 250 m cells of [`outline_cells`], vertices on the coarse grid (so 12.5 m
+/// off every client node in both axes). Every member in an outline-shaping cell lies at least
+/// [`CELL_MARGIN_M`] inside it; a member in a cell of fewer than [`MIN_CELL_MEMBERS`] may lie
+/// outside. Cost O(n) for the cell counts plus the union of the cells' squares.
+pub fn generalise_cluster(members: &[Point<f64>]) -> Option<MultiPolygon<f64>> {
+    let cells = outline_cells(members);
+    if cells.is_empty() {
         return None;
     }
-    let hull = MultiPoint(finite).convex_hull();
-    let reach = HULL_MARGIN_M + PUBLISH_GRID_M * SQRT_2 / 2.0;
-    let corners = 32;
-    let circumradius = reach / (PI / corners as f64).cos();
-    let buffered: Vec<Point<f64>> = hull
-        .exterior()
-        .coords()
-        .flat_map(|v| {
-            (0..corners).map(move |k| {
-                let a = TAU * k as f64 / corners as f64;
-                Point::new(v.x + circumradius * a.cos(), v.y + circumradius * a.sin())
-            })
-        })
-        .collect();
-    let snapped: Vec<Point<f64>> = MultiPoint(buffered)
-        .convex_hull()
-        .exterior()
-        .coords()
-        .map(|c| Point::new(snap_to_publish_grid(c.x), snap_to_publish_grid(c.y)))
-        .collect();
-    Some(MultiPoint(snapped).convex_hull())
+    Some(cells_polygon(&cells))
 }
 
-/// A site's published shape: its centre snapped to the 100 m grid and a 64-gon that contains
-/// the disk of `walk_m` metres around it. `None` for a non-finite centre or radius.
+/// The union of coarse cells as polygons, RD metres.
+fn cells_polygon(cells: &BTreeSet<(i64, i64)>) -> MultiPolygon<f64> {
+    let squares: Vec<Polygon<f64>> = cells
+        .iter()
+        .map(|&cell| {
+            let (x, y) = coarse_cell_origin(cell);
+            let (x1, y1) = (x + COARSE_CELL_M, y + COARSE_CELL_M);
+            Polygon::new(
+                LineString(vec![
+                    coord! { x: x, y: y },
+                    coord! { x: x1, y: y },
+                    coord! { x: x1, y: y1 },
+                    coord! { x: x, y: y1 },
+                    coord! { x: x, y: y },
+                ]),
+                vec![],
+            )
+        })
+        .collect();
+    geo::unary_union(&squares)
+}
+
+/// A site's published shape: the centre of the coarse cell holding `centre_rd` and a 64-gon
+/// that contains the disk of `walk_m` metres around it. `None` for a non-finite centre or
+/// radius.
 ///
-/// Because walking is never shorter than the straight line, the disk contains every
-/// participant when the centre was already on the grid (as [`find_sites`] guarantees with its
-/// default 100 m candidate grid).
-///
-/// [`find_sites`]: super::sites::find_sites
+/// The published centre lies within `125·√2 ≈ 177` m of the site's own centre, so a
+/// participant lives within `walk_m + 177` m of it; the circle shows where the meeting place
+/// should be reachable, not who lives there.
 pub fn site_circle(centre_rd: Point<f64>, walk_m: f64) -> Option<(Point<f64>, Polygon<f64>)> {
     if !(centre_rd.x().is_finite()
         && centre_rd.y().is_finite()
@@ -208,10 +239,8 @@ pub fn site_circle(centre_rd: Point<f64>, walk_m: f64) -> Option<(Point<f64>, Po
     {
         return None;
     }
-    let c = Point::new(
-        snap_to_publish_grid(centre_rd.x()),
-        snap_to_publish_grid(centre_rd.y()),
-    );
+    let (cx, cy) = coarse_cell_centre(coarse_cell(centre_rd.x(), centre_rd.y()));
+    let c = Point::new(cx, cy);
     let r = walk_m / (PI / CIRCLE_VERTICES as f64).cos();
     let ring: Vec<Coord<f64>> = (0..=CIRCLE_VERTICES)
         .map(|k| {
@@ -229,23 +258,41 @@ pub fn site_circle(centre_rd: Point<f64>, walk_m: f64) -> Option<(Point<f64>, Po
 mod tests {
     use super::*;
     use crate::analysis::cluster::Dbscan;
-    use crate::analysis::grid::on_publish_grid;
     use crate::analysis::metric::StraightLine;
     use crate::analysis::sites::{SiteParams, find_sites};
     use geo::{Contains, Distance, Euclidean};
     use proptest::prelude::*;
 
-    /// Distance from a member to the outside of the published polygon (0 if outside).
-    fn margin(poly: &Polygon<f64>, p: Point<f64>) -> f64 {
-        if poly.contains(&p) {
-            Euclidean.distance(&p, poly.exterior())
+    /// Distance from a member to the outside of the published outline (0 if outside).
+    fn margin(outline: &MultiPolygon<f64>, p: Point<f64>) -> f64 {
+        if outline.contains(&p) {
+            outline
+                .0
+                .iter()
+                .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+                .map(|ring| Euclidean.distance(&p, ring))
+                .fold(f64::INFINITY, f64::min)
         } else {
             0.0
         }
     }
 
-    fn on_grid(c: &Coord<f64>) -> bool {
-        on_publish_grid(c.x) && on_publish_grid(c.y)
+    fn on_coarse_grid(v: f64) -> bool {
+        ((v - crate::analysis::grid::PUBLISH_GRID_OFFSET_M) / COARSE_CELL_M).fract() == 0.0
+    }
+
+    fn vertices(outline: &MultiPolygon<f64>) -> Vec<Coord<f64>> {
+        outline
+            .0
+            .iter()
+            .flat_map(|p| {
+                p.exterior()
+                    .coords()
+                    .chain(p.interiors().iter().flat_map(|r| r.coords()))
+                    .copied()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     #[test]
@@ -272,42 +319,62 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_far_outlier_sits_at_least_100_m_inside_the_outline() {
-        // A tight group and one border member 700 m out: the hull has a spike towards it.
+    fn a_cluster_without_a_cell_of_three_members_has_no_outline() {
+        // Five members, each alone in its 250 m cell.
+        let members: Vec<Point<f64>> = (0..5)
+            .map(|i| Point::new(155_025.0 + 300.0 * f64::from(i), 463_025.0))
+            .collect();
+        assert_eq!(generalise_cluster(&members), None);
+    }
+
+    #[test]
+    fn a_lone_far_member_does_not_shape_the_outline() {
+        // A tight group of five and one member 700 m out: the outline is the group's 3 x 3
+        // block of cells, wherever the lone member lives.
         let mut members = vec![Point::new(155_025.0, 463_025.0); 5];
+        let group = generalise_cluster(&members).unwrap();
         members.push(Point::new(155_725.0, 463_025.0));
-        let poly = generalise_cluster(&members).unwrap();
-        assert!(margin(&poly, members[5]) >= HULL_MARGIN_M - 1e-6);
-        assert!(poly.exterior().coords().all(|c| {
-            Euclidean.distance(&Point::from(*c), &members[5]) >= HULL_MARGIN_M - 1e-6
-        }));
+        let with_lone = generalise_cluster(&members).unwrap();
+        assert_eq!(group, with_lone);
+        members[5] = Point::new(155_750.0, 463_300.0);
+        assert_eq!(generalise_cluster(&members).unwrap(), group);
+        assert!(margin(&group, members[0]) >= CELL_MARGIN_M - 1e-6);
     }
 
     #[test]
-    fn identical_members_are_published_as_a_grid_polygon_around_them() {
+    fn identical_members_are_published_as_the_block_of_nine_cells_around_them() {
         let members = vec![Point::new(155_000.0, 463_000.0); 7];
-        let poly = generalise_cluster(&members).unwrap();
-        assert!(poly.exterior().coords().all(on_grid));
-        assert!(margin(&poly, members[0]) >= HULL_MARGIN_M);
+        let outline = generalise_cluster(&members).unwrap();
+        assert_eq!(outline.0.len(), 1);
+        assert!(
+            vertices(&outline)
+                .iter()
+                .all(|c| on_coarse_grid(c.x) && on_coarse_grid(c.y))
+        );
+        assert!((geo::Area::unsigned_area(&outline) - 9.0 * 250.0 * 250.0).abs() < 1e-6);
+        assert!(margin(&outline, members[0]) >= CELL_MARGIN_M);
     }
 
     #[test]
-    fn no_grid_node_can_be_a_snapped_client_home() {
-        // Clients live on the 25 m grid; the publication grid is 12.5 m off it.
+    fn no_coarse_grid_line_or_centre_can_be_a_snapped_client_home() {
+        // Clients live on the 25 m grid; coarse edges and centres are 12.5 m off it.
         for k in -40..40 {
             let v = 155_000.0 + 25.0 * f64::from(k);
-            let node = snap_to_publish_grid(v);
-            assert!(on_publish_grid(node));
-            assert!((node - v).abs() >= 12.5, "{v} -> {node}");
+            let cell = coarse_cell(v, v);
+            let (ox, _) = coarse_cell_origin(cell);
+            let (cx, _) = coarse_cell_centre(cell);
+            assert!(((ox - v) / 25.0).fract().abs() > 0.4, "{v} -> {ox}");
+            assert!(((cx - v) / 25.0).fract().abs() > 0.4, "{v} -> {cx}");
+            assert!(ox <= v && v < ox + COARSE_CELL_M);
         }
     }
 
     #[test]
-    fn a_site_is_published_as_a_grid_centre_with_the_walking_radius() {
+    fn a_site_is_published_as_its_coarse_cell_centre_with_the_walking_radius() {
         let (c, poly) = site_circle(Point::new(155_040.0, 463_060.0), 800.0).unwrap();
-        assert_eq!(c, Point::new(155_012.5, 463_012.5));
-        assert!(poly.contains(&Point::new(155_012.5 + 799.9, 463_012.5)));
-        assert!(poly.contains(&Point::new(155_012.5 + 565.0, 463_012.5 + 565.0)));
+        assert_eq!(c, Point::new(155_137.5, 463_137.5));
+        assert!(poly.contains(&Point::new(155_137.5 + 799.9, 463_137.5)));
+        assert!(poly.contains(&Point::new(155_137.5 + 565.0, 463_137.5 + 565.0)));
         assert_eq!(site_circle(Point::new(f64::NAN, 0.0), 800.0), None);
     }
 
@@ -327,41 +394,54 @@ mod tests {
 
         #[test]
         fn an_attacker_cannot_read_a_member_off_a_published_outline(
-            pts in prop::collection::vec((0..200i32, 0..200i32), 5..60),
+            pts in prop::collection::vec((0..60i32, 0..60i32), 5..60),
             offset in (0..4_000i32, 0..4_000i32),
         ) {
-            // Members on the 25 m ingest grid, so some lie on the 100 m grid too.
+            // Members on the 25 m ingest grid.
             let members: Vec<Point<f64>> = pts
                 .iter()
                 .map(|&(x, y)| Point::new(25.0 * (offset.0 + x) as f64 + 150_000.0, 25.0 * (offset.1 + y) as f64 + 400_000.0))
                 .collect();
-            let poly = generalise_cluster(&members).unwrap();
-            for c in poly.exterior().coords() {
-                prop_assert!(on_grid(c), "vertex {:?} off the 100 m grid", c);
+            let Some(outline) = generalise_cluster(&members) else {
+                // No cell of three: nothing is drawn.
+                prop_assert!(outline_cells(&members).is_empty());
+                return Ok(());
+            };
+            for c in vertices(&outline) {
+                prop_assert!(on_coarse_grid(c.x) && on_coarse_grid(c.y), "vertex {:?} off the 250 m grid", c);
                 for m in &members {
-                    prop_assert!(Coord::from(*m) != *c, "vertex equals a member");
-                    prop_assert!(Euclidean.distance(&Point::from(*c), m) >= HULL_MARGIN_M - 1e-6);
+                    prop_assert!(Euclidean.distance(&Point::from(c), m) >= 12.5, "vertex near a member");
                 }
             }
+            let mut count: HashMap<(i64, i64), usize> = HashMap::new();
             for m in &members {
-                prop_assert!(margin(&poly, *m) >= HULL_MARGIN_M - 1e-6, "member {:?} too close to the edge", m);
+                *count.entry(coarse_cell(m.x(), m.y())).or_default() += 1;
             }
+            for m in &members {
+                if count[&coarse_cell(m.x(), m.y())] >= MIN_CELL_MEMBERS {
+                    prop_assert!(margin(&outline, *m) >= CELL_MARGIN_M - 1e-6, "member {:?} too close to the edge", m);
+                }
+            }
+            // Moving any member within its own cell changes nothing.
+            let mut moved = members.clone();
+            let (ox, oy) = coarse_cell_origin(coarse_cell(moved[0].x(), moved[0].y()));
+            moved[0] = Point::new(ox + 12.5, oy + 237.5);
+            prop_assert_eq!(generalise_cluster(&moved), Some(outline));
         }
 
         #[test]
-        fn published_sites_contain_their_participants(
+        fn published_site_centres_are_coarse_cell_centres_near_the_site(
             pts in prop::collection::vec((0..60i32, 0..60i32), 0..80),
         ) {
             let points: Vec<Point<f64>> = pts.iter().map(|&(x, y)| Point::new(25.0 * x as f64, 25.0 * y as f64)).collect();
             let clustering = Dbscan::default().cluster(&StraightLine, &points);
             let sites = find_sites(&StraightLine, &points, &clustering, &SiteParams::default());
             let published = publish(&points, &clustering, &sites, 800.0);
-            prop_assert_eq!(published.sites.len(), sites.len());
-            for (site, shown) in sites.iter().zip(&published.sites) {
-                prop_assert_eq!(shown.participants, Bucket::of(site.participants.len()));
-                for &i in &site.participants {
-                    prop_assert!(shown.geometry_rd.contains(&points[i]));
-                }
+            prop_assert!(published.sites.len() <= sites.len());
+            for shown in &published.sites {
+                let cell = coarse_cell(shown.centre_rd.x(), shown.centre_rd.y());
+                prop_assert_eq!(coarse_cell_centre(cell), (shown.centre_rd.x(), shown.centre_rd.y()));
+                prop_assert!(sites.iter().any(|s| Euclidean.distance(&s.centre_rd, &shown.centre_rd) <= 125.0 * std::f64::consts::SQRT_2 + 1e-9));
             }
         }
     }

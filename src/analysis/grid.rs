@@ -1,5 +1,5 @@
 //! The publication grid: the 100 m grid, offset half a client cell from the 25 m client grid,
-//! that every published cluster vertex and site centre is snapped to (DESIGN.md, rule 4).
+//! that every published cluster vertex and site centre is snapped to (docs/privacy.md, "Outlines").
 //!
 //! Input: RD New coordinates (EPSG:28992), metres. Output: the same, on the grid.
 //! Shared by the site search, the street network and the generalisation, so none of them has to
@@ -31,4 +31,35 @@ pub fn snap_to_publish_grid(v: f64) -> f64 {
 /// True when a coordinate lies on the publication grid.
 pub fn on_publish_grid(v: f64) -> bool {
     ((v - PUBLISH_GRID_OFFSET_M) / PUBLISH_GRID_M).fract() == 0.0
+}
+
+/// Side, metres, of the coarse public grid whose cells published cluster outlines and site
+/// centres are made of (docs/privacy.md, "Outlines"). Its cell edges lie at `250·k + 12.5` m,
+/// on the publication grid's offset, so no edge or centre is ever a client's 25 m node.
+pub const COARSE_CELL_M: f64 = 250.0;
+
+/// The coarse cell `(column, row)` that holds a position, RD metres.
+///
+/// # Examples
+/// ```
+/// use buurtcirkel::analysis::grid::{coarse_cell, coarse_cell_centre};
+/// assert_eq!(coarse_cell(12.6, 262.0), (0, 0));
+/// assert_eq!(coarse_cell(12.4, 262.6), (-1, 1));
+/// assert_eq!(coarse_cell_centre((0, 1)), (137.5, 387.5));
+/// ```
+pub fn coarse_cell(x: f64, y: f64) -> (i64, i64) {
+    let index = |v: f64| ((v - PUBLISH_GRID_OFFSET_M) / COARSE_CELL_M).floor() as i64;
+    (index(x), index(y))
+}
+
+/// The south-west corner of a coarse cell, RD metres.
+pub fn coarse_cell_origin(cell: (i64, i64)) -> (f64, f64) {
+    let at = |i: i64| i as f64 * COARSE_CELL_M + PUBLISH_GRID_OFFSET_M;
+    (at(cell.0), at(cell.1))
+}
+
+/// The centre of a coarse cell, RD metres: `250·k + 137.5`, 12.5 m off every client node.
+pub fn coarse_cell_centre(cell: (i64, i64)) -> (f64, f64) {
+    let (x, y) = coarse_cell_origin(cell);
+    (x + COARSE_CELL_M / 2.0, y + COARSE_CELL_M / 2.0)
 }

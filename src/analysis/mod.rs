@@ -4,6 +4,7 @@
 //! Inputs are RD New (EPSG:28992) metres. This module must not touch files, GDAL, tokio or the
 //! clock: it is pure computation, so tests and benchmarks call it directly.
 
+pub mod cellkey;
 pub mod cluster;
 pub mod estimate;
 pub mod generalise;

@@ -21,7 +21,7 @@
 //! texts) and `Prepared::score` (weights, gate, categories, ranks) share one private data
 //! layout ([`Prepared`]), and splitting them would expose that layout to the rest of `analysis`.
 //!
-//! Privacy (DESIGN.md rule 3): the participant criterion sees only a [`Bucket`], never a count,
+//! Privacy (docs/privacy.md): the participant criterion sees only a [`Bucket`], never a count,
 //! so no choice of weights can reveal more than the bucket.
 //!
 //! This module is pure: no files, GDAL, tokio or clock.

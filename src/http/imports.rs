@@ -1,12 +1,12 @@
 //! `POST /api/v1/imports/{kind}`: an admin uploads the same files the CLI imports, and gets the
-//! same report as JSON. The upload is written to a private temporary directory, imported by the
-//! same use-case as the CLI's (`service::Importer`: read, change the store all-or-nothing, log)
-//! and the served snapshot is reloaded.
+//! same report as JSON. The upload is written to a 0700 folder beside the store, removed on
+//! every exit path, imported by the same use-case as the CLI's (`service::Importer`: read,
+//! change the store all-or-nothing, log) and the served snapshot is reloaded.
 //!
 //! Inputs: a raw body (`?filename=clients.csv` tells the format) or `multipart/form-data` with
 //! one file part; options as query parameters (`crs`, `x_column`, `y_column`, `group_column`,
 //! `skip_invalid`). Output: the [`ImportReport`] as JSON. Neither the upload nor the report is
-//! logged: a client file is special-category personal data (DESIGN.md, privacy).
+//! logged: a client file is special-category personal data (docs/privacy.md).
 
 use std::path::Path as FsPath;
 
@@ -143,7 +143,7 @@ pub async fn import(
     Ok(Json(report).into_response())
 }
 
-/// Writes the upload to a private temporary folder and imports it on a blocking thread.
+/// Writes the upload to a private folder beside the store and imports it on a blocking thread.
 async fn run_upload(
     kind: String,
     name: String,
@@ -154,7 +154,9 @@ async fn run_upload(
     skip_invalid: bool,
 ) -> Result<ImportReport, Problem> {
     tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().map_err(|e| Failure::Internal(e.to_string()))?;
+        // A 0700 folder beside the store, removed when `dir` drops on every way out.
+        let dir = crate::service::imports::upload_dir(store2.path())
+            .map_err(|e| Failure::Internal(e.to_string()))?;
         let path = dir.path().join(&name);
         std::fs::write(&path, &body).map_err(|e| Failure::Internal(e.to_string()))?;
         let prefix = format!("{}/", dir.path().display());

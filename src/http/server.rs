@@ -219,6 +219,14 @@ pub async fn serve(addr: SocketAddr, store: Store, config: ServeConfig) -> std::
     let local = listener.local_addr()?;
     let limits = ConnLimits::new(&config);
     let state = AppState::new(config, Some(store.clone()), &format!("http://{local}"));
+    // Raw uploads a killed server left beside the store go before any request is served.
+    let swept = crate::service::imports::sweep_uploads(store.path());
+    if swept > 0 {
+        tracing::warn!(
+            swept,
+            "removed raw uploads left behind by an earlier server"
+        );
+    }
     tracing::info!(%local, store = %store.path().display(), max_connections = limits.max, "listening");
     println!(
         "Buurtcirkel Atlas listens on http://{local}/ (store {})",

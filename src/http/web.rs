@@ -4,10 +4,11 @@
 //!
 //! Inputs: the web folder (HTML, CSS and ES modules written for this project, and MapLibre GL JS
 //! from `npm ci` in `web/node_modules`). Outputs: files, unchanged. Only the app's own files
-//! (an allow-list: the two pages, `css/*.css`, `js/*.js`) and MapLibre's `dist` folder are
+//! (an allow-list: the pages, `css/*.css`, `js/*.js`) and MapLibre's `dist` folder are
 //! reachable, judged after percent-decoding: `node_modules`, the browser tests, type
-//! declarations, the npm manifests and any dot-file are not served. The page reads everything else through the public API, so it can
-//! show nothing the API does not publish (DESIGN.md, privacy).
+//! declarations, the npm manifests and any dot-file are not served. The page reads everything
+//! else through the public API, so it can show nothing the API does not publish
+//! (docs/privacy.md).
 //! Must not depend on the OGC handler modules; uses only the state, problems, `analysis`
 //! defaults and the public menu of `release`.
 
@@ -92,11 +93,11 @@ async fn only_app_files(req: Request, next: Next) -> Response {
     }
 }
 
-/// The page's own files: its two HTML pages at the top, style sheets in `css/`, modules in
-/// `js/`. Everything else in the folder (npm manifests, `node_modules`, tests, type
+/// The page's own files: its HTML pages at the top (the map, the report, "Hoe werkt de
+/// score?"), style sheets in `css/`, modules in `js/`. Everything else in the folder (npm manifests, `node_modules`, tests, type
 /// declarations, any dot-file) is not served.
 const APP_FOLDERS: [(&str, &str); 2] = [("css", "css"), ("js", "js")];
-const APP_PAGES: [&str; 2] = ["index.html", "report.html"];
+const APP_PAGES: [&str; 3] = ["index.html", "report.html", "score.html"];
 
 /// Checks a path under `/web` (without that prefix) against the allow-list, after
 /// percent-decoding it: `%2eenv` is `.env` and `%2e%2e` is `..` to the file system, so they are

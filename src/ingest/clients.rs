@@ -1,6 +1,6 @@
 //! `import clients`, `import places`, `import circles`: point tables turned into model values.
 //!
-//! Clients are special-category personal data (DESIGN.md, privacy). On ingest only the location,
+//! Clients are special-category personal data (docs/privacy.md). On ingest only the location,
 //! snapped to the 25 m grid, and an optional target group from a fixed list are kept; every
 //! other column is dropped and named in the report, with a loud warning when a column looks like
 //! a direct identifier. One bad row fails the whole import unless the caller skips bad rows.

@@ -3,7 +3,7 @@
 //!
 //! Inputs: the store snapshot (RD New) and an analysis with scores. Outputs: [`Layer`]s with
 //! RD New geometry and plain JSON values. Client points are not among the inputs a layer reads:
-//! only generalised clusters and sites, and buckets (DESIGN.md privacy rules 1-4).
+//! only generalised clusters and sites, and buckets (docs/privacy.md).
 
 use geo_types::Geometry;
 use serde_json::{Value, json};
@@ -49,7 +49,7 @@ pub fn build(
                 .iter()
                 .map(|c| Feature {
                     id: c.id.to_string(),
-                    geometry_rd: Geometry::Polygon(c.geometry_rd.clone()),
+                    geometry_rd: Geometry::MultiPolygon(c.geometry_rd.clone()),
                     values: vec![json!(c.members.label())],
                 })
                 .collect(),

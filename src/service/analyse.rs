@@ -317,7 +317,7 @@ fn write_results(
 }
 
 /// Straight-line and street-network clusterings of the stored clients, compared. Exact counts
-/// are for the administrator's own report (DESIGN.md rule 2); clusters are located only by
+/// are for the administrator's own report (docs/privacy.md); clusters are located only by
 /// area code.
 #[derive(Debug, Clone)]
 pub struct Comparison {

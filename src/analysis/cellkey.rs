@@ -1,0 +1,134 @@
+//! Cell-key perturbation of published counts (CBS / ABS TableBuilder style; docs/privacy.md,
+//! "Counts"): a group's count is published as the bucket of `count + noise`, where the noise
+//! comes from a fixed table indexed by the count and the group's *cell key*, the fractional
+//! part of the sum of its members' random keys. The same group always gets the same answer, so
+//! repeating or overlapping queries cannot average the noise away, and one member more or less
+//! draws a fresh, unpredictable noise.
+//!
+//! Inputs: exact counts and per-client keys, uniform in `[0, 1)`. Outputs: perturbed counts
+//! and [`Bucket`]s. Pure: no files, GDAL, tokio, clock or random generator (keys are drawn on
+//! ingest, not here). Uses only `model`.
+//!
+//! Not wired yet: per-client keys are not stored, so published buckets are still exact-count
+//! buckets (docs/privacy.md, "Limits that remain").
+
+use crate::model::Bucket;
+
+/// Columns of [`NOISE`]: the cell key's interval `[j/8, (j+1)/8)`.
+const KEY_COLUMNS: usize = 8;
+
+/// The perturbation table: row `min(count, 4) - 1`, column by cell key. Every entry is in
+/// `-2..=2`; no row makes a nonzero count zero (row 1 adds 0 to 2, row 2 subtracts at most 1);
+/// rows 3 and 4 have mean 0, so totals stay unbiased where it matters.
+const NOISE: [[i8; KEY_COLUMNS]; 4] = [
+    [0, 0, 0, 0, 1, 1, 2, 2],
+    [-1, -1, 0, 0, 0, 1, 1, 2],
+    [-2, -1, -1, 0, 0, 1, 1, 2],
+    [-2, -1, -1, 0, 0, 1, 1, 2],
+];
+
+/// A group's cell key: the fractional part of the sum of its members' keys, in `[0, 1)`.
+/// Non-finite keys count as 0.
+///
+/// # Examples
+/// ```
+/// use buurtcirkel::analysis::cellkey::cell_key;
+/// assert!((cell_key([0.5, 0.75]) - 0.25).abs() < 1e-12);
+/// assert_eq!(cell_key([]), 0.0);
+/// ```
+pub fn cell_key(keys: impl IntoIterator<Item = f64>) -> f64 {
+    let sum: f64 = keys
+        .into_iter()
+        .map(|k| {
+            if k.is_finite() {
+                k.rem_euclid(1.0)
+            } else {
+                0.0
+            }
+        })
+        .fold(0.0, |acc, k| (acc + k).rem_euclid(1.0));
+    // `rem_euclid` of a value just below 0 may round up to 1.0.
+    if sum >= 1.0 { 0.0 } else { sum }
+}
+
+/// The noise the table gives a count with a cell key: 0 for a count of 0, else in `-2..=2`.
+pub fn noise(count: usize, key: f64) -> i64 {
+    if count == 0 {
+        return 0;
+    }
+    let row = count.min(NOISE.len()) - 1;
+    let key = if key.is_finite() {
+        key.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let column = ((key * KEY_COLUMNS as f64) as usize).min(KEY_COLUMNS - 1);
+    i64::from(NOISE[row][column])
+}
+
+/// The perturbed count: `count + noise`, never 0 for a nonzero count and 0 for 0.
+///
+/// # Examples
+/// ```
+/// use buurtcirkel::analysis::cellkey::perturbed;
+/// assert_eq!(perturbed(0, 0.9), 0);
+/// assert_eq!(perturbed(7, 0.0), 5);
+/// assert_eq!(perturbed(7, 0.99), 9);
+/// assert!(perturbed(1, 0.0) >= 1);
+/// ```
+pub fn perturbed(count: usize, key: f64) -> usize {
+    if count == 0 {
+        return 0;
+    }
+    let n = count as i64 + noise(count, key);
+    usize::try_from(n.max(1)).unwrap_or(1)
+}
+
+/// The published bucket of a count with a cell key: the bucket of [`perturbed`].
+pub fn perturbed_bucket(count: usize, key: f64) -> Bucket {
+    Bucket::of(perturbed(count, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_table_never_makes_a_nonzero_count_zero_nor_moves_it_more_than_two() {
+        for count in 1..40 {
+            for j in 0..KEY_COLUMNS {
+                let key = (j as f64 + 0.5) / KEY_COLUMNS as f64;
+                let p = perturbed(count, key);
+                assert!(p >= 1, "{count} -> {p}");
+                assert!(p.abs_diff(count) <= 2, "{count} -> {p}");
+            }
+        }
+        assert_eq!(perturbed(0, 0.5), 0);
+    }
+
+    #[test]
+    fn the_noise_of_counts_from_three_averages_zero_over_the_keys() {
+        for count in [3, 4, 5, 12, 100] {
+            let total: i64 = (0..KEY_COLUMNS)
+                .map(|j| noise(count, (j as f64 + 0.5) / KEY_COLUMNS as f64))
+                .sum();
+            assert_eq!(total, 0, "count {count}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_cell_key_does_not_depend_on_the_order_of_members(
+            keys in prop::collection::vec(0.0..1.0f64, 1..30),
+        ) {
+            let mut reversed = keys.clone();
+            reversed.reverse();
+            let (a, b) = (cell_key(keys.iter().copied()), cell_key(reversed.iter().copied()));
+            prop_assert!((0.0..1.0).contains(&a));
+            // The sum's rounding may differ in the last bits; the bucket must not, except in
+            // the vanishing case of a key on a column edge.
+            prop_assert!((a - b).abs() < 1e-9 || (a - b).abs() > 1.0 - 1e-9);
+        }
+    }
+}
