@@ -68,7 +68,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// authentication offers Basic, GDAL and scripts a URL): HTTP Basic with the token as password
 /// (any user name), and, when `apikey_param` is on, an `apikey` query parameter. Both become
 /// `Authorization: Bearer <token>` before routing, so the role check stays in one place
-/// ([`AppState::authorize`]); the `apikey` pair is removed from the URI, so it is never
+/// (`AppState::authorize`); the `apikey` pair is removed from the URI, so it is never
 /// logged, echoed in links or kept in a cache key.
 pub async fn desktop_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let mut token = None;
