@@ -29,6 +29,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod problem;
 pub mod query;
+pub mod ratelimit;
 mod respond;
 pub mod server;
 pub mod state;

@@ -207,7 +207,7 @@ pub(crate) async fn results(
     // A new parameter set: each client address may start a few a minute (429 past it), and
     // it is admitted only while an analysis slot is free, so a flood of new combinations
     // queues nothing and cached reads, tiles and /health stay fast.
-    if let Some(ip) = super::middleware::peer()
+    if let Some(ip) = super::ratelimit::peer()
         && let Err(wait) = state.inner.new_sets.take(ip)
     {
         return Err(Problem::new(

@@ -29,8 +29,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::config::ServeConfig;
-use super::middleware::{PEER, desktop_auth, etag, time_limit, track};
+use super::middleware::{desktop_auth, etag, time_limit, track};
 use super::problem::Problem;
+use super::ratelimit::PEER;
 use super::state::{AppState, reload};
 use super::{API_VERSION, api, collections, features, imports, landing, tiles, web};
 use crate::store::Store;

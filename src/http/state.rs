@@ -30,7 +30,7 @@ pub(crate) struct Inner {
     /// request is answered 503 with `Retry-After`, so cached reads stay fast in a flood.
     pub(crate) analysis_slots: tokio::sync::Semaphore,
     /// New parameter sets per client address (429 past it).
-    pub(crate) new_sets: super::middleware::RateLimit,
+    pub(crate) new_sets: super::ratelimit::RateLimit,
     /// The version of the store file the served dataset was loaded from.
     pub(crate) loaded_version: std::sync::Mutex<Option<crate::store::StoreVersion>>,
     pub(crate) fallback_base: String,
@@ -54,7 +54,7 @@ impl AppState {
     /// answer 503); `base` is the URL used in links when a request has no Host header.
     pub fn new(config: ServeConfig, store: Option<Store>, base: &str) -> AppState {
         let new_sets =
-            super::middleware::RateLimit::new(config.new_sets_per_minute, config.new_sets_burst);
+            super::ratelimit::RateLimit::new(config.new_sets_per_minute, config.new_sets_burst);
         AppState {
             inner: Arc::new(Inner {
                 dataset: ArcSwapOption::empty(),
