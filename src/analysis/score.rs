@@ -511,8 +511,8 @@ const NOTE_IMPLAUSIBLE: &str = "Geschat minder dan 5 deelnemers binnen loopafsta
      een cirkel is hier niet aannemelijk, ongeschikt.";
 const NOTE_INCOMPLETE: &str = "Te weinig gegevens: een kleiner deel van het gewicht dan de \
      drempel volledigheid rust op bekende waarden, daarom onvoldoende gegevens.";
-const NOTE_TOO_FEW: &str =
-    "Minder dan 5 mogelijke deelnemers: een cirkel kan hier nog niet starten, hoogstens kansrijk.";
+const NOTE_TOO_FEW: &str = "Minder dan 5 mogelijke deelnemers: een cirkel kan hier nog niet \
+     starten. Eén categorie lager: kansrijk alleen bij een score vanaf de drempel voor geschikt.";
 const NOTE_WATER: &str = "Watergebied: niet beoordeeld.";
 const NOTE_NOTHING: &str =
     "Geen gegevens voor de criteria met een gewicht boven 0: niet beoordeeld.";
@@ -1258,11 +1258,21 @@ impl Prepared {
         }
         let score = round1(100.0 * weighted_sum / weight_sum);
         let share = weight_sum / total;
-        // kansrijk <= geschikt (validated), so an area held back by the gate is kansrijk.
+        // kansrijk <= geschikt (validated), so an area held back by the gate is kansrijk at most.
         let category = if a.gate == Gate::Implausible {
             Category::Ongeschikt
         } else if 100.0 * share < t.volledigheid - 1e-9 {
             Category::OnvoldoendeGegevens
+        } else if a.gate == Gate::TooFew {
+            // Fewer than 5 observed: a circle cannot start now, whatever the weights. One
+            // category down (a score that would be geschikt is kansrijk, the rest ongeschikt), so
+            // that a participants weight of 0 cannot turn every area without clients kansrijk on
+            // need alone (issue 15).
+            if score >= t.geschikt {
+                Category::Kansrijk
+            } else {
+                Category::Ongeschikt
+            }
         } else if score >= t.geschikt && a.gate == Gate::Passed {
             Category::Geschikt
         } else if score >= t.kansrijk {
@@ -1555,6 +1565,35 @@ mod tests {
         }
 
         #[test]
+        fn fewer_than_5_participants_is_one_category_down_whatever_the_participants_weight(
+            mut world in random_world(),
+            w in weights(),
+            zero in any::<bool>(),
+        ) {
+            // A participants weight of 0 made the score need alone, and every buurt without
+            // enough clients rose to kansrijk on it (issue 15): the gate must not depend on it.
+            let w = if zero {
+                let mut all = w.all().to_vec();
+                all[Criterion::Participants.index()] = 0.0;
+                if all.iter().all(|&x| x == 0.0) {
+                    all[Criterion::MeetingPlace.index()] = 1.0;
+                }
+                w.with_weights(all)
+            } else {
+                w
+            };
+            for a in world.iter_mut().step_by(2) {
+                a.participants = Some(Bucket::Under5);
+            }
+            let t = w.thresholds();
+            for (s, a) in run(&world, &w).iter().zip(&world) {
+                if a.participants == Some(Bucket::Under5) && s.category == Some(Category::Kansrijk) {
+                    prop_assert!(s.score.unwrap() >= t.geschikt, "{s:?}");
+                }
+            }
+        }
+
+        #[test]
         fn an_attacker_varying_weights_learns_nothing_finer_than_the_bucket(
             world in random_world(),
             (count_a, count_b) in same_bucket_counts(),
@@ -1785,8 +1824,12 @@ mod tests {
         let scores = run(&world, &Weights::default());
         // Full marks on participants, place and circle; median-ish need: geschikt.
         assert_eq!(scores[0].category, Some(Category::Geschikt));
-        // The same buurt with <5 participants loses 3/11 of its score and the gate.
-        assert_eq!(scores[4].category, Some(Category::Kansrijk));
+        // The same buurt with <5 participants loses 3/11 of its score and the gate: a score
+        // that would be kansrijk is one category down, ongeschikt.
+        let t = Weights::default().thresholds();
+        let score = scores[4].score.unwrap();
+        assert!((t.kansrijk..t.geschikt).contains(&score), "{score}");
+        assert_eq!(scores[4].category, Some(Category::Ongeschikt));
         assert!(scores[4].explanation.notes().contains(&NOTE_TOO_FEW));
 
         let low = Weights::default()

@@ -47,9 +47,9 @@ export function buildControls(config) {
   for (const w of config.weights) {
     const param = w.param;
     defaults[param] = w.default;
-    // Participants cannot be switched off: at weight 0 the score forgets whether anyone can
-    // come, and every area the gate holds back (fewer than 5, or no estimate) rises to
-    // kansrijk on need alone (issue 15). The API still accepts 0; the page starts at 1.
+    // Participants cannot be switched off on the page: at weight 0 the score forgets whether
+    // anyone can come. The model's gate still holds then (fewer than 5 observed: one category
+    // down, docs/suitability.md), and the API accepts 0; the page starts at 1.
     const min = w.key === PARTICIPANTS ? Math.max(1, wmin) : wmin;
     const div = document.createElement('div');
     div.className = 'field';
