@@ -319,7 +319,8 @@ fn identifier_columns_are_dropped_with_a_loud_warning_and_never_reach_the_store(
 
     assert_eq!(
         common::layer_fields(&Store::new(&store).private_path(), "clients"),
-        ["doelgroep"]
+        // `cell_key` is the client's random perturbation key, drawn on import, not uploaded.
+        ["doelgroep", "cell_key"]
     );
     let bytes = common::store_bytes(&store);
     for needle in [
@@ -368,7 +369,8 @@ fn every_column_but_location_and_doelgroep_is_dropped_and_listed_in_the_report()
     }
     assert_eq!(
         common::layer_fields(&Store::new(&store).private_path(), "clients"),
-        ["doelgroep"]
+        // `cell_key` is the client's random perturbation key, drawn on import, not uploaded.
+        ["doelgroep", "cell_key"]
     );
     let bytes = common::store_bytes(&store);
     for v in ["belt vaak", "A-17", "wijkteam", "opmerking"] {

@@ -18,6 +18,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use buurtcirkel::analysis::cellkey::{cell_key, perturbed};
 use buurtcirkel::analysis::cluster::Dbscan;
 use buurtcirkel::analysis::generalise::{CELL_MARGIN_M, MIN_CELL_MEMBERS, outline_cells};
 use buurtcirkel::analysis::grid::{coarse_cell, on_publish_grid};
@@ -45,6 +46,8 @@ const FORMATS: [&str; 3] = ["gpkg", "geojson", "csv"];
 struct Homes {
     nodes: HashSet<(i64, i64)>,
     points: Vec<Point<f64>>,
+    /// The clients' cell keys, parallel to `points`.
+    keys: Vec<f64>,
 }
 
 impl Homes {
@@ -59,6 +62,7 @@ impl Homes {
                 .map(|p| (p.x() as i64, p.y() as i64))
                 .collect(),
             points,
+            keys: clients.iter().map(|c| c.key).collect(),
         }
     }
 
@@ -288,7 +292,8 @@ fn assert_reveals_nothing(
     }
 }
 
-/// Every published cluster has at least 5 members and an outline of whole 250 m cells
+/// Every published cluster has at least 5 members (and a perturbed count of at least the
+/// minimum) and an outline of whole 250 m cells
 /// (vertices on the coarse grid) holding each member of a cell of 3 or more at least one cell
 /// inside; small clusters and clusters without such a cell are not published at all.
 fn assert_clusters_generalised<M: WalkingMetric>(
@@ -296,6 +301,7 @@ fn assert_clusters_generalised<M: WalkingMetric>(
     what: &str,
     polygons: &[MultiPolygon<f64>],
     clients: &[Point<f64>],
+    keys: &[f64],
     walk_m: f64,
     min: usize,
 ) {
@@ -324,7 +330,11 @@ fn assert_clusters_generalised<M: WalkingMetric>(
         .into_iter()
         .filter(|m| {
             let points: Vec<Point<f64>> = m.iter().map(|&i| clients[i]).collect();
-            m.len() >= 5 && !outline_cells(&points).is_empty()
+            // Published by the perturbed count (docs/privacy.md, "Counts").
+            let key = cell_key(m.iter().map(|&i| keys[i]));
+            m.len() >= 5
+                && perturbed(m.len(), key) >= min.max(5)
+                && !outline_cells(&points).is_empty()
         })
         .collect();
     assert_eq!(
@@ -422,6 +432,7 @@ fn attack_through_the_binary(dir: &Path, store: &Path, walk: &str, min: &str) {
                 name,
                 &polys,
                 &homes.points,
+                &homes.keys,
                 walk.parse().expect("walk"),
                 min.parse().expect("min"),
             );
@@ -464,6 +475,7 @@ fn attack_through_the_binary(dir: &Path, store: &Path, walk: &str, min: &str) {
                     &what,
                     &polys,
                     &homes.points,
+                    &homes.keys,
                     walk.parse().expect("walk"),
                     min.parse().expect("min"),
                 );
@@ -614,6 +626,8 @@ fn client_sets() -> impl Strategy<Value = Vec<Client>> {
                     Client {
                         position_rd: Point::new(x, y),
                         doelgroep: Some("ggz".into()),
+                        // Any spread of keys; the expectation follows them (cell_key).
+                        key: (x * 0.000_731 + y * 0.000_377).rem_euclid(1.0),
                     }
                 })
                 .collect()
@@ -792,9 +806,9 @@ proptest! {
             if name == "clusters" {
                 let polys = polygons(&layer.features.iter().map(|f| f.geometry_rd.clone()).collect::<Vec<_>>());
                 if along_streets {
-                    assert_clusters_generalised(&street_grid(), name, &polys, &homes.points, walk, min);
+                    assert_clusters_generalised(&street_grid(), name, &polys, &homes.points, &homes.keys, walk, min);
                 } else {
-                    assert_clusters_generalised(&StraightLine, name, &polys, &homes.points, walk, min);
+                    assert_clusters_generalised(&StraightLine, name, &polys, &homes.points, &homes.keys, walk, min);
                 }
             }
         }
@@ -825,6 +839,7 @@ proptest! {
                 clients.push(Client {
                     position_rd: Point::new(x + 25.0 * (i % 15) as f64, y + 25.0 * (i / 15) as f64),
                     doelgroep: None,
+                    key: if i == 0 { 0.55 } else { 0.0 },
                 });
             }
         }
@@ -914,6 +929,7 @@ fn a_published_site_centre_is_never_a_client_home() {
     .map(|(dx, dy)| Client {
         position_rd: Point::new(home.x() + dx, home.y() + dy),
         doelgroep: None,
+        key: 0.11,
     })
     .collect();
     let homes = Homes::of(&clients);
@@ -966,11 +982,13 @@ fn a_published_cluster_vertex_is_never_a_client_home() {
         .map(|p| Client {
             position_rd: *p,
             doelgroep: None,
+            key: 0.11,
         })
         .collect();
     clients.push(Client {
         position_rd: Point::new(snap(corner.x(), 25.0), snap(corner.y(), 25.0)),
         doelgroep: None,
+        key: 0.0,
     });
     let homes = Homes::of(&clients);
     let analysis = analyse_clients_only(&clients);

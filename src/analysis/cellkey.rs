@@ -9,8 +9,8 @@
 //! and [`Bucket`]s. Pure: no files, GDAL, tokio, clock or random generator (keys are drawn on
 //! ingest, not here). Uses only `model`.
 //!
-//! Not wired yet: per-client keys are not stored, so published buckets are still exact-count
-//! buckets (docs/privacy.md, "Limits that remain").
+//! Wired in `analysis::run` (area buckets) and `analysis::generalise::publish` (cluster and
+//! site buckets, and whether they are published at all); the keys are `Client::key`.
 
 use crate::model::Bucket;
 

@@ -4,7 +4,9 @@
 //! Input: client positions in RD New (EPSG:28992), metres, a [`Clustering`] and [`Site`]s.
 //! Output: [`Published`] clusters and sites that carry only shapes made of whole cells of the
 //! fixed 250 m public grid ([`COARSE_CELL_M`], RD metres), a count [`Bucket`] and ids. Exact
-//! counts, member lists and client coordinates never leave this module in its output types.
+//! counts, member lists and client coordinates never leave this module in its output types:
+//! every bucket is that of the group's cell-key-perturbed count ([`super::cellkey`]), and a
+//! group is published when that perturbed count reaches the minimum.
 //!
 //! No published shape is a function of individual positions: an outline is the set of coarse
 //! cells that hold at least [`MIN_CELL_MEMBERS`] members, dilated by one cell, so a member can
@@ -18,6 +20,7 @@ use std::f64::consts::{PI, TAU};
 
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, coord};
 
+use super::cellkey::{cell_key, perturbed};
 use super::cluster::Clustering;
 use super::grid::{COARSE_CELL_M, coarse_cell, coarse_cell_centre, coarse_cell_origin};
 use super::sites::Site;
@@ -78,24 +81,47 @@ pub struct Published {
     pub sites: Vec<PublishedSite>,
 }
 
+/// What [`publish`] needs besides the clients: the walking radius drawn around a site and the
+/// minimum a perturbed count must reach.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PublishParams {
+    /// The walking radius drawn around a site centre, metres.
+    pub walk_m: f64,
+    /// A cluster or site is published when its perturbed count reaches this (and at least
+    /// [`MIN_PUBLISHED_MEMBERS`]).
+    pub min_participants: usize,
+}
+
+impl PublishParams {
+    /// Walking radius `walk_m` metres, the default minimum of 5 participants.
+    pub fn walk(walk_m: f64) -> PublishParams {
+        PublishParams {
+            walk_m,
+            min_participants: MIN_PUBLISHED_MEMBERS,
+        }
+    }
+}
+
 /// Generalises clusters and sites for publication.
 ///
 /// # Parameters
 /// - `points`: client positions, RD metres (the slice that was clustered).
+/// - `keys`: the clients' cell keys, `[0, 1)`, parallel to `points`.
 /// - `clustering`: the DBSCAN result.
 /// - `sites`: candidate sites from [`find_sites`](super::sites::find_sites).
-/// - `walk_m`: the walking radius drawn around a site centre, metres.
+/// - `params`: walking radius and minimum participants ([`PublishParams`]).
 ///
 /// # Returns
-/// Clusters with fewer than 5 members or without a coarse cell of [`MIN_CELL_MEMBERS`] are
-/// left out, and so are sites with fewer than 5 participants and sites of unpublished
-/// clusters. Published ids are renumbered without gaps so the ids
+/// Every count is perturbed with the group's cell key ([`super::cellkey`]): the bucket is that
+/// of the perturbed count. Clusters whose perturbed count is below the minimum (and 5) or
+/// without a coarse cell of [`MIN_CELL_MEMBERS`] are left out, and so are sites whose
+/// perturbed count is below it and sites of unpublished clusters. Published ids are renumbered without gaps so the ids
 /// do not betray that small clusters existed. See [`generalise_cluster`] and [`site_circle`].
 ///
 /// # Examples
 /// ```
 /// use buurtcirkel::analysis::cluster::Dbscan;
-/// use buurtcirkel::analysis::generalise::publish;
+/// use buurtcirkel::analysis::generalise::{PublishParams, publish};
 /// use buurtcirkel::analysis::metric::StraightLine;
 /// use buurtcirkel::analysis::sites::{SiteParams, find_sites};
 /// use buurtcirkel::model::Bucket;
@@ -104,7 +130,9 @@ pub struct Published {
 /// let points: Vec<Point<f64>> = (0..9).map(|i| Point::new(155_025.0 + 50.0 * i as f64, 463_075.0)).collect();
 /// let clustering = Dbscan::default().cluster(&StraightLine, &points);
 /// let sites = find_sites(&StraightLine, &points, &clustering, &SiteParams::default());
-/// let published = publish(&points, &clustering, &sites, 800.0);
+/// // Keys summing to 4.5: cell key 0.5, noise 0 for 9 members.
+/// let keys = vec![0.5; 9];
+/// let published = publish(&points, &keys, &clustering, &sites, PublishParams::walk(800.0));
 /// assert_eq!(published.clusters.len(), 1);
 /// assert_eq!(published.clusters[0].members, Bucket::From9To12);
 /// // Vertices on the 250 m grid (cell edges at 250 k + 12.5 m).
@@ -114,19 +142,31 @@ pub struct Published {
 /// ```
 pub fn publish(
     points: &[Point<f64>],
+    keys: &[f64],
     clustering: &Clustering,
     sites: &[Site],
-    walk_m: f64,
+    params: PublishParams,
 ) -> Published {
+    let floor = params.min_participants.max(MIN_PUBLISHED_MEMBERS);
+    let perturbed_of = |members: &[usize]| {
+        let key = cell_key(members.iter().map(|&i| keys.get(i).copied().unwrap_or(0.0)));
+        perturbed(members.len(), key)
+    };
     let mut published = Published::default();
     let mut published_id = vec![None; clustering.cluster_count()];
     for (cluster, members) in clustering.members().iter().enumerate() {
+        // Existence follows the perturbed count, so a sweep of `min_participants` learns
+        // where the perturbed count lies, never the exact size.
+        let count = perturbed_of(members);
+        if count < floor || members.len() < MIN_PUBLISHED_MEMBERS {
+            continue;
+        }
         let member_points: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
         if let Some(geometry_rd) = generalise_cluster(&member_points) {
             published_id[cluster] = Some(published.clusters.len());
             published.clusters.push(PublishedCluster {
                 id: published.clusters.len(),
-                members: Bucket::of(members.len()),
+                members: Bucket::of(count),
                 geometry_rd,
             });
         }
@@ -135,16 +175,17 @@ pub fn publish(
         let Some(cluster_id) = published_id.get(site.cluster).copied().flatten() else {
             continue;
         };
-        if site.participants.len() < MIN_PUBLISHED_MEMBERS {
+        let count = perturbed_of(&site.participants);
+        if count < floor || site.participants.len() < MIN_PUBLISHED_MEMBERS {
             continue;
         }
-        let Some((centre_rd, geometry_rd)) = site_circle(site.centre_rd, walk_m) else {
+        let Some((centre_rd, geometry_rd)) = site_circle(site.centre_rd, params.walk_m) else {
             continue;
         };
         published.sites.push(PublishedSite {
             id: published.sites.len(),
             cluster_id,
-            participants: Bucket::of(site.participants.len()),
+            participants: Bucket::of(count),
             centre_rd,
             geometry_rd,
             reach_rd: None,
@@ -313,7 +354,17 @@ mod tests {
         );
         assert!(!sites.is_empty());
         assert_eq!(
-            publish(&four, &clustering, &sites, 800.0),
+            // Keys whose noise would lift 4 to 6: a group of four still stays unpublished.
+            publish(
+                &four,
+                &[0.24; 4],
+                &clustering,
+                &sites,
+                PublishParams {
+                    walk_m: 800.0,
+                    min_participants: 2
+                }
+            ),
             Published::default()
         );
     }
@@ -385,8 +436,44 @@ mod tests {
             .map(|i| Point::new(155_000.0 + 25.0 * i as f64, 463_000.0))
             .collect();
         let clustering = Dbscan::default().cluster(&StraightLine, &points);
-        let published = publish(&points, &clustering, &[], 800.0);
-        assert_eq!(published.clusters[0].members.label(), ">12");
+        // Whatever the keys: the noise is at most 2, so 13 stays above 12 or becomes "9-12".
+        for key in [0.05, 0.3, 0.6, 0.95] {
+            let keys = vec![key; 13];
+            let published = publish(&points, &keys, &clustering, &[], PublishParams::walk(800.0));
+            let label = published.clusters[0].members.label();
+            assert!(label == ">12" || label == "9-12", "{label}");
+        }
+    }
+
+    #[test]
+    fn a_cluster_bucket_follows_its_perturbed_count_not_its_exact_size() {
+        let points = vec![Point::new(155_000.0, 463_000.0); 7];
+        let clustering = Dbscan::default().cluster(&StraightLine, &points);
+        let bucket = |key: f64| {
+            let published = publish(
+                &points,
+                &[key; 7],
+                &clustering,
+                &[],
+                PublishParams::walk(800.0),
+            );
+            published.clusters.first().map(|c| c.members.label())
+        };
+        // Cell key frac(7 k): 0 gives noise -2 (5, "5-8"), 0.91 gives +2 (9, "9-12").
+        assert_eq!(bucket(0.0), Some("5-8"));
+        assert_eq!(bucket(0.13), Some("9-12"));
+        // And a higher minimum hides it by the perturbed count: 5 < 6 although 7 >= 6.
+        let hidden = publish(
+            &points,
+            &[0.0; 7],
+            &clustering,
+            &[],
+            PublishParams {
+                walk_m: 800.0,
+                min_participants: 6,
+            },
+        );
+        assert!(hidden.clusters.is_empty());
     }
 
     proptest! {
@@ -436,7 +523,8 @@ mod tests {
             let points: Vec<Point<f64>> = pts.iter().map(|&(x, y)| Point::new(25.0 * x as f64, 25.0 * y as f64)).collect();
             let clustering = Dbscan::default().cluster(&StraightLine, &points);
             let sites = find_sites(&StraightLine, &points, &clustering, &SiteParams::default());
-            let published = publish(&points, &clustering, &sites, 800.0);
+            let keys: Vec<f64> = (0..points.len()).map(|i| (i as f64 * 0.618_034).fract()).collect();
+            let published = publish(&points, &keys, &clustering, &sites, PublishParams::walk(800.0));
             prop_assert!(published.sites.len() <= sites.len());
             for shown in &published.sites {
                 let cell = coarse_cell(shown.centre_rd.x(), shown.centre_rd.y());

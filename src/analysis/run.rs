@@ -9,9 +9,10 @@
 use geo::{BoundingRect, Distance, Euclidean};
 use geo_types::{Geometry, Point};
 
+use super::cellkey::{cell_key, perturbed_bucket};
 use super::cluster::{ClusterError, Clustering, Dbscan};
 use super::estimate::{Estimate, GridCell, estimate, grid_people_within_walk};
-use super::generalise::{Published, publish};
+use super::generalise::{PublishParams, Published, publish};
 use super::metric::{Reach, WalkingMetric};
 use super::score::{AreaInput, Prepared, prepare_regions};
 use super::sites::{SiteParams, find_sites};
@@ -236,7 +237,17 @@ pub fn analyse_with<M: WalkingMetric>(
         ..SiteParams::default()
     };
     let sites = find_sites(metric, &points, &clustering, &site_params);
-    let mut published = publish(&points, &clustering, &sites, params.walk_m);
+    let keys: Vec<f64> = inputs.clients.iter().map(|c| c.key).collect();
+    let mut published = publish(
+        &points,
+        &keys,
+        &clustering,
+        &sites,
+        PublishParams {
+            walk_m: params.walk_m,
+            min_participants: params.min_participants,
+        },
+    );
     let along_streets = !metric.is_straight_line();
     if along_streets {
         // A site's published shape becomes the area reachable on foot from its published
@@ -252,6 +263,8 @@ pub fn analyse_with<M: WalkingMetric>(
     // cluster, i.e. who have enough others near them to form a circle together.
     let has_clients = !inputs.clients.is_empty();
     let mut counts = vec![0usize; inputs.areas.len()];
+    // The members' cell keys, summed where they are counted (cellkey::cell_key of the area).
+    let mut key_sums = vec![0.0f64; inputs.areas.len()];
     for level in Level::ALL {
         let idx: Vec<usize> = (0..inputs.areas.len())
             .filter(|&i| inputs.areas[i].level() == level)
@@ -264,17 +277,20 @@ pub fn analyse_with<M: WalkingMetric>(
                 .map(|&i| inputs.areas[i].geometry_rd.clone())
                 .collect(),
         );
-        for (p, label) in points.iter().zip(clustering.labels()) {
+        for ((p, label), key) in points.iter().zip(clustering.labels()).zip(&keys) {
             if label.is_some()
                 && let Some(k) = index.locate(*p)
             {
                 counts[idx[k]] += 1;
+                key_sums[idx[k]] = cell_key([key_sums[idx[k]], *key]);
             }
         }
     }
+    // Published as the bucket of the perturbed count (docs/privacy.md, "Counts").
     let participants: Vec<Option<Bucket>> = counts
         .iter()
-        .map(|&n| has_clients.then(|| Bucket::of(n)))
+        .zip(&key_sums)
+        .map(|(&n, &key)| has_clients.then(|| perturbed_bucket(n, key)))
         .collect();
 
     let place_points: Vec<Point<f64>> = inputs.places.iter().map(|p| p.position_rd).collect();

@@ -2,6 +2,8 @@
 // `request`, which turns network failures, 503 (still loading) and problem+json answers into an
 // ApiError with a kind the page can show in plain words.
 
+import { authHeaders } from './planner.js';
+
 /** @typedef {{ title?: string, detail?: string, status?: number, type?: string }} Problem */
 
 export class ApiError extends Error {
@@ -26,7 +28,8 @@ export class ApiError extends Error {
 export async function request(url, options = {}) {
   let res;
   try {
-    res = await fetch(url, { cache: 'no-store', ...options });
+    // A planner's token (sessionStorage, web/js/planner.js) goes with every request to the API.
+    res = await fetch(url, { cache: 'no-store', ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
   } catch (e) {
     if (e instanceof Error && e.name === 'AbortError') throw e;
     throw new ApiError('down', 0, null);

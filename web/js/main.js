@@ -19,6 +19,7 @@ import { renderList, markSelected, bindList } from './list.js';
 import { bindSearch } from './search.js';
 import { renderShortlist, inShortlist, toggleShortlist, bindShortlist } from './shortlist.js';
 import { bindUpload } from './upload.js';
+import { applyPlanner, bindPlanner } from './planner.js';
 import { $, setStatus, showNotice, explain } from './status.js';
 import { Orientation, firstView } from './orient.js';
 import { byDistance, sitesIn } from './nearby.js';
@@ -392,6 +393,8 @@ function bind() {
     try {
       const fresh = await getJSON('/web/config.json');
       if (config) config.tier = fresh.tier;
+      await applyPlanner(fresh);
+      if (config) config.tier = fresh.tier;
       if (applyTier(fresh)) showParams();
     } catch (e) {
       note(e);
@@ -464,6 +467,7 @@ async function boot() {
   translatePage();
   setStatus(t('status.loading'));
   config = await loadConfig();
+  bindPlanner(await applyPlanner(config));
   performance.mark('atlas-config');
   setStatus('');
   setLabels(config);

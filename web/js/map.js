@@ -7,6 +7,7 @@
 // service.
 
 import { t } from './i18n.js';
+import { withPlannerAuth } from './planner.js';
 
 export const COLOURS = {
   geschikt: '#0072b2',
@@ -184,7 +185,7 @@ export class AtlasMap {
     /** @type {Partial<NonNullable<MapOptions['labels']>>} */
     const l = opts.labels || {};
     /** @type {import('maplibre-gl').MapOptions} */
-    const init = { container, style, locale: { 'Map.Title': l.label, 'NavigationControl.ZoomIn': l.zoomIn, 'NavigationControl.ZoomOut': l.zoomOut }, fadeDuration: 0, attributionControl: false, dragRotate: false, pitchWithRotate: false, maxZoom: 16.9 };
+    const init = { container, style, locale: { 'Map.Title': l.label, 'NavigationControl.ZoomIn': l.zoomIn, 'NavigationControl.ZoomOut': l.zoomOut }, fadeDuration: 0, transformRequest: withPlannerAuth, attributionControl: false, dragRotate: false, pitchWithRotate: false, maxZoom: 16.9 };
     if (opts.center && opts.zoom !== undefined) {
       init.center = opts.center;
       init.zoom = opts.zoom;

@@ -274,6 +274,25 @@ if (process.argv.includes('--real')) {
     await axeCheck(q, 'real-like phone panel');
     await phone.close();
   });
+  await test('real-like store: the public menu still lists where circles can start; a planner token (sessionStorage only) brings the sliders and the clusters', async () => {
+    assert(token, 'ATLAS_ADMIN_TOKEN is not set');
+    const pctx = await newContext({ width: 1366, height: 768 });
+    const q = await openMap(pctx);
+    assert(await q.locator('#ranked tbody tr').count() > 0, 'the public menu lists areas where circles can start');
+    eq(await q.evaluate(() => window.atlas.map.getSource('sites')?.serialize().data.features?.length || 0), 0, 'no sites for the public');
+    await q.fill('#planner-token', token);
+    await Promise.all([q.waitForNavigation({ timeout: 90_000 }), q.locator('#planner-form button[type="submit"]').click()]);
+    await q.waitForFunction(() => window.atlas?.ready && window.atlas.firstPaint && window.atlas.scoresApplied > 0, null, { timeout: 90_000 });
+    assert(!q.url().includes(token), 'the token is not in the URL');
+    eq(await q.evaluate(() => sessionStorage.getItem('atlas.plannerToken') !== null), true, 'the token is kept for this tab');
+    eq(await q.evaluate(() => document.getElementById('walk_m').tagName), 'INPUT', 'sliders for a planner');
+    eq(await q.locator('#weights input[disabled]').count(), 0, 'weights free for a planner');
+    await q.waitForFunction(() => (window.atlas.map.getSource('clusters')?.serialize().data.features?.length || 0) > 0, null, { timeout: 60_000 });
+    assert(await q.locator('#ranked tbody tr').count() > 0, 'the planner list finds where circles can start');
+    await shot(q, 'real-08-planner-1366');
+    await axeCheck(q, 'real-like map, planner');
+    await pctx.close();
+  });
   await test('real-like store: no request to another host, no console errors', async () => {
     eq(foreignRequests, [], 'requests to other hosts');
     eq(consoleErrors, [], 'console errors');
