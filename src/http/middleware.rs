@@ -72,6 +72,9 @@ pub async fn desktop_auth(State(state): State<AppState>, mut req: Request, next:
             .strip_prefix("Basic ")
             .or_else(|| h.strip_prefix("basic "))
     {
+        // Which scheme a desktop client really sends is the first question when it cannot
+        // log in (tests/qgis.rs checks QGIS sends this one); the token itself is never logged.
+        tracing::debug!(scheme = "basic", "token from an Authorization header");
         // A Basic header that is not base64 of user:password gets an empty token: 401.
         token = Some(
             base64::engine::general_purpose::STANDARD
