@@ -2,8 +2,8 @@
 //! `/ogc/v1/collections/{id}/items` and `/items/{featureId}`.
 //!
 //! Inputs: requests with query parameters; the [`crate::release::dataset::Results`] of the
-//! request's analysis parameters. Outputs: GeoJSON (CRS84 by default; `crs` for EPSG:28992 and
-//! EPSG:4326, the latter latitude first) or HTML. Every feature response carries `Content-Crs`.
+//! request's analysis parameters. Outputs: GeoJSON (CRS84 by default; `crs` for EPSG:28992,
+//! EPSG:4326 and EPSG:4258, the latter two latitude first) or HTML. Every feature response carries `Content-Crs`.
 //! Parameters are checked strictly: an unknown one is a 400 that lists the known ones, so a
 //! typo in a weight never silently falls back to the default.
 //! Must not depend on the other handler modules.
@@ -50,6 +50,7 @@ fn feature_headers(r: &mut Response, crs: Crs) {
         HeaderValue::from_static(match crs {
             Crs::Crs84 => "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
             Crs::Epsg4326 => "<http://www.opengis.net/def/crs/EPSG/0/4326>",
+            Crs::Etrs89 => "<http://www.opengis.net/def/crs/EPSG/0/4258>",
             Crs::RdNew => "<http://www.opengis.net/def/crs/EPSG/0/28992>",
         }),
     );
