@@ -943,3 +943,66 @@ async fn queryables_and_schema_are_typed_by_the_data_model() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_explanation_is_also_published_as_typed_flat_columns_per_criterion() {
+    let app = app();
+    let q = get(&app, "/ogc/v1/collections/buurten/queryables")
+        .await
+        .json();
+    let s = get(&app, "/ogc/v1/collections/buurten/schema").await.json();
+    let api = get(&app, "/ogc/v1/api").await.json();
+    let declared = &api["components"]["schemas"]["AreaProperties"]["properties"];
+    let items = get(&app, "/ogc/v1/collections/buurten/items?limit=10000")
+        .await
+        .json();
+    let features = items["features"].as_array().unwrap();
+    let mut seen_known = 0;
+    for c in buurtcirkel::analysis::weights::Criterion::ALL {
+        for col in [
+            format!("c_{}_punten", c.key()),
+            format!("c_{}_norm", c.key()),
+        ] {
+            assert_eq!(q["properties"][&col]["type"], "number", "queryables {col}");
+            assert_eq!(s["properties"][&col]["type"], "number", "schema {col}");
+            assert_eq!(declared[&col]["type"], "number", "OpenAPI {col}");
+        }
+        // Each flat value is the nested one of the same feature (NULL where it is missing).
+        for f in features {
+            let p = &f["properties"];
+            let Some(nested) = p["toelichting"]["criteria"]
+                .as_array()
+                .and_then(|a| a.iter().find(|e| e["criterion"] == c.key()))
+            else {
+                assert!(p[format!("c_{}_punten", c.key())].is_null(), "{p}");
+                continue;
+            };
+            let punten = &p[format!("c_{}_punten", c.key())];
+            let norm = &p[format!("c_{}_norm", c.key())];
+            if nested["missing"] == true {
+                assert!(punten.is_null() && norm.is_null(), "{}: {p}", c.key());
+            } else {
+                seen_known += 1;
+                assert_eq!(punten, &nested["contribution"], "{}", c.key());
+                assert_eq!(norm, &nested["normalised"], "{}", c.key());
+            }
+        }
+    }
+    assert!(
+        seen_known > features.len(),
+        "too few known criteria: {seen_known}"
+    );
+    // The points of one buurt add up to its score (up to the rounding of each to 0.1).
+    for f in features {
+        let p = f["properties"].as_object().unwrap();
+        let Some(score) = p["score"].as_f64() else {
+            continue;
+        };
+        let sum: f64 = p
+            .iter()
+            .filter(|(k, _)| k.starts_with("c_") && k.ends_with("_punten"))
+            .filter_map(|(_, v)| v.as_f64())
+            .sum();
+        assert!((sum - score).abs() < 0.6, "{}: {sum} vs {score}", f["id"]);
+    }
+}
