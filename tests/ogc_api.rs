@@ -1006,3 +1006,100 @@ async fn the_explanation_is_also_published_as_typed_flat_columns_per_criterion()
         assert!((sum - score).abs() < 0.6, "{}: {sum} vs {score}", f["id"]);
     }
 }
+
+/// The `href`s of the `<a>` elements of an HTML page whose text is `label`.
+fn hrefs_labelled(html: &str, label: &str) -> Vec<String> {
+    html.split("<a href=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (href, after) = rest.split_once("\">")?;
+            let text = after.split("</a>").next()?;
+            (text == label).then(|| href.replace("&amp;", "&"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn html_items_show_every_property_and_their_links_stay_html() {
+    let app = app();
+    let all = get(&app, "/ogc/v1/collections/buurten/items?limit=10000")
+        .await
+        .json();
+    let first = &all["features"][0];
+    let props = first["properties"].as_object().unwrap();
+    let r = get(
+        &app,
+        "/ogc/v1/collections/buurten/items?f=html&limit=5&walk_m=800",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let page = String::from_utf8(r.body.clone()).unwrap();
+    // Every property is a column, categorie, rang and the flat explanation included.
+    for name in props.keys() {
+        assert!(
+            page.contains(&format!("<th>{name}</th>")),
+            "no column {name}"
+        );
+    }
+    for name in ["categorie", "rang", "toelichting", "c_p_65plus_punten"] {
+        assert!(props.contains_key(name), "{name}");
+    }
+    // Next keeps f=html (and the analysis parameters); the item links stay HTML.
+    let next = hrefs_labelled(&page, "Volgende pagina");
+    assert_eq!(next.len(), 1, "{page}");
+    assert!(
+        next[0].contains("f=html") && next[0].contains("offset=5"),
+        "{next:?}"
+    );
+    assert!(next[0].contains("walk_m=800"), "{next:?}");
+    let next_uri = next[0].strip_prefix("http://test").unwrap();
+    let r2 = get(&app, next_uri).await;
+    assert_eq!(r2.status, 200);
+    assert!(r2.header("content-type").starts_with("text/html"));
+    let page2 = String::from_utf8(r2.body.clone()).unwrap();
+    let prev = hrefs_labelled(&page2, "Vorige pagina");
+    assert!(
+        prev[0].contains("f=html") && prev[0].contains("offset=0"),
+        "{prev:?}"
+    );
+    let id = first["id"].as_str().unwrap();
+    let item_links = hrefs_labelled(&page, id);
+    assert_eq!(item_links.len(), 1, "{page}");
+    assert!(item_links[0].contains("f=html") && item_links[0].contains("walk_m=800"));
+    // The JSON page's paging stays JSON.
+    let j = get(&app, "/ogc/v1/collections/buurten/items?limit=5")
+        .await
+        .json();
+    let jnext = j["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap();
+    assert!(jnext["href"].as_str().unwrap().contains("f=json"));
+    assert_eq!(jnext["type"], "application/geo+json");
+
+    // The item page: every property, the explanation spelled out, links that stay HTML.
+    let r = get(&app, &item_links[0]).await;
+    assert_eq!(r.status, 200);
+    let item = String::from_utf8(r.body.clone()).unwrap();
+    for name in props.keys() {
+        assert!(item.contains(&format!("<th>{name}</th>")), "no row {name}");
+    }
+    for c in first["properties"]["toelichting"]["criteria"]
+        .as_array()
+        .unwrap()
+    {
+        let label = c["label"].as_str().unwrap();
+        let esc = label
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(item.contains(&esc), "the explanation lacks {label}");
+    }
+    assert!(!item.contains("(zie JSON)"));
+    let coll = hrefs_labelled(&item, "Alle objecten (HTML)");
+    assert!(coll[0].contains("f=html"), "{coll:?}");
+    let geojson = hrefs_labelled(&item, "Dit object (GeoJSON)");
+    assert!(geojson[0].contains("f=json"), "{geojson:?}");
+}

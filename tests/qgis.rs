@@ -225,6 +225,9 @@ fn qgis_loads_restricted_clusters_with_a_token_through_basic_public_buurten_and_
     assert_eq!(p["count"], buurten.len());
     assert_eq!(p["fields"]["score"], "Real", "{p}");
     assert_eq!(p["fields"]["rang"], "Integer", "{p}");
+    // The explanation's flat columns, typed from the schema, not guessed from values.
+    assert_eq!(p["fields"]["c_p_65plus_punten"], "Real", "{p}");
+    assert_eq!(p["fields"]["c_participants_norm"], "Real", "{p}");
     let codes: Vec<String> = buurten
         .iter()
         .map(|f| f["id"].as_str().unwrap().to_string())
