@@ -1103,3 +1103,59 @@ async fn html_items_show_every_property_and_their_links_stay_html() {
     let geojson = hrefs_labelled(&item, "Dit object (GeoJSON)");
     assert!(geojson[0].contains("f=json"), "{geojson:?}");
 }
+
+async fn get_if_none_match(app: &axum::Router, uri: &str, tag: &str) -> Resp {
+    send(
+        app,
+        Request::get(uri)
+            .header("host", "test")
+            .header("if-none-match", tag)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn etags_follow_the_snapshot_and_the_request_not_the_body() {
+    let state = AppState::new(ServeConfig::default(), None, "http://test");
+    state.load(demo_data()).unwrap();
+    let app = router(state.clone());
+    let uri = "/ogc/v1/collections/buurten/items?limit=3";
+    let first = get(&app, uri).await;
+    let tag = first.header("etag").to_string();
+    assert!(tag.starts_with("W/\""), "{tag}");
+    // Same snapshot, same request: the same tag (the body's timeStamp may have moved) and 304.
+    let again = get(&app, uri).await;
+    assert_eq!(again.header("etag"), tag);
+    let cached = get_if_none_match(&app, uri, &tag).await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+    assert!(cached.body.is_empty());
+    assert_eq!(cached.header("etag"), tag);
+    // Another page or another host (other links in the body): another tag.
+    assert_ne!(
+        get(&app, "/ogc/v1/collections/buurten/items?limit=4")
+            .await
+            .header("etag"),
+        tag
+    );
+    let other_host = send(
+        &app,
+        Request::get(uri)
+            .header("host", "elders.example")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_ne!(other_host.header("etag"), tag);
+    // Liveness changes without a new snapshot: never tagged.
+    assert!(get(&app, "/health").await.headers.get("etag").is_none());
+    // A new snapshot (the same data loaded again) changes every tag; the old one is a 200.
+    let before = state.snapshot_id();
+    state.load(demo_data()).unwrap();
+    assert_ne!(state.snapshot_id(), before);
+    let after = get_if_none_match(&app, uri, &tag).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert_ne!(after.header("etag"), tag);
+    assert_eq!(after.json()["numberReturned"], 3);
+}
