@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 struct Server {
     child: Child,
@@ -821,6 +821,114 @@ fn every_collection_offers_etrs89_and_its_coordinates_come_from_proj_latitude_fi
             "SKIP: RDNAPTRANS 2018 grid ({}) not installed: PROJ used {}",
             buurtcirkel::crs::RDNAPTRANS_GRID,
             to_etrs.method()
+        );
+    }
+}
+
+/// Spectral (npm `@stoplight/spectral-cli`, installed by `scripts/setup` into
+/// `target/spectral`), if present.
+fn spectral() -> Option<std::path::PathBuf> {
+    let bin =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/spectral/node_modules/.bin/spectral");
+    let ok = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(bin)
+}
+
+/// Spectral's rule codes for `doc` under the project's ADR ruleset, with its whole output.
+fn spectral_codes(bin: &Path, dir: &Path, name: &str, doc: &Value) -> (Vec<String>, String) {
+    let file = dir.join(name);
+    std::fs::write(&file, serde_json::to_vec(doc).unwrap()).unwrap();
+    let ruleset = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spectral/adr.yaml");
+    let out = Command::new(bin)
+        .args(["lint", "--quiet", "--format", "json", "--ruleset"])
+        .arg(&ruleset)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let found: Vec<Value> = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+        panic!(
+            "no JSON from spectral ({e}):\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let mut codes: Vec<String> = found
+        .iter()
+        .map(|f| f["code"].as_str().unwrap_or("").to_string())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    (codes, text)
+}
+
+/// The Dutch API Design Rules as a Spectral ruleset written here (`tests/spectral/adr.yaml`):
+/// the served document passes every rule, and a document broken against each rule fails it,
+/// so no rule passes by matching nothing.
+#[test]
+fn the_openapi_document_passes_the_adr_spectral_ruleset_and_each_rule_can_fail() {
+    let Some(bin) = spectral() else {
+        eprintln!("SKIP: Spectral not installed (scripts/setup installs it into target/spectral)");
+        return;
+    };
+    let s = start(None);
+    let doc = json(&s, "/ogc/v1/openapi.json");
+    let dir = tempfile::tempdir().unwrap();
+    let (codes, text) = spectral_codes(&bin, dir.path(), "openapi.json", &doc);
+    assert!(
+        codes.is_empty(),
+        "ADR findings on the served document:\n{text}"
+    );
+
+    let mut bad = doc.clone();
+    bad["openapi"] = "2.0".into();
+    bad["info"]["version"] = "1.0".into();
+    bad["info"]["contact"]
+        .as_object_mut()
+        .unwrap()
+        .remove("email");
+    bad["servers"][0]["url"] = "http://example.nl/ogc".into();
+    let paths = bad["paths"].as_object_mut().unwrap();
+    paths.remove("/openapi.json");
+    let conformance = paths["/conformance"].clone();
+    paths.insert("/extra/".into(), conformance.clone());
+    let mut traced = conformance;
+    traced["trace"] = traced["get"].clone();
+    paths.insert("/conformance".into(), traced);
+    let mut unversioned = paths["/health"].clone();
+    unversioned["servers"] = json!([{"url": "http://example.nl"}]);
+    paths.insert("/geheim".into(), unversioned);
+    let responses = paths["/collections"]["get"]["responses"]
+        .as_object_mut()
+        .unwrap();
+    responses.get_mut("200").unwrap().as_object_mut().unwrap()["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("API-Version");
+    let error = responses
+        .keys()
+        .find(|k| k.starts_with('4'))
+        .unwrap()
+        .clone();
+    responses.get_mut(&error).unwrap()["content"] = json!({"application/json": {}});
+    let (codes, text) = spectral_codes(&bin, dir.path(), "bad.json", &bad);
+    for rule in [
+        "adr-contact",
+        "adr-doc-openapi",
+        "adr-http-methods",
+        "adr-no-trailing-slash",
+        "adr-problem-json",
+        "adr-publish-openapi",
+        "adr-semver",
+        "adr-uri-version",
+        "adr-uri-version-own-server",
+        "adr-version-header",
+    ] {
+        assert!(
+            codes.iter().any(|c| c == rule),
+            "{rule} did not fire:\n{text}"
         );
     }
 }
