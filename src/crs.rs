@@ -14,6 +14,14 @@ use proj::Proj;
 pub const RD_NEW: &str = "EPSG:28992";
 /// WGS 84 longitude/latitude (OGC CRS84 axis order).
 pub const WGS84: &str = "EPSG:4326";
+/// ETRS89 longitude/latitude, the European datum the Dutch API rules ask to offer.
+pub const ETRS89: &str = "EPSG:4258";
+
+/// The grid of RDNAPTRANS 2018, the official RD <-> ETRS89 transformation. PROJ uses it on its
+/// own for RD New -> ETRS89/WGS 84 when the file is in its search path (Debian's `proj-data`, or
+/// `projsync --file nl_nsgi_rdtrans2018.tif`); without it PROJ falls back to a Helmert
+/// transformation of about 1 m accuracy.
+pub const RDNAPTRANS_GRID: &str = "nl_nsgi_rdtrans2018.tif";
 
 /// The part of the plane where RD New coordinates of the Netherlands can lie (EPSG's area of use,
 /// rounded outward): x -7,000..300,000 m, y 289,000..629,000 m.
@@ -86,6 +94,24 @@ impl Transformer {
         })
     }
 
+    /// How PROJ transforms: its operation name and definition (names the grid when one is
+    /// used), for logs and for docs/api.md's accuracy statement.
+    pub fn method(&self) -> String {
+        let info = self.proj.proj_info();
+        let mut text = info.description.unwrap_or_default();
+        if let Some(def) = info.definition.filter(|d| !d.is_empty()) {
+            text.push_str(" (");
+            text.push_str(&def);
+            text.push(')');
+        }
+        text
+    }
+
+    /// True when this transformation reads the RDNAPTRANS 2018 grid ([`RDNAPTRANS_GRID`]).
+    pub fn uses_rdnaptrans_grid(&self) -> bool {
+        self.method().contains("rdtrans2018")
+    }
+
     /// Transforms one coordinate pair.
     pub fn point(&self, x: f64, y: f64) -> Result<(f64, f64), CrsError> {
         let (tx, ty) = self
@@ -135,19 +161,22 @@ pub enum Crs {
     Crs84,
     /// WGS 84 with the EPSG axis order: latitude first.
     Epsg4326,
+    /// ETRS89 (EPSG:4258), EPSG axis order: latitude first.
+    Etrs89,
     /// Amersfoort / RD New, the storage CRS.
     RdNew,
 }
 
 impl Crs {
     /// Every supported CRS, default first.
-    pub const ALL: [Crs; 3] = [Crs::Crs84, Crs::RdNew, Crs::Epsg4326];
+    pub const ALL: [Crs; 4] = [Crs::Crs84, Crs::RdNew, Crs::Epsg4326, Crs::Etrs89];
 
     /// The OGC URI.
     pub fn uri(self) -> &'static str {
         match self {
             Crs::Crs84 => "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
             Crs::Epsg4326 => "http://www.opengis.net/def/crs/EPSG/0/4326",
+            Crs::Etrs89 => "http://www.opengis.net/def/crs/EPSG/0/4258",
             Crs::RdNew => "http://www.opengis.net/def/crs/EPSG/0/28992",
         }
     }
@@ -163,18 +192,26 @@ impl Crs {
                 || match c {
                     Crs::Crs84 => t == "OGC:CRS84" || t == "CRS84",
                     Crs::Epsg4326 => t == "EPSG:4326",
+                    Crs::Etrs89 => t == "EPSG:4258",
                     Crs::RdNew => t == "EPSG:28992",
                 }
         })
     }
 
-    /// The position of this CRS in per-CRS caches (0..3).
+    /// The position of this CRS in per-CRS caches (0..4).
     pub fn slot(self) -> usize {
         match self {
             Crs::Crs84 => 0,
             Crs::Epsg4326 => 1,
             Crs::RdNew => 2,
+            Crs::Etrs89 => 3,
         }
+    }
+
+    /// True when the CRS's first axis is latitude (EPSG:4326 and EPSG:4258 as EPSG defines
+    /// them; CRS84 and RD New put x/longitude first).
+    pub fn latitude_first(self) -> bool {
+        matches!(self, Crs::Epsg4326 | Crs::Etrs89)
     }
 }
 
@@ -228,5 +265,28 @@ mod tests {
             Some(Crs::Crs84)
         );
         assert_eq!(Crs::parse("EPSG:3857"), None);
+        assert_eq!(
+            Crs::parse("http://www.opengis.net/def/crs/EPSG/0/4258"),
+            Some(Crs::Etrs89)
+        );
+    }
+
+    #[test]
+    fn rd_to_etrs89_goes_through_proj_and_says_whether_rdnaptrans_2018_was_used() {
+        let t = Transformer::new(RD_NEW, ETRS89).unwrap();
+        let (lon, lat) = t.point(155_000.0, 463_000.0).unwrap();
+        // Amersfoort's origin; within a few metres whichever method PROJ picks.
+        assert!(
+            (lon - 5.3872).abs() < 1e-4 && (lat - 52.1552).abs() < 1e-4,
+            "{lon} {lat}"
+        );
+        if t.uses_rdnaptrans_grid() {
+            eprintln!("RDNAPTRANS 2018 grid used: {}", t.method());
+        } else {
+            eprintln!(
+                "SKIP: {RDNAPTRANS_GRID} not installed, PROJ uses a Helmert transformation (about 1 m): {}",
+                t.method()
+            );
+        }
     }
 }

@@ -943,3 +943,219 @@ async fn queryables_and_schema_are_typed_by_the_data_model() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_explanation_is_also_published_as_typed_flat_columns_per_criterion() {
+    let app = app();
+    let q = get(&app, "/ogc/v1/collections/buurten/queryables")
+        .await
+        .json();
+    let s = get(&app, "/ogc/v1/collections/buurten/schema").await.json();
+    let api = get(&app, "/ogc/v1/api").await.json();
+    let declared = &api["components"]["schemas"]["AreaProperties"]["properties"];
+    let items = get(&app, "/ogc/v1/collections/buurten/items?limit=10000")
+        .await
+        .json();
+    let features = items["features"].as_array().unwrap();
+    let mut seen_known = 0;
+    for c in buurtcirkel::analysis::weights::Criterion::ALL {
+        for col in [
+            format!("c_{}_punten", c.key()),
+            format!("c_{}_norm", c.key()),
+        ] {
+            assert_eq!(q["properties"][&col]["type"], "number", "queryables {col}");
+            assert_eq!(s["properties"][&col]["type"], "number", "schema {col}");
+            assert_eq!(declared[&col]["type"], "number", "OpenAPI {col}");
+        }
+        // Each flat value is the nested one of the same feature (NULL where it is missing).
+        for f in features {
+            let p = &f["properties"];
+            let Some(nested) = p["toelichting"]["criteria"]
+                .as_array()
+                .and_then(|a| a.iter().find(|e| e["criterion"] == c.key()))
+            else {
+                assert!(p[format!("c_{}_punten", c.key())].is_null(), "{p}");
+                continue;
+            };
+            let punten = &p[format!("c_{}_punten", c.key())];
+            let norm = &p[format!("c_{}_norm", c.key())];
+            if nested["missing"] == true {
+                assert!(punten.is_null() && norm.is_null(), "{}: {p}", c.key());
+            } else {
+                seen_known += 1;
+                assert_eq!(punten, &nested["contribution"], "{}", c.key());
+                assert_eq!(norm, &nested["normalised"], "{}", c.key());
+            }
+        }
+    }
+    assert!(
+        seen_known > features.len(),
+        "too few known criteria: {seen_known}"
+    );
+    // The points of one buurt add up to its score (up to the rounding of each to 0.1).
+    for f in features {
+        let p = f["properties"].as_object().unwrap();
+        let Some(score) = p["score"].as_f64() else {
+            continue;
+        };
+        let sum: f64 = p
+            .iter()
+            .filter(|(k, _)| k.starts_with("c_") && k.ends_with("_punten"))
+            .filter_map(|(_, v)| v.as_f64())
+            .sum();
+        assert!((sum - score).abs() < 0.6, "{}: {sum} vs {score}", f["id"]);
+    }
+}
+
+/// The `href`s of the `<a>` elements of an HTML page whose text is `label`.
+fn hrefs_labelled(html: &str, label: &str) -> Vec<String> {
+    html.split("<a href=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (href, after) = rest.split_once("\">")?;
+            let text = after.split("</a>").next()?;
+            (text == label).then(|| href.replace("&amp;", "&"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn html_items_show_every_property_and_their_links_stay_html() {
+    let app = app();
+    let all = get(&app, "/ogc/v1/collections/buurten/items?limit=10000")
+        .await
+        .json();
+    let first = &all["features"][0];
+    let props = first["properties"].as_object().unwrap();
+    let r = get(
+        &app,
+        "/ogc/v1/collections/buurten/items?f=html&limit=5&walk_m=800",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let page = String::from_utf8(r.body.clone()).unwrap();
+    // Every property is a column, categorie, rang and the flat explanation included.
+    for name in props.keys() {
+        assert!(
+            page.contains(&format!("<th>{name}</th>")),
+            "no column {name}"
+        );
+    }
+    for name in ["categorie", "rang", "toelichting", "c_p_65plus_punten"] {
+        assert!(props.contains_key(name), "{name}");
+    }
+    // Next keeps f=html (and the analysis parameters); the item links stay HTML.
+    let next = hrefs_labelled(&page, "Volgende pagina");
+    assert_eq!(next.len(), 1, "{page}");
+    assert!(
+        next[0].contains("f=html") && next[0].contains("offset=5"),
+        "{next:?}"
+    );
+    assert!(next[0].contains("walk_m=800"), "{next:?}");
+    let next_uri = next[0].strip_prefix("http://test").unwrap();
+    let r2 = get(&app, next_uri).await;
+    assert_eq!(r2.status, 200);
+    assert!(r2.header("content-type").starts_with("text/html"));
+    let page2 = String::from_utf8(r2.body.clone()).unwrap();
+    let prev = hrefs_labelled(&page2, "Vorige pagina");
+    assert!(
+        prev[0].contains("f=html") && prev[0].contains("offset=0"),
+        "{prev:?}"
+    );
+    let id = first["id"].as_str().unwrap();
+    let item_links = hrefs_labelled(&page, id);
+    assert_eq!(item_links.len(), 1, "{page}");
+    assert!(item_links[0].contains("f=html") && item_links[0].contains("walk_m=800"));
+    // The JSON page's paging stays JSON.
+    let j = get(&app, "/ogc/v1/collections/buurten/items?limit=5")
+        .await
+        .json();
+    let jnext = j["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .unwrap();
+    assert!(jnext["href"].as_str().unwrap().contains("f=json"));
+    assert_eq!(jnext["type"], "application/geo+json");
+
+    // The item page: every property, the explanation spelled out, links that stay HTML.
+    let r = get(&app, &item_links[0]).await;
+    assert_eq!(r.status, 200);
+    let item = String::from_utf8(r.body.clone()).unwrap();
+    for name in props.keys() {
+        assert!(item.contains(&format!("<th>{name}</th>")), "no row {name}");
+    }
+    for c in first["properties"]["toelichting"]["criteria"]
+        .as_array()
+        .unwrap()
+    {
+        let label = c["label"].as_str().unwrap();
+        let esc = label
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(item.contains(&esc), "the explanation lacks {label}");
+    }
+    assert!(!item.contains("(zie JSON)"));
+    let coll = hrefs_labelled(&item, "Alle objecten (HTML)");
+    assert!(coll[0].contains("f=html"), "{coll:?}");
+    let geojson = hrefs_labelled(&item, "Dit object (GeoJSON)");
+    assert!(geojson[0].contains("f=json"), "{geojson:?}");
+}
+
+async fn get_if_none_match(app: &axum::Router, uri: &str, tag: &str) -> Resp {
+    send(
+        app,
+        Request::get(uri)
+            .header("host", "test")
+            .header("if-none-match", tag)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn etags_follow_the_snapshot_and_the_request_not_the_body() {
+    let state = AppState::new(ServeConfig::default(), None, "http://test");
+    state.load(demo_data()).unwrap();
+    let app = router(state.clone());
+    let uri = "/ogc/v1/collections/buurten/items?limit=3";
+    let first = get(&app, uri).await;
+    let tag = first.header("etag").to_string();
+    assert!(tag.starts_with("W/\""), "{tag}");
+    // Same snapshot, same request: the same tag (the body's timeStamp may have moved) and 304.
+    let again = get(&app, uri).await;
+    assert_eq!(again.header("etag"), tag);
+    let cached = get_if_none_match(&app, uri, &tag).await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+    assert!(cached.body.is_empty());
+    assert_eq!(cached.header("etag"), tag);
+    // Another page or another host (other links in the body): another tag.
+    assert_ne!(
+        get(&app, "/ogc/v1/collections/buurten/items?limit=4")
+            .await
+            .header("etag"),
+        tag
+    );
+    let other_host = send(
+        &app,
+        Request::get(uri)
+            .header("host", "elders.example")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_ne!(other_host.header("etag"), tag);
+    // Liveness changes without a new snapshot: never tagged.
+    assert!(get(&app, "/health").await.headers.get("etag").is_none());
+    // A new snapshot (the same data loaded again) changes every tag; the old one is a 200.
+    let before = state.snapshot_id();
+    state.load(demo_data()).unwrap();
+    assert_ne!(state.snapshot_id(), before);
+    let after = get_if_none_match(&app, uri, &tag).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert_ne!(after.header("etag"), tag);
+    assert_eq!(after.json()["numberReturned"], 3);
+}

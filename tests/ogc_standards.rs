@@ -1,7 +1,8 @@
 //! End to end against the real binary on a loopback port (demo store), the way outside clients
 //! talk to it (issue 16): CQL2-text filters, the landing page with a trailing slash and the
 //! service-doc page, CORS for other origins, the Dutch API Design Rules (a test per rule),
-//! ETag/304, `X-Forwarded-*`, desktop auth (Basic, `apikey`), and OWSLib from PyPI.
+//! ETag/304, `X-Forwarded-*`, desktop auth (Basic, `apikey`), ETRS89 (EPSG:4258), and OWSLib
+//! from PyPI.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 struct Server {
     child: Child,
@@ -710,5 +711,224 @@ fn gdal_sends_its_attribute_filter_as_cql2_and_gets_the_same_features() {
     } else {
         // GDAL before 3.7 filters on the client; the count above still holds.
         eprintln!("SKIP: this GDAL filters on the client (no filter= in its requests)");
+    }
+}
+
+const ETRS89_URI: &str = "http://www.opengis.net/def/crs/EPSG/0/4258";
+
+#[test]
+fn every_collection_offers_etrs89_and_its_coordinates_come_from_proj_latitude_first() {
+    let s = start(None);
+    let cols = json(&s, "/ogc/v1/collections");
+    for c in cols["collections"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let one = json(&s, &format!("/ogc/v1/collections/{id}"));
+        assert!(
+            one["crs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == ETRS89_URI),
+            "{id}: {}",
+            one["crs"]
+        );
+        assert_eq!(
+            one["storageCrs"], "http://www.opengis.net/def/crs/EPSG/0/28992",
+            "{id}"
+        );
+    }
+    let r = get(
+        &s,
+        &format!(
+            "/ogc/v1/collections/places/items?limit=10000&crs={}",
+            enc(ETRS89_URI)
+        ),
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-crs"].to_str().unwrap(),
+        format!("<{ETRS89_URI}>")
+    );
+    let etrs: Value = r.json().unwrap();
+    let rd = json(
+        &s,
+        "/ogc/v1/collections/places/items?limit=10000&crs=EPSG:28992",
+    );
+    let wgs = json(
+        &s,
+        "/ogc/v1/collections/places/items?limit=10000&crs=EPSG:4326",
+    );
+    let to_etrs =
+        buurtcirkel::crs::Transformer::new(buurtcirkel::crs::RD_NEW, buurtcirkel::crs::ETRS89)
+            .unwrap();
+    let feats = etrs["features"].as_array().unwrap();
+    assert!(!feats.is_empty());
+    for (i, f) in feats.iter().enumerate() {
+        let c = &f["geometry"]["coordinates"];
+        let r = &rd["features"][i]["geometry"]["coordinates"];
+        let w = &wgs["features"][i]["geometry"]["coordinates"];
+        assert_eq!(f["id"], rd["features"][i]["id"]);
+        let (lon, lat) = to_etrs
+            .point(r[0].as_f64().unwrap(), r[1].as_f64().unwrap())
+            .unwrap();
+        // Latitude first, to the published 7 decimals of the RD position PROJ was given.
+        assert!((c[0].as_f64().unwrap() - lat).abs() < 2e-7, "{c} vs {lat}");
+        assert!((c[1].as_f64().unwrap() - lon).abs() < 2e-7, "{c} vs {lon}");
+        // ETRS89 and WGS 84 agree to well under a metre (1e-5 degree).
+        assert!((c[0].as_f64().unwrap() - w[0].as_f64().unwrap()).abs() < 1e-5);
+        assert!((c[1].as_f64().unwrap() - w[1].as_f64().unwrap()).abs() < 1e-5);
+    }
+    // A bbox in ETRS89 (lat,lon) around the first place finds it, and one far off does not.
+    let c = &feats[0]["geometry"]["coordinates"];
+    let (lat, lon) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+    let near = format!(
+        "{},{},{},{}",
+        lat - 1e-3,
+        lon - 1e-3,
+        lat + 1e-3,
+        lon + 1e-3
+    );
+    let found = json(
+        &s,
+        &format!(
+            "/ogc/v1/collections/places/items?bbox={near}&bbox-crs={}",
+            enc(ETRS89_URI)
+        ),
+    );
+    assert!(
+        found["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == feats[0]["id"]),
+        "{found}"
+    );
+    let far = json(
+        &s,
+        &format!(
+            "/ogc/v1/collections/places/items?bbox=50.8,3.4,50.81,3.41&bbox-crs={}",
+            enc(ETRS89_URI)
+        ),
+    );
+    assert_eq!(far["numberReturned"], 0);
+    if to_etrs.uses_rdnaptrans_grid() {
+        eprintln!(
+            "RD New -> ETRS89 through RDNAPTRANS 2018: {}",
+            to_etrs.method()
+        );
+    } else {
+        eprintln!(
+            "SKIP: RDNAPTRANS 2018 grid ({}) not installed: PROJ used {}",
+            buurtcirkel::crs::RDNAPTRANS_GRID,
+            to_etrs.method()
+        );
+    }
+}
+
+/// Spectral (npm `@stoplight/spectral-cli`, installed by `scripts/setup` into
+/// `target/spectral`), if present.
+fn spectral() -> Option<std::path::PathBuf> {
+    let bin =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/spectral/node_modules/.bin/spectral");
+    let ok = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(bin)
+}
+
+/// Spectral's rule codes for `doc` under the project's ADR ruleset, with its whole output.
+fn spectral_codes(bin: &Path, dir: &Path, name: &str, doc: &Value) -> (Vec<String>, String) {
+    let file = dir.join(name);
+    std::fs::write(&file, serde_json::to_vec(doc).unwrap()).unwrap();
+    let ruleset = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spectral/adr.yaml");
+    let out = Command::new(bin)
+        .args(["lint", "--quiet", "--format", "json", "--ruleset"])
+        .arg(&ruleset)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let found: Vec<Value> = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+        panic!(
+            "no JSON from spectral ({e}):\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let mut codes: Vec<String> = found
+        .iter()
+        .map(|f| f["code"].as_str().unwrap_or("").to_string())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    (codes, text)
+}
+
+/// The Dutch API Design Rules as a Spectral ruleset written here (`tests/spectral/adr.yaml`):
+/// the served document passes every rule, and a document broken against each rule fails it,
+/// so no rule passes by matching nothing.
+#[test]
+fn the_openapi_document_passes_the_adr_spectral_ruleset_and_each_rule_can_fail() {
+    let Some(bin) = spectral() else {
+        eprintln!("SKIP: Spectral not installed (scripts/setup installs it into target/spectral)");
+        return;
+    };
+    let s = start(None);
+    let doc = json(&s, "/ogc/v1/openapi.json");
+    let dir = tempfile::tempdir().unwrap();
+    let (codes, text) = spectral_codes(&bin, dir.path(), "openapi.json", &doc);
+    assert!(
+        codes.is_empty(),
+        "ADR findings on the served document:\n{text}"
+    );
+
+    let mut bad = doc.clone();
+    bad["openapi"] = "2.0".into();
+    bad["info"]["version"] = "1.0".into();
+    bad["info"]["contact"]
+        .as_object_mut()
+        .unwrap()
+        .remove("email");
+    bad["servers"][0]["url"] = "http://example.nl/ogc".into();
+    let paths = bad["paths"].as_object_mut().unwrap();
+    paths.remove("/openapi.json");
+    let conformance = paths["/conformance"].clone();
+    paths.insert("/extra/".into(), conformance.clone());
+    let mut traced = conformance;
+    traced["trace"] = traced["get"].clone();
+    paths.insert("/conformance".into(), traced);
+    let mut unversioned = paths["/health"].clone();
+    unversioned["servers"] = json!([{"url": "http://example.nl"}]);
+    paths.insert("/geheim".into(), unversioned);
+    let responses = paths["/collections"]["get"]["responses"]
+        .as_object_mut()
+        .unwrap();
+    responses.get_mut("200").unwrap().as_object_mut().unwrap()["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("API-Version");
+    let error = responses
+        .keys()
+        .find(|k| k.starts_with('4'))
+        .unwrap()
+        .clone();
+    responses.get_mut(&error).unwrap()["content"] = json!({"application/json": {}});
+    let (codes, text) = spectral_codes(&bin, dir.path(), "bad.json", &bad);
+    for rule in [
+        "adr-contact",
+        "adr-doc-openapi",
+        "adr-http-methods",
+        "adr-no-trailing-slash",
+        "adr-problem-json",
+        "adr-publish-openapi",
+        "adr-semver",
+        "adr-uri-version",
+        "adr-uri-version-own-server",
+        "adr-version-header",
+    ] {
+        assert!(
+            codes.iter().any(|c| c == rule),
+            "{rule} did not fire:\n{text}"
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! `/ogc/v1/collections/{id}/items` and `/items/{featureId}`.
 //!
 //! Inputs: requests with query parameters; the [`crate::release::dataset::Results`] of the
-//! request's analysis parameters. Outputs: GeoJSON (CRS84 by default; `crs` for EPSG:28992 and
-//! EPSG:4326, the latter latitude first) or HTML. Every feature response carries `Content-Crs`.
+//! request's analysis parameters. Outputs: GeoJSON (CRS84 by default; `crs` for EPSG:28992,
+//! EPSG:4326 and EPSG:4258, the latter two latitude first) or HTML. Every feature response carries `Content-Crs`.
 //! Parameters are checked strictly: an unknown one is a 400 that lists the known ones, so a
 //! typo in a weight never silently falls back to the default.
 //! Must not depend on the other handler modules.
@@ -50,6 +50,7 @@ fn feature_headers(r: &mut Response, crs: Crs) {
         HeaderValue::from_static(match crs {
             Crs::Crs84 => "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
             Crs::Epsg4326 => "<http://www.opengis.net/def/crs/EPSG/0/4326>",
+            Crs::Etrs89 => "<http://www.opengis.net/def/crs/EPSG/0/4258>",
             Crs::RdNew => "<http://www.opengis.net/def/crs/EPSG/0/28992>",
         }),
     );
@@ -179,45 +180,65 @@ pub async fn items(
         }
         s
     };
-    let mut links = vec![
-        link(
-            url("json", start),
-            "self",
-            "application/geo+json",
-            "Deze pagina",
-        ),
-        link(
-            url("html", start),
-            "alternate",
-            "text/html",
-            "Deze pagina (HTML)",
-        ),
-    ];
+    // Paging links stay in the format of the page they are on: a person browsing the HTML
+    // table goes on to the next HTML page, a JSON client to the next JSON page.
+    let html = req.format == Format::Html;
+    let (f, page_type, collection_type) = if html {
+        ("html", "text/html", "text/html")
+    } else {
+        ("json", "application/geo+json", "application/json")
+    };
+    let mut links = if html {
+        vec![
+            link(url("html", start), "self", "text/html", "Deze pagina"),
+            link(
+                url("json", start),
+                "alternate",
+                "application/geo+json",
+                "Deze pagina (GeoJSON)",
+            ),
+        ]
+    } else {
+        vec![
+            link(
+                url("json", start),
+                "self",
+                "application/geo+json",
+                "Deze pagina",
+            ),
+            link(
+                url("html", start),
+                "alternate",
+                "text/html",
+                "Deze pagina (HTML)",
+            ),
+        ]
+    };
     if end < matched.len() {
-        links.push(link(
-            url("json", end),
-            "next",
-            "application/geo+json",
-            "Volgende pagina",
-        ));
+        links.push(link(url(f, end), "next", page_type, "Volgende pagina"));
     }
     if start > 0 {
         links.push(link(
-            url("json", start.saturating_sub(limit)),
+            url(f, start.saturating_sub(limit)),
             "prev",
-            "application/geo+json",
+            page_type,
             "Vorige pagina",
         ));
     }
     links.push(link(
-        format!("{}/ogc/v1/collections/{id}", req.base),
+        format!(
+            "{}/ogc/v1/collections/{id}{}",
+            req.base,
+            if html { "?f=html" } else { "" }
+        ),
         "collection",
-        "application/json",
+        collection_type,
         c.title,
     ));
     let stamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     if req.format == Format::Html {
-        return Ok(html::items(c, page, &links, matched.len(), start).into_response());
+        let suffix = req.analysis_suffix();
+        return Ok(html::items(c, page, &links, matched.len(), start, &suffix).into_response());
     }
     let mut out = String::with_capacity(page.len() * 2048 + 1024);
     out.push_str(r#"{"type":"FeatureCollection","features":["#);
@@ -255,19 +276,45 @@ pub async fn item(
         .ok_or_else(|| Problem::not_found(format!("collection {id} has no feature '{fid}'")))?;
     let suffix = req.analysis_suffix();
     let b = format!("{}/ogc/v1/collections/{id}", req.base);
+    let json_self = link(
+        format!("{b}/items/{}?f=json{suffix}", encode(&fid)),
+        "self",
+        "application/geo+json",
+        "Dit object",
+    );
+    let html_self = link(
+        format!("{b}/items/{}?f=html{suffix}", encode(&fid)),
+        "self",
+        "text/html",
+        "Dit object",
+    );
+    let alternate = |mut l: Value, title: &str| {
+        l["rel"] = json!("alternate");
+        l["title"] = json!(title);
+        l
+    };
+    if req.format == Format::Html {
+        let links = json!([
+            html_self,
+            alternate(json_self, "Dit object (GeoJSON)"),
+            link(
+                format!("{b}?f=html{suffix}"),
+                "collection",
+                "text/html",
+                c.title
+            ),
+            link(
+                format!("{b}/items?f=html{suffix}"),
+                "items",
+                "text/html",
+                "Alle objecten (HTML)"
+            ),
+        ]);
+        return Ok(html::item(c, it, &links).into_response());
+    }
     let links = json!([
-        link(
-            format!("{b}/items/{}?f=json{suffix}", encode(&fid)),
-            "self",
-            "application/geo+json",
-            "Dit object"
-        ),
-        link(
-            format!("{b}/items/{}?f=html{suffix}", encode(&fid)),
-            "alternate",
-            "text/html",
-            "Dit object (HTML)"
-        ),
+        json_self,
+        alternate(html_self, "Dit object (HTML)"),
         link(
             format!("{b}?f=json{suffix}"),
             "collection",
@@ -275,9 +322,6 @@ pub async fn item(
             c.title
         ),
     ]);
-    if req.format == Format::Html {
-        return Ok(html::item(c, it).into_response());
-    }
     let mut out = String::new();
     it.write_geojson(&mut out, crs, Some(&links.to_string()));
     let mut resp = out.into_response();

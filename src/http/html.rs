@@ -174,39 +174,107 @@ pub(super) fn collection(v: &Value) -> Html<String> {
     )
 }
 
+fn nested_is_empty(v: &Value) -> bool {
+    match v {
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// A nested value (the `toelichting`) spelled out: an object as a table of its keys, a list as
+/// a numbered list, so the item page shows every number a JSON client gets.
+fn nested_html(v: &Value) -> String {
+    match v {
+        Value::Object(o) => {
+            let mut s = String::from("<table>");
+            for (k, x) in o {
+                s.push_str(&format!(
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    esc(k),
+                    nested_html(x)
+                ));
+            }
+            s.push_str("</table>");
+            s
+        }
+        Value::Array(a) if a.is_empty() => "&ndash;".into(),
+        Value::Array(a) => {
+            let mut s = String::from("<ol>");
+            for x in a {
+                s.push_str(&format!("<li>{}</li>", nested_html(x)));
+            }
+            s.push_str("</ol>");
+            s
+        }
+        other => value_text(other),
+    }
+}
+
+/// Every property of an item as its GeoJSON carries it: the collection's fields in order, then
+/// the few the dataset adds beside them (`niveau` of an area).
+fn all_properties(c: &Collection, it: &Item) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = c
+        .fields
+        .iter()
+        .zip(&it.values)
+        .map(|((n, _), v)| ((*n).to_string(), v.clone()))
+        .collect();
+    if let Ok(Value::Object(props)) = serde_json::from_str::<Value>(&it.properties) {
+        for (k, v) in props {
+            if c.field(&k).is_none() {
+                out.push((k, v));
+            }
+        }
+    }
+    out
+}
+
+/// The items page: every property as a column, the nested `toelichting` as a link to the item
+/// page that spells it out (its numbers are also the flat `c_*` columns). `suffix` is the
+/// request's analysis parameters (`&walk_m=...`), kept in every item link.
 pub(super) fn items(
     c: &Collection,
     page_items: &[&Item],
     link_list: &[Value],
     matched: usize,
     start: usize,
+    suffix: &str,
 ) -> Html<String> {
-    let cols: Vec<(usize, &str)> = c
-        .fields
-        .iter()
-        .enumerate()
-        .filter(|(_, (n, t))| *t != crate::model::FieldType::Json && !n.starts_with("centrum_"))
-        .map(|(i, (n, _))| (i, *n))
-        .take(14)
-        .collect();
     let mut s = format!(
         "<p>{} tot {} van {matched}</p><table><tr><th>id</th>",
         (start + 1).min(matched),
         start + page_items.len()
     );
-    for (_, n) in &cols {
+    let header: Vec<String> = page_items.first().map_or_else(
+        || c.fields.iter().map(|(n, _)| (*n).to_string()).collect(),
+        |it| all_properties(c, it).into_iter().map(|(n, _)| n).collect(),
+    );
+    for n in &header {
         s.push_str(&format!("<th>{}</th>", esc(n)));
     }
     s.push_str("</tr>");
     for it in page_items {
-        s.push_str(&format!(
-            "<tr><td><a href=\"/ogc/v1/collections/{}/items/{}?f=html\">{}</a></td>",
+        let href = format!(
+            "/ogc/v1/collections/{}/items/{}?f=html{}",
             c.name,
-            esc(&it.id),
+            super::respond::encode(&it.id),
+            suffix
+        );
+        s.push_str(&format!(
+            "<tr><td><a href=\"{}\">{}</a></td>",
+            esc(&href),
             esc(&it.id)
         ));
-        for (i, _) in &cols {
-            s.push_str(&format!("<td>{}</td>", value_text(&it.values[*i])));
+        let props = all_properties(c, it);
+        for n in &header {
+            match props.iter().find(|(k, _)| k == n).map(|(_, v)| v) {
+                Some(v @ (Value::Object(_) | Value::Array(_))) if !nested_is_empty(v) => {
+                    s.push_str(&format!("<td><a href=\"{}\">bekijk</a></td>", esc(&href)));
+                }
+                Some(v) => s.push_str(&format!("<td>{}</td>", value_text(v))),
+                None => s.push_str(&format!("<td>{}</td>", value_text(&Value::Null))),
+            }
         }
         s.push_str("</tr>");
     }
@@ -215,20 +283,17 @@ pub(super) fn items(
     page(c.title, &s)
 }
 
-pub(super) fn item(c: &Collection, it: &Item) -> Html<String> {
+/// One item: every property, nested ones spelled out, and its links (JSON, collection).
+pub(super) fn item(c: &Collection, it: &Item, link_list: &Value) -> Html<String> {
     let mut s = String::from("<table>");
-    for ((n, _), v) in c.fields.iter().zip(&it.values) {
+    for (n, v) in all_properties(c, it) {
         s.push_str(&format!(
             "<tr><th>{}</th><td>{}</td></tr>",
-            esc(n),
-            value_text(v)
+            esc(&n),
+            nested_html(&v)
         ));
     }
     s.push_str("</table>");
-    s.push_str(&format!(
-        "<p><a href=\"/ogc/v1/collections/{}/items/{}?f=json\">GeoJSON</a></p>",
-        c.name,
-        esc(&it.id)
-    ));
+    s.push_str(&links(&serde_json::json!({ "links": link_list })));
     page(&format!("{} {}", c.title, it.id), &s)
 }

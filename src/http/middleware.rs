@@ -72,6 +72,9 @@ pub async fn desktop_auth(State(state): State<AppState>, mut req: Request, next:
             .strip_prefix("Basic ")
             .or_else(|| h.strip_prefix("basic "))
     {
+        // Which scheme a desktop client really sends is the first question when it cannot
+        // log in (tests/qgis.rs checks QGIS sends this one); the token itself is never logged.
+        tracing::debug!(scheme = "basic", "token from an Authorization header");
         // A Basic header that is not base64 of user:password gets an empty token: 401.
         token = Some(
             base64::engine::general_purpose::STANDARD
@@ -133,50 +136,90 @@ pub async fn desktop_auth(State(state): State<AppState>, mut req: Request, next:
     next.run(req).await
 }
 
-/// Largest JSON body [`etag`] hashes; bigger answers (a page of 10,000 wijken) go out
-/// without an ETag rather than being held in memory twice.
-const ETAG_MAX_BYTES: usize = 64 << 20;
+/// The weak ETag of a JSON answer, derived from what decides its content instead of from the
+/// body: the served snapshot ([`AppState::snapshot_id`], new on every load), the path and query,
+/// the caller's role (the collections list depends on it), `Accept`, and the link base
+/// (`Host`/`X-Forwarded-*` end up in every link). `None` when the request carries a token that
+/// is not valid (the answer is a 401, never tagged).
+fn derived_tag(state: &AppState, req: &Request) -> Option<String> {
+    let headers = req.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+                .unwrap_or("")
+                .trim()
+        });
+    let role = state.inner.config.role_of(bearer).ok()?;
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let mut h = Sha256::new();
+    h.update(state.snapshot_id().to_le_bytes());
+    // Each part is followed by a byte no part can hold, so parts cannot run into each other.
+    for part in [
+        req.uri()
+            .path_and_query()
+            .map_or("", axum::http::uri::PathAndQuery::as_str),
+        role.name(),
+        accept,
+        &state.base(headers),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("W/\"{hex}\""))
+}
 
-/// Middleware: a weak `ETag` (SHA-256 of the body) on every successful JSON answer, and 304
-/// Not Modified when `If-None-Match` names it, so a client re-reading the landing page,
-/// collections or a page of items it has does not download it again. Weak because the
-/// compression layer may re-encode the body. Tiles set their own strong ETag.
-pub async fn etag(req: Request, next: Next) -> Response {
-    let asked = req
+/// Middleware: a weak `ETag` on every successful JSON answer under `/ogc/` and `/api/v1/`,
+/// and 304 Not Modified when `If-None-Match` names it, so a client re-reading the landing page,
+/// collections or a page of items it has does not download it again. The tag is derived from
+/// the request and the served snapshot (`derived_tag`), not hashed from the body: no answer
+/// is buffered (a page of 10,000 wijken is tens of MB), and a match is answered before the
+/// handler runs. Weak because the compression layer may re-encode the body and `timeStamp`
+/// moves. `/health`, `/ready` and `/metrics` change without a new snapshot and are never
+/// tagged. Tiles set their own strong ETag.
+pub async fn etag(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let get = req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD;
+    let path = req.uri().path();
+    if !get || !(path.starts_with("/ogc/") || path.starts_with("/api/v1/")) {
+        return next.run(req).await;
+    }
+    let Some(tag) = derived_tag(&state, &req) else {
+        return next.run(req).await;
+    };
+    let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_string);
-    let get = req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD;
-    let res = next.run(req).await;
+        .is_some_and(|a| {
+            a.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.trim_start_matches("W/") == tag.trim_start_matches("W/"))
+        });
+    let Ok(value) = HeaderValue::from_str(&tag) else {
+        return next.run(req).await;
+    };
+    if matches {
+        // Only a 200 JSON answer of this very snapshot, path, role and base was ever given
+        // this tag, and those answers are a function of exactly these: the same answer again.
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        res.headers_mut().insert(header::ETAG, value);
+        return res;
+    }
+    let mut res = next.run(req).await;
     let json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|t| t.contains("json"));
-    if !get || res.status() != StatusCode::OK || !json || res.headers().contains_key(header::ETAG) {
-        return res;
+    if res.status() == StatusCode::OK && json && !res.headers().contains_key(header::ETAG) {
+        res.headers_mut().insert(header::ETAG, value);
     }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, ETAG_MAX_BYTES).await else {
-        return Problem::internal(&"the answer was too large to tag").into_response();
-    };
-    let digest = Sha256::digest(&bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    let tag = format!("W/\"{hex}\"");
-    let matches = asked.is_some_and(|a| {
-        a.split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || t.trim_start_matches("W/") == tag.trim_start_matches("W/"))
-    });
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        parts.headers.insert(header::ETAG, v);
-    }
-    if matches {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(header::CONTENT_TYPE);
-        parts.headers.remove(header::CONTENT_LENGTH);
-        return Response::from_parts(parts, axum::body::Body::empty());
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
+    res
 }

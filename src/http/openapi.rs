@@ -11,8 +11,31 @@ use crate::analysis::run::{
 };
 use crate::analysis::weights::{Criterion, Weights};
 use crate::crs::Crs;
-use crate::release::layers::COLLECTIONS;
+use crate::model::FieldType;
+use crate::release::layers::{COLLECTIONS, area_fields};
 use crate::release::tiles::{MAX_ZOOM, TileMatrixSet};
+
+/// The properties of an area feature (gemeenten, wijken, buurten) typed by the data model, as
+/// OpenAPI 3.0 writes a nullable value; the flat per-criterion columns (`c_<key>_punten`,
+/// `c_<key>_norm`) are among them, so desktop clients read them as typed columns.
+fn area_properties() -> Value {
+    let mut props = Map::new();
+    for (name, t) in area_fields() {
+        let v = match t {
+            FieldType::Text => json!({"type": "string", "nullable": true}),
+            FieldType::Integer => json!({"type": "integer", "nullable": true}),
+            FieldType::Real => json!({"type": "number", "nullable": true}),
+            FieldType::Boolean => json!({"type": "boolean", "nullable": true}),
+            FieldType::Json => json!({"type": "object", "nullable": true}),
+        };
+        props.insert(name.to_string(), v);
+    }
+    json!({
+        "type": "object",
+        "description": "Eigenschappen van een gemeente, wijk of buurt (properties van de GeoJSON-Feature). De toelichting staat ook plat per criterium: c_<criterium>_punten (punten op de score van 0-100) en c_<criterium>_norm (genormaliseerde waarde 0-1), leeg als de waarde ontbreekt.",
+        "properties": props,
+    })
+}
 
 fn param_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/parameters/{name}")})
@@ -60,7 +83,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     parameters.insert("limit".into(), json!({"name": "limit", "in": "query", "required": false, "style": "form", "explode": false, "description": format!("Aantal objecten per pagina; meer dan {LIMIT_MAX} wordt {LIMIT_MAX} (Features Core), de links zeggen het."), "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT}}));
     parameters.insert("datetime".into(), json!({"name": "datetime", "in": "query", "required": false, "style": "form", "explode": false, "description": "Tijdstip of interval (RFC 3339, .. voor een open eind). De collecties hebben geen tijdseigenschappen: elk object voldoet; een ongeldige waarde is 400.", "schema": {"type": "string"}}));
     parameters.insert("offset".into(), json!({"name": "offset", "in": "query", "required": false, "description": "Aantal objecten over te slaan (volg liever de next-link).", "schema": {"type": "integer", "minimum": 0, "default": 0}}));
-    parameters.insert("bbox".into(), json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "description": "Alleen objecten die deze rechthoek raken: minx,miny,maxx,maxy in de as-volgorde van bbox-crs (EPSG:4326: lat,lon).", "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}));
+    parameters.insert("bbox".into(), json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false, "description": "Alleen objecten die deze rechthoek raken: minx,miny,maxx,maxy in de as-volgorde van bbox-crs (EPSG:4326 en EPSG:4258: lat,lon).", "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}}));
     parameters.insert("bbox-crs".into(), json!({"name": "bbox-crs", "in": "query", "required": false, "description": "CRS van bbox (standaard CRS84).", "schema": {"type": "string", "format": "uri", "enum": Crs::ALL.map(Crs::uri)}}));
     parameters.insert("crs".into(), json!({"name": "crs", "in": "query", "required": false, "description": "CRS van de geometrie in het antwoord (standaard CRS84); de header Content-Crs noemt het.", "schema": {"type": "string", "format": "uri", "enum": Crs::ALL.map(Crs::uri)}}));
     parameters.insert("filter".into(), json!({"name": "filter", "in": "query", "required": false, "style": "form", "explode": false, "description": "CQL2-tekstfilter op de queryables van de collectie (zie .../queryables), bijvoorbeeld categorie='geschikt' AND score>60. Vergelijkingen (=, <>, <, <=, >, >=), AND, OR, NOT, haakjes, IN, LIKE (% en _), BETWEEN en IS NULL; een fout noemt de positie.", "schema": {"type": "string"}}));
@@ -144,7 +167,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     pi.extend(a.clone());
     let content_crs = json!({"Content-Crs": {"description": "Het CRS van de geometrie, als <URI>.", "schema": {"type": "string"}}});
     paths.insert("/collections/{collectionId}/items".into(), get("getFeatures", "Objecten van een collectie, per pagina", "Data", pi, json!({
-        "200": {"description": "Een GeoJSON FeatureCollection met numberMatched, numberReturned, timeStamp en next/prev-links.", "headers": content_crs, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}, "text/html": {"schema": {"type": "string"}}}},
+        "200": {"description": "Een GeoJSON FeatureCollection met numberMatched, numberReturned, timeStamp en next/prev-links; de properties van gemeenten, wijken en buurten staan in components/schemas/AreaProperties.", "headers": content_crs, "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}, "text/html": {"schema": {"type": "string"}}}},
         "400": bad, "401": unauthorized, "403": forbidden, "404": not_found, "429": too_many, "503": busy})));
     let pq = vec![param_ref("collectionId"), param_ref("f")];
     let schema_ok = |d: &str| json!({"description": d, "content": {"application/schema+json": {"schema": {"$ref": "#/components/schemas/Object"}}}});
@@ -369,6 +392,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
                     "geometry": {"type": "object", "nullable": true},
                     "properties": {"type": "object", "nullable": true},
                     "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+                "AreaProperties": area_properties(),
                 "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
                     "type": {"type": "string", "enum": ["FeatureCollection"]},
                     "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},

@@ -358,10 +358,11 @@ pub(crate) fn parse_bbox(text: &str, crs: Crs) -> Result<Rect<f64>, Problem> {
             "bbox={text:?} is not valid: expected finite numbers"
         )));
     }
-    // EPSG:4326 is latitude first: lower-left (lat, lon), upper-right (lat, lon).
-    let (x0, y0, x1, y1) = match crs {
-        Crs::Epsg4326 => (b, a, d, c),
-        _ => (a, b, c, d),
+    // EPSG:4326 and EPSG:4258 are latitude first: lower-left (lat, lon), upper-right (lat, lon).
+    let (x0, y0, x1, y1) = if crs.latitude_first() {
+        (b, a, d, c)
+    } else {
+        (a, b, c, d)
     };
     if x0 > x1 || y0 > y1 {
         return Err(Problem::bad_request(format!(

@@ -68,7 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics_text))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), track))
-        .layer(axum::middleware::from_fn(etag));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), etag));
     // Uploads and reloads live outside the request time limit: once the body is read (under
     // its own limit, in the handler), the import runs to its end and the answer says what
     // happened. A 408 after the store was changed would be a lie (issue 13).

@@ -34,6 +34,9 @@ pub(crate) struct Inner {
     /// The version of the store file the served dataset was loaded from.
     pub(crate) loaded_version: std::sync::Mutex<Option<crate::store::StoreVersion>>,
     pub(crate) fallback_base: String,
+    /// Identifies the served snapshot for ETags: starts at the clock's nanoseconds (so a
+    /// restarted server does not reuse the tags of the one before) and moves on every load.
+    pub(crate) snapshot_id: std::sync::atomic::AtomicU64,
 }
 
 /// Shared server state: the configuration and the current dataset, swapped atomically on
@@ -68,6 +71,11 @@ impl AppState {
                 analysis_slots: tokio::sync::Semaphore::new(MAX_ANALYSES),
                 new_sets,
                 fallback_base: base.trim_end_matches('/').to_string(),
+                snapshot_id: std::sync::atomic::AtomicU64::new(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos() as u64),
+                ),
             }),
         }
     }
@@ -86,7 +94,19 @@ impl AppState {
                 usize::try_from(self.inner.config.result_cache).unwrap_or(usize::MAX),
             );
         self.inner.dataset.store(Some(Arc::new(ds)));
+        // After the swap, so the new id only ever tags answers from the new data (in the
+        // moment between, the old id may tag new data: that only costs a re-download).
+        self.inner
+            .snapshot_id
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
+    }
+
+    /// The id of the served snapshot: a new value after every [`load`](Self::load).
+    pub fn snapshot_id(&self) -> u64 {
+        self.inner
+            .snapshot_id
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The dataset, or 503 while loading.

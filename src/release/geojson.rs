@@ -1,10 +1,10 @@
 //! The GeoJSON writer: a published geometry converted once to every CRS the service serves
-//! (CRS84, EPSG:4326, RD New, and Web Mercator for tiles), with its GeoJSON text per CRS made on
-//! first use and kept.
+//! (CRS84, EPSG:4326, RD New, and Web Mercator for tiles; ETRS89 on first use), with its GeoJSON
+//! text per CRS made on first use and kept.
 //!
 //! Inputs: RD New geometries (metres) of published features only. Outputs: geo-types geometries
-//! and bounding boxes per CRS, and GeoJSON geometry text (CRS84 and EPSG:4326 to 1e-7 degree,
-//! RD New to the millimetre; EPSG:4326 latitude first).
+//! and bounding boxes per CRS, and GeoJSON geometry text (CRS84, EPSG:4326 and EPSG:4258 to 1e-7
+//! degree, RD New to the millimetre; EPSG:4326 and EPSG:4258 latitude first).
 //! Must not depend on `http`, `analysis` or the store.
 
 use std::fmt::Write as _;
@@ -13,7 +13,13 @@ use std::sync::OnceLock;
 use geo::{BoundingRect, MapCoords};
 use geo_types::{Coord, Geometry, Rect};
 
-use crate::crs::{Crs, CrsError, Transformer, mercator};
+use crate::crs::{Crs, CrsError, ETRS89, RD_NEW, Transformer, mercator};
+
+thread_local! {
+    /// RD New -> ETRS89, one PROJ object per thread (a PROJ object must not be shared between
+    /// threads). Made on the first EPSG:4258 request of the thread.
+    static TO_ETRS89: Option<Transformer> = Transformer::new(RD_NEW, ETRS89).ok();
+}
 
 /// One published geometry in every CRS the service needs, with bounding boxes.
 #[derive(Debug)]
@@ -30,7 +36,10 @@ pub struct Geom {
     pub bbox_lonlat: Option<Rect<f64>>,
     /// Bounding box in Web Mercator.
     pub bbox_merc: Option<Rect<f64>>,
-    json: [OnceLock<String>; 3],
+    /// ETRS89 longitude/latitude with its bounding box, made on first use: few clients ask for
+    /// EPSG:4258, so most geometries never pay for a fourth copy.
+    etrs: OnceLock<(Geometry<f64>, Option<Rect<f64>>)>,
+    json: [OnceLock<String>; 4],
 }
 
 impl Geom {
@@ -45,7 +54,31 @@ impl Geom {
             rd,
             lonlat,
             merc,
+            etrs: OnceLock::new(),
             json: Default::default(),
+        })
+    }
+
+    /// The geometry in ETRS89 (longitude first) with its bounding box, through PROJ (RDNAPTRANS
+    /// 2018 when its grid is installed, see [`crate::crs::RDNAPTRANS_GRID`]). Should PROJ fail on
+    /// a geometry it already took to WGS 84, the WGS 84 coordinates are used, which differ from
+    /// ETRS89 by less than PROJ's Helmert fallback's own accuracy, and a warning is logged.
+    fn etrs(&self) -> &(Geometry<f64>, Option<Rect<f64>>) {
+        self.etrs.get_or_init(|| {
+            let converted = TO_ETRS89.with(|t| match t {
+                Some(t) => t.geometry(&self.rd).map_err(|e| e.to_string()),
+                None => Err("PROJ cannot make RD New -> ETRS89".to_string()),
+            });
+            match converted {
+                Ok(g) => {
+                    let b = g.bounding_rect();
+                    (g, b)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "ETRS89 conversion failed, WGS 84 coordinates used");
+                    (self.lonlat.clone(), self.bbox_lonlat)
+                }
+            }
         })
     }
 
@@ -57,6 +90,7 @@ impl Geom {
                 Crs::Crs84 => write_geometry(&mut s, &self.lonlat, 1e7, false),
                 Crs::Epsg4326 => write_geometry(&mut s, &self.lonlat, 1e7, true),
                 Crs::RdNew => write_geometry(&mut s, &self.rd, 1e3, false),
+                Crs::Etrs89 => write_geometry(&mut s, &self.etrs().0, 1e7, true),
             }
             s
         })
@@ -67,6 +101,10 @@ impl Geom {
         match crs {
             Crs::Crs84 | Crs::Epsg4326 => (&self.lonlat, self.bbox_lonlat),
             Crs::RdNew => (&self.rd, self.bbox_rd),
+            Crs::Etrs89 => {
+                let (g, b) = self.etrs();
+                (g, *b)
+            }
         }
     }
 }
@@ -177,5 +215,27 @@ mod tests {
         let latlon: Value = serde_json::from_str(g.json(Crs::Epsg4326)).unwrap();
         assert_eq!(lonlat["coordinates"][0], latlon["coordinates"][1]);
         assert!((lonlat["coordinates"][0].as_f64().unwrap() - 5.387204).abs() < 1e-6);
+    }
+
+    #[test]
+    fn etrs89_geojson_is_latitude_first_and_within_a_metre_of_wgs84() {
+        let t = Transformer::new(RD_NEW, WGS84).unwrap();
+        let g = Geom::new(Geometry::Point((155_000.0, 463_000.0).into()), &t).unwrap();
+        let latlon: Value = serde_json::from_str(g.json(Crs::Epsg4326)).unwrap();
+        let etrs: Value = serde_json::from_str(g.json(Crs::Etrs89)).unwrap();
+        let direct = Transformer::new(RD_NEW, ETRS89)
+            .unwrap()
+            .point(155_000.0, 463_000.0)
+            .unwrap();
+        assert!((etrs["coordinates"][0].as_f64().unwrap() - direct.1).abs() < 1e-7);
+        assert!((etrs["coordinates"][1].as_f64().unwrap() - direct.0).abs() < 1e-7);
+        // 1e-5 degree is about 1 m: ETRS89 and WGS 84 differ by less in PROJ's view.
+        for i in 0..2 {
+            let d = etrs["coordinates"][i].as_f64().unwrap()
+                - latlon["coordinates"][i].as_f64().unwrap();
+            assert!(d.abs() < 1e-5, "axis {i}: {d}");
+        }
+        let (_, bbox) = g.in_crs(Crs::Etrs89);
+        assert!((bbox.unwrap().min().x - direct.0).abs() < 1e-9);
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::analysis::run::Analysis;
 use crate::analysis::score::AreaScore;
+use crate::analysis::weights::{CRITERIA, Criterion};
 use crate::model::{FIGURE_FIELDS, FieldType, Level, Table as Layer, TableFeature as Feature};
 use crate::store::StoreData;
 
@@ -135,12 +136,28 @@ pub fn metric_label(analysis: &Analysis) -> &'static str {
     }
 }
 
-fn area_layer(
-    level: Level,
-    data: &StoreData,
-    analysis: &Analysis,
-    scores: &[AreaScore<'_>],
-) -> Layer {
+/// The nested explanation (`toelichting`) also published flat, for desktop clients that read
+/// only typed columns (QGIS reads a JSON object once and NULL after): per built-in criterion,
+/// in [`Criterion::ALL`] order, `c_<key>_punten` (points added to the 0-100 score) and
+/// `c_<key>_norm` (the normalised score, 0..1), both NULL when the value is missing or the area
+/// is water. A criteria file's own indicators stay in `toelichting` only: their keys are
+/// known at run time, and column names of the published model are fixed.
+pub const FLAT_CRITERION_FIELDS: [(&str, &str); CRITERIA] = [
+    ("c_participants_punten", "c_participants_norm"),
+    ("c_p_65plus_punten", "c_p_65plus_norm"),
+    ("c_p_eenpersoonshh_punten", "c_p_eenpersoonshh_norm"),
+    ("c_p_laag_inkomen_punten", "c_p_laag_inkomen_norm"),
+    ("c_p_sociale_huur_punten", "c_p_sociale_huur_norm"),
+    ("c_p_bijstand_punten", "c_p_bijstand_norm"),
+    ("c_laag_woz_punten", "c_laag_woz_norm"),
+    ("c_adresdichtheid_punten", "c_adresdichtheid_norm"),
+    ("c_meeting_place_punten", "c_meeting_place_norm"),
+    ("c_no_existing_circle_punten", "c_no_existing_circle_norm"),
+];
+
+/// The properties of `gemeenten`, `wijken` and `buurten` with their types, in published order
+/// (the same for every criteria file; its own indicators live in `toelichting`).
+pub fn area_fields() -> Vec<(&'static str, FieldType)> {
     let mut fields: Vec<(&'static str, FieldType)> = vec![
         ("code", FieldType::Text),
         ("naam", FieldType::Text),
@@ -167,6 +184,20 @@ fn area_layer(
         ("toelichting", FieldType::Json),
         ("afstandsmaat", FieldType::Text),
     ]);
+    for (punten, norm) in FLAT_CRITERION_FIELDS {
+        fields.push((punten, FieldType::Real));
+        fields.push((norm, FieldType::Real));
+    }
+    fields
+}
+
+fn area_layer(
+    level: Level,
+    data: &StoreData,
+    analysis: &Analysis,
+    scores: &[AreaScore<'_>],
+) -> Layer {
+    let fields = area_fields();
     let mut rows: Vec<(usize, usize)> = analysis
         .area_order
         .iter()
@@ -225,6 +256,16 @@ fn area_layer(
                 v
             }));
             values.push(json!(metric_label(analysis)));
+            for c in Criterion::ALL {
+                let e = s.and_then(|s| s.explanation.criterion(c));
+                let known = e.filter(|e| !e.missing);
+                values.push(known.map_or(Value::Null, |e| json!(e.contribution)));
+                values.push(
+                    known
+                        .and_then(|e| e.normalised)
+                        .map_or(Value::Null, |v| json!(v)),
+                );
+            }
             Feature {
                 id: a.code.to_string(),
                 geometry_rd: Geometry::MultiPolygon(a.geometry_rd.clone()),
@@ -241,5 +282,18 @@ fn area_layer(
         },
         fields,
         features,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_criterion_columns_are_named_after_each_criterion_s_key_in_order() {
+        for (c, (punten, norm)) in Criterion::ALL.iter().zip(FLAT_CRITERION_FIELDS) {
+            assert_eq!(punten, format!("c_{}_punten", c.key()));
+            assert_eq!(norm, format!("c_{}_norm", c.key()));
+        }
     }
 }
