@@ -37,18 +37,19 @@ const NOISE: [[i8; KEY_COLUMNS]; 4] = [
 /// assert_eq!(cell_key([]), 0.0);
 /// ```
 pub fn cell_key(keys: impl IntoIterator<Item = f64>) -> f64 {
-    let sum: f64 = keys
-        .into_iter()
-        .map(|k| {
-            if k.is_finite() {
-                k.rem_euclid(1.0)
-            } else {
-                0.0
-            }
-        })
-        .fold(0.0, |acc, k| (acc + k).rem_euclid(1.0));
-    // `rem_euclid` of a value just below 0 may round up to 1.0.
-    if sum >= 1.0 { 0.0 } else { sum }
+    // Each key on a grid of 2^-32, summed in integers modulo 1: exact, so the same members give
+    // the same cell key in any order and however the sum is split (per position, then per area).
+    const ONE: f64 = 4_294_967_296.0;
+    let sum = keys.into_iter().fold(0u64, |acc, k| {
+        let k = if k.is_finite() {
+            k.rem_euclid(1.0)
+        } else {
+            0.0
+        };
+        // `rem_euclid` of a value just below 0 may round up to 1.0; the mask wraps it to 0.
+        acc.wrapping_add((k * ONE) as u64) & 0xFFFF_FFFF
+    });
+    sum as f64 / ONE
 }
 
 /// The noise the table gives a count with a cell key: 0 for a count of 0, else in `-2..=2`.
@@ -126,9 +127,19 @@ mod tests {
             reversed.reverse();
             let (a, b) = (cell_key(keys.iter().copied()), cell_key(reversed.iter().copied()));
             prop_assert!((0.0..1.0).contains(&a));
-            // The sum's rounding may differ in the last bits; the bucket must not, except in
-            // the vanishing case of a key on a column edge.
-            prop_assert!((a - b).abs() < 1e-9 || (a - b).abs() > 1.0 - 1e-9);
+            // Exactly equal: a key on a column edge must not flip with the order of counting.
+            prop_assert_eq!(a, b);
+        }
+
+        #[test]
+        fn the_cell_key_of_a_group_equals_the_key_of_its_parts_summed(
+            keys in prop::collection::vec(0.0..1.0f64, 1..30),
+            split in 0usize..30,
+        ) {
+            // The analysis sums per position first, then per area: the same answer as one sum.
+            let split = split.min(keys.len());
+            let parts = cell_key([cell_key(keys[..split].iter().copied()), cell_key(keys[split..].iter().copied())]);
+            prop_assert_eq!(parts, cell_key(keys.iter().copied()));
         }
     }
 }
