@@ -4,9 +4,9 @@
 //! content from before the import or the content after it (never a mix); the next start of
 //! the program leaves no temporary copy or raw upload behind, anywhere beside the store.
 //!
-//! The moments are spread evenly over the time one undisturbed run takes (measured first), so
-//! the kills land while the file is read, while the new files are written and around the
-//! rename. The counts of old and new stores are printed (`cargo test --test crash --
+//! The moments are spread evenly over 1.5 times the time one undisturbed run takes until the new
+//! store is on disk (measured first), so the kills land while the file is read, while the new files are
+//! written and around the rename. The counts of old and new stores are printed (`cargo test --test crash --
 //! --nocapture`).
 
 // The helpers run outside `#[test]` functions, where `allow-expect-in-tests` does not reach; a
@@ -149,9 +149,10 @@ fn kill9(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// The moments to kill at: spread evenly over one undisturbed run of `full`.
+/// The moments to kill at: spread evenly over one and a half undisturbed runs of `full` (a
+/// run under load takes longer, so some kills still land after the rename).
 fn moments(full: Duration) -> Vec<Duration> {
-    (1..=KILLS).map(|i| full * i / (KILLS + 1)).collect()
+    (1..=KILLS).map(|i| full * 3 * i / (2 * KILLS)).collect()
 }
 
 #[test]
@@ -317,9 +318,16 @@ fn an_upload_killed_at_20_moments_leaves_the_old_or_the_new_store_and_no_leftove
     let store = copy_store(&base, &reference);
     let auth = auth_file(&reference);
     let server = start(&store, &auth, &reference.join("log"));
+    // The moments are spread over the time until the new store is on disk (the answer comes
+    // later, after the served snapshot is reloaded).
+    let before = Store::new(&store).version();
     let begin = Instant::now();
-    let status = upload(&server.base, body.clone()).join().expect("thread");
-    let full = begin.elapsed();
+    let sent = upload(&server.base, body.clone());
+    while Store::new(&store).version() == before && begin.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let full = begin.elapsed() + Duration::from_millis(200);
+    let status = sent.join().expect("thread");
     assert_eq!(status, Some(200), "the undisturbed upload succeeds");
     drop(server);
     let new = content(&store);
@@ -355,7 +363,7 @@ fn an_upload_killed_at_20_moments_leaves_the_old_or_the_new_store_and_no_leftove
         classify(&store, &old, &new, &what);
     }
     eprintln!(
-        "crash (HTTP upload, {ROWS} rows, undisturbed {} ms): {KILLS} kills, {n_old} old, {n_new} new, 0 leftovers",
+        "crash (HTTP upload, {ROWS} rows, new store on disk after {} ms): {KILLS} kills, {n_old} old, {n_new} new, 0 leftovers",
         full.as_millis()
     );
     assert_eq!(n_old + n_new, KILLS as usize);
