@@ -56,6 +56,15 @@ fn init_logging() {
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<()> {
     let store = Store::new(&cli.store);
+    // What a killed import, analyse or upload left in the store's work folder goes first
+    // (when no writer is live; a writer sweeps when it takes the lock).
+    let swept = store.sweep_now();
+    if swept > 0 {
+        tracing::info!(
+            swept,
+            "removed temporary files left behind by a killed process"
+        );
+    }
     match cli.command {
         Command::Serve {
             addr,

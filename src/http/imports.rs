@@ -98,6 +98,12 @@ pub async fn import(
     if body.is_empty() {
         return Err(Problem::bad_request("the upload is empty"));
     }
+    let chars = name.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return Err(Problem::bad_request(format!(
+            "the file name is {chars} characters long, more than the limit of {MAX_NAME_CHARS}; rename the file and upload it again"
+        )));
+    }
     let name = safe_name(&name).ok_or_else(|| {
         Problem::bad_request(
             "cannot tell the file format: give ?filename=NAME.csv (or .geojson, .gpkg, .xlsx, .zip) or a multipart file name with an extension",
@@ -154,16 +160,18 @@ async fn run_upload(
     skip_invalid: bool,
 ) -> Result<ImportReport, Problem> {
     tokio::task::spawn_blocking(move || {
-        // A 0700 folder beside the store, removed when `dir` drops on every way out.
-        let dir = crate::service::imports::upload_dir(store2.path())
+        // A 0700 folder in the store's work folder, removed when `dir` drops on every way out.
+        let dir = crate::service::imports::upload_dir(&store2)
             .map_err(|e| Failure::Internal(e.to_string()))?;
         let path = dir.path().join(&name);
         std::fs::write(&path, &body).map_err(|e| Failure::Internal(e.to_string()))?;
         let prefix = format!("{}/", dir.path().display());
-        run_import(&kind, &path, &store2, coords, group_column, skip_invalid).map_err(|f| match f {
-            Failure::Input(m) => Failure::Input(m.replace(&prefix, "")),
-            other => other,
-        })
+        run_import(&kind, &path, &store2, coords, group_column, skip_invalid)
+            .map(|r| without_server_paths(r, &prefix))
+            .map_err(|f| match f {
+                Failure::Input(m) => Failure::Input(m.replace(&prefix, "")),
+                other => other,
+            })
     })
     .await
     .map_err(|e| Problem::internal(&e))?
@@ -172,6 +180,26 @@ async fn run_upload(
         Failure::Busy(m) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, m),
         Failure::Internal(m) => Problem::internal(&m),
     })
+}
+
+/// The report with the upload folder's path taken out of every text, so it names the
+/// uploaded file only: the server's folders are not the uploader's business.
+fn without_server_paths(mut report: ImportReport, prefix: &str) -> ImportReport {
+    let scrub = |s: &mut String| {
+        if s.contains(prefix) {
+            *s = s.replace(prefix, "");
+        }
+    };
+    scrub(&mut report.source);
+    report.warnings.iter_mut().for_each(scrub);
+    report.notes.iter_mut().for_each(scrub);
+    for layer in &mut report.layers {
+        scrub(&mut layer.name);
+        if let Some(s) = layer.skipped.as_mut() {
+            scrub(s);
+        }
+    }
+    report
 }
 
 /// `POST /api/v1/admin/reload` (admin): loads the store from disk now and serves it, for an
@@ -218,10 +246,13 @@ async fn read_body(
                     .map(String::from)
                     .or_else(|| filename.clone())
                     .unwrap_or_default();
-                let b = field
-                    .bytes()
-                    .await
-                    .map_err(|e| Problem::bad_request(e.body_text()))?;
+                let b = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large(state)
+                    } else {
+                        Problem::bad_request(e.body_text())
+                    }
+                })?;
                 found = Some((n, b));
                 break;
             }
@@ -233,10 +264,14 @@ async fn read_body(
         })?
     } else {
         let b = Bytes::from_request(req, state).await.map_err(|e| {
-            Problem::new(
-                e.status(),
-                format!("cannot read the upload: {}", e.body_text()),
-            )
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large(state)
+            } else {
+                Problem::new(
+                    e.status(),
+                    format!("cannot read the upload: {}", e.body_text()),
+                )
+            }
         })?;
         let n = filename.clone().unwrap_or_else(|| {
             guess_name(
@@ -248,6 +283,17 @@ async fn read_body(
         });
         (n, b)
     })
+}
+
+/// The 413 answer: names the limit and the setting that raises it.
+fn too_large(state: &AppState) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the upload is larger than the limit of {} MiB (body_limit_mb in the server configuration); nothing was changed",
+            state.inner.config.body_limit_mb
+        ),
+    )
 }
 
 fn guess_name(content_type: &str) -> String {
@@ -262,6 +308,9 @@ fn guess_name(content_type: &str) -> String {
     }
     .to_string()
 }
+
+/// The longest file name an upload may have (a file system takes 255 bytes at most).
+const MAX_NAME_CHARS: usize = 120;
 
 /// The file name without any directory part, if it has an extension.
 fn safe_name(name: &str) -> Option<String> {

@@ -147,10 +147,10 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     paths.insert("/api".into(), get("getApi", "Dit OpenAPI-document", "Capabilities", vec![param_ref("f")], json!({"200": {"description": "OpenAPI 3.0.", "content": {"application/vnd.oai.openapi+json;version=3.0": {"schema": {"type": "object"}}, "text/html": {"schema": {"type": "string"}}}}, "400": bad})));
     let mut p = vec![param_ref("f")];
     p.extend(a.clone());
-    paths.insert("/collections".into(), get("getCollections", "Alle collecties", "Capabilities", p.clone(), json!({"200": ok_json("De collecties.", "Collections", true), "400": bad, "503": loading})));
+    paths.insert("/collections".into(), get("getCollections", "Alle collecties", "Capabilities", p.clone(), json!({"200": ok_json("De collecties.", "Collections", true), "400": bad, "429": too_many.clone(), "503": loading})));
     let mut pc = vec![param_ref("collectionId")];
     pc.extend(p.clone());
-    paths.insert("/collections/{collectionId}".into(), get("describeCollection", "Beschrijving van een collectie", "Capabilities", pc.clone(), json!({"200": ok_json("De collectie, met storageCrs en crs.", "Collection", true), "400": bad, "404": not_found, "503": loading})));
+    paths.insert("/collections/{collectionId}".into(), get("describeCollection", "Beschrijving van een collectie", "Capabilities", pc.clone(), json!({"200": ok_json("De collectie, met storageCrs en crs.", "Collection", true), "400": bad, "404": not_found, "429": too_many.clone(), "503": loading})));
     let mut pi = vec![
         param_ref("collectionId"),
         param_ref("f"),
@@ -217,8 +217,8 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     );
     let mut pts = vec![param_ref("collectionId"), param_ref("tileMatrixSetId")];
     pts.extend(a.clone());
-    paths.insert("/collections/{collectionId}/tiles/{tileMatrixSetId}".into(), get("getTileset", "Metadata van de vector-tileset: tiling-scheme-link, tegel-sjabloon, grenzen van de collectie (bij WebMercatorQuad ook TileJSON-velden)", "Tiles", pts, json!({"200": ok_json("De tileset.", "Object", false), "400": bad, "404": not_found, "503": loading})));
-    paths.insert("/collections/{collectionId}/tiles/WebMercatorQuad/tilejson".into(), get("getTileJson", "TileJSON 3.0 voor MapLibre, Leaflet en OpenLayers", "Tiles", pt.clone(), json!({"200": ok_json("TileJSON.", "Object", false), "400": bad, "404": not_found, "503": loading})));
+    paths.insert("/collections/{collectionId}/tiles/{tileMatrixSetId}".into(), get("getTileset", "Metadata van de vector-tileset: tiling-scheme-link, tegel-sjabloon, grenzen van de collectie (bij WebMercatorQuad ook TileJSON-velden)", "Tiles", pts, json!({"200": ok_json("De tileset.", "Object", false), "400": bad, "404": not_found, "429": too_many.clone(), "503": loading})));
+    paths.insert("/collections/{collectionId}/tiles/WebMercatorQuad/tilejson".into(), get("getTileJson", "TileJSON 3.0 voor MapLibre, Leaflet en OpenLayers", "Tiles", pt.clone(), json!({"200": ok_json("TileJSON.", "Object", false), "400": bad, "404": not_found, "429": too_many.clone(), "503": loading})));
     let mut ptt = vec![
         param_ref("collectionId"),
         param_ref("tileMatrixSetId"),

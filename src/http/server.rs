@@ -220,12 +220,13 @@ pub async fn serve(addr: SocketAddr, store: Store, config: ServeConfig) -> std::
     let local = listener.local_addr()?;
     let limits = ConnLimits::new(&config);
     let state = AppState::new(config, Some(store.clone()), &format!("http://{local}"));
-    // Raw uploads a killed server left beside the store go before any request is served.
-    let swept = crate::service::imports::sweep_uploads(store.path());
+    // Raw uploads and temporary copies a killed process left go before any request is
+    // served (under the write lock, when no writer is live).
+    let swept = store.sweep_now();
     if swept > 0 {
         tracing::warn!(
             swept,
-            "removed raw uploads left behind by an earlier server"
+            "removed raw uploads or temporary copies left behind by a killed process"
         );
     }
     tracing::info!(%local, store = %store.path().display(), max_connections = limits.max, "listening");

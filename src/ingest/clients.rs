@@ -136,6 +136,7 @@ pub fn read_clients(path: &Path, opts: &ClientOptions) -> Result<ClientImport, I
             || path.display().to_string(),
             |n| n.to_string_lossy().to_string(),
         ),
+        notes: table.notes.clone(),
         ..Default::default()
     };
     let group_idx = match &opts.group_column {
@@ -243,6 +244,7 @@ pub fn read_places(
     let mut report = ImportReport {
         kind: "places".into(),
         source: path.display().to_string(),
+        notes: table.notes.clone(),
         ..Default::default()
     };
     let name_idx = table.find(&["naam", "name", "locatie", "titel"]);
@@ -289,6 +291,7 @@ pub fn read_circles(
     let mut report = ImportReport {
         kind: "circles".into(),
         source: path.display().to_string(),
+        notes: table.notes.clone(),
         ..Default::default()
     };
     let name_idx = table.find(&["naam", "name", "buurtcirkel"]);

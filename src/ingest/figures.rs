@@ -16,7 +16,7 @@ use gdal::vector::LayerAccess;
 
 use super::columns::{Mapping, resolve};
 use super::value::{Cell, from_field, text_of};
-use super::{ImportReport, IngestError, LayerReport, Progress, open_vector};
+use super::{ImportReport, IngestError, LayerReport, Progress};
 use crate::model::{Area, AreaCode, FIGURE_FIELDS, Level};
 
 /// Figures for one code: only the fields the table provides (`None` inside = missing there).
@@ -120,15 +120,19 @@ pub fn read_figures(
     mapping: &Mapping,
     progress: &dyn Progress,
 ) -> Result<FigureImport, IngestError> {
-    let ds = open_vector(
+    let mut buffer = Vec::new();
+    let opened = super::source::open_vector_noted(
         path,
         "a CBS key-figure table (CSV or XLSX)",
         super::guard::FIGURE_FORMATS,
+        &mut buffer,
     )?;
+    let (ds, notes) = (&opened.dataset, opened.notes.clone());
     let mut report = ImportReport {
         kind: "figures".into(),
         source: path.display().to_string(),
         year: super::areas::year_from_name(path),
+        notes,
         ..Default::default()
     };
     let mut looked_at = Vec::new();

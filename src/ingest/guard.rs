@@ -264,6 +264,18 @@ pub fn check(path: &Path, allowed: &[Format], limits: &Limits) -> Result<Format,
             return Err(not_a(": a zip container"));
         }
         Format::Shapefile if !head.starts_with(&[0, 0, 0x27, 0x0a]) => return Err(not_a("")),
+        Format::Shapefile => {
+            for part in ["dbf", "shx"] {
+                if !sibling_exists(path, part) {
+                    return Err(refused(
+                        path,
+                        format!(
+                            "the shapefile's .{part} is missing: a shapefile is several files with one name (.shp, .shx, .dbf, often .prj); put them in one folder, or zip them and import the .zip"
+                        ),
+                    ));
+                }
+            }
+        }
         Format::GeoJson => {
             let first = skip_bom(head).iter().find(|b| !b.is_ascii_whitespace());
             if first != Some(&b'{') {
@@ -284,6 +296,55 @@ pub fn check(path: &Path, allowed: &[Format], limits: &Limits) -> Result<Format,
         Format::GeoPackage | Format::Shapefile => {}
     }
     Ok(format)
+}
+
+/// True when the file beside `path` with extension `ext` (any case) exists.
+fn sibling_exists(path: &Path, ext: &str) -> bool {
+    [ext.to_string(), ext.to_ascii_uppercase()]
+        .iter()
+        .any(|e| path.with_extension(e).is_file())
+}
+
+/// GDAL's reason for failing to open `path` as a sentence that names the file's format and
+/// the likely cause: GDAL's own text is often a bare code (`returned error: '6'`) or empty.
+pub fn gdal_failure(path: &Path, format: Format, gdal: &str) -> String {
+    let name = format.name();
+    if let Some(cause) = io_cause(path) {
+        return cause;
+    }
+    let detail = gdal
+        .split_once("Error msg: ")
+        .map_or(gdal, |(_, m)| m)
+        .trim()
+        .trim_matches(['\'', '"'])
+        .trim();
+    let bare = detail.is_empty()
+        || detail.starts_with("returned error")
+        || detail
+            .chars()
+            .all(|c| c.is_ascii_digit() || "'\" ".contains(c))
+        || detail.contains("returned a null pointer");
+    if bare {
+        format!(
+            "GDAL could not read it as a {name} file: it is damaged, cut off or not really a {name} file"
+        )
+    } else {
+        format!("GDAL could not read it as a {name} file: {detail}")
+    }
+}
+
+/// A cause the file system can tell: not readable by this program, or not there any more.
+fn io_cause(path: &Path) -> Option<String> {
+    match std::fs::File::open(path) {
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Some("the file is not readable by this program (permission denied)".into())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some("the file disappeared while it was being read".into())
+        }
+        Err(e) => Some(format!("the file cannot be read: {e}")),
+    }
 }
 
 fn skip_bom(b: &[u8]) -> &[u8] {
@@ -339,6 +400,14 @@ fn scan_text(path: &Path, format: Format, limits: &Limits) -> Result<(), IngestE
                 return Err(refused(
                     path,
                     format!("line {line}, column {column} holds a NUL character; expected text"),
+                ));
+            }
+            if (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f {
+                return Err(refused(
+                    path,
+                    format!(
+                        "line {line}, column {column} holds a control character (byte 0x{b:02x}); expected text"
+                    ),
                 ));
             }
             match format {

@@ -11,8 +11,9 @@ use std::path::Path;
 use gdal::vector::LayerAccess;
 use geo_types::{Geometry, Point};
 
+use super::IngestError;
+use super::source::open_vector_noted;
 use super::value::{Cell, from_field, text_of};
-use super::{IngestError, open_vector};
 use crate::crs::{RD_NEW, Transformer, WGS84, in_rd_bounds};
 
 /// How to find coordinates; all optional.
@@ -52,6 +53,8 @@ pub struct PointTable {
     pub coordinate_columns: Vec<String>,
     /// The rows.
     pub rows: Vec<PointRow>,
+    /// Notes for the import report (the file was transcoded to UTF-8, ...).
+    pub notes: Vec<String>,
 }
 
 impl PointTable {
@@ -121,7 +124,9 @@ pub fn read_points(
     opts: &CoordOptions,
     expected: &'static str,
 ) -> Result<PointTable, IngestError> {
-    let ds = open_vector(path, expected, super::guard::POINT_FORMATS)?;
+    let mut buffer = Vec::new();
+    let opened = open_vector_noted(path, expected, super::guard::POINT_FORMATS, &mut buffer)?;
+    let (ds, notes) = (&opened.dataset, opened.notes.clone());
     let is_csv = ds.driver().short_name() == "CSV";
     let mut layer = ds.layer(0).map_err(|e| IngestError::Read {
         path: path.to_path_buf(),
@@ -321,5 +326,6 @@ pub fn read_points(
         coordinates_from: format!("{from} ({crs})"),
         coordinate_columns,
         rows,
+        notes,
     })
 }

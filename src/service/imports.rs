@@ -16,52 +16,19 @@ use crate::ingest::{ImportReport, IngestError, Progress};
 use crate::model::Level;
 use crate::store::{Change, ImportLog, LOCK_WAIT, Store, StoreError, WriteLock};
 
-/// Name prefix of the private folders that hold one raw upload each, beside the store.
-pub const UPLOAD_DIR_PREFIX: &str = ".upload-";
+/// Name prefix of the work-folder entries that hold one raw upload each.
+pub const UPLOAD_DIR_PREFIX: &str = "upload-";
 
-/// A fresh folder beside the store for one raw upload: mode 0700 from creation, removed with
-/// everything in it when the returned guard is dropped, so on every exit path of the request
-/// (success, refusal, error, panic). A server that was killed mid-upload leaves it behind;
-/// [`sweep_uploads`] removes it at the next start (docs/privacy.md, "Raw uploads").
+/// A fresh private folder for one raw upload, inside the store's work folder beside it
+/// ([`Store::work_entry`]: mode 0700 from creation, removed with everything in it when the
+/// returned guard is dropped, so on every exit path of the request: success, refusal, error,
+/// panic). A server that was killed mid-upload leaves it behind; the next command that opens
+/// the store sweeps it ([`Store::sweep`], docs/privacy.md, "Raw uploads").
 ///
 /// # Errors
 /// The folder cannot be created (the store's folder is read-only or full).
-pub fn upload_dir(store: &Path) -> std::io::Result<tempfile::TempDir> {
-    use std::os::unix::fs::PermissionsExt;
-    let private = std::fs::Permissions::from_mode(0o700);
-    let dir = tempfile::Builder::new()
-        .prefix(UPLOAD_DIR_PREFIX)
-        .permissions(private.clone())
-        .tempdir_in(store_folder(store))?;
-    // Whatever the umask and the builder did: 0700 before the upload is written into it.
-    std::fs::set_permissions(dir.path(), private)?;
-    Ok(dir)
-}
-
-/// Removes the upload folders a crashed or killed server left beside the store; returns how
-/// many it removed. Called when the server starts, before it accepts an upload.
-pub fn sweep_uploads(store: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(store_folder(store)) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(UPLOAD_DIR_PREFIX)
-        })
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter(|e| std::fs::remove_dir_all(e.path()).is_ok())
-        .count()
-}
-
-/// The folder a store file lives in (`.` for a bare file name).
-fn store_folder(store: &Path) -> &Path {
-    store
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
+pub fn upload_dir(store: &Store) -> std::io::Result<crate::store::work::WorkEntry> {
+    store.work_entry(UPLOAD_DIR_PREFIX)
 }
 
 /// Why an import failed.
@@ -429,13 +396,16 @@ mod upload_tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn an_upload_folder_is_private_beside_the_store_and_gone_when_dropped() {
+    fn an_upload_folder_is_private_in_the_work_folder_and_gone_when_dropped() {
         let root = tempfile::tempdir().unwrap();
-        let store = root.path().join("atlas.gpkg");
+        let store = Store::new(root.path().join("atlas.gpkg"));
         let dir = upload_dir(&store).unwrap();
-        assert_eq!(dir.path().parent(), Some(root.path()));
-        let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
+        assert_eq!(dir.path().parent(), Some(store.work_dir().as_path()));
+        assert_eq!(store.work_dir().parent(), Some(root.path()));
+        for p in [dir.path(), store.work_dir().as_path()] {
+            let mode = std::fs::metadata(p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{}", p.display());
+        }
         std::fs::write(dir.path().join("clients.csv"), "x;y\n1;2\n").unwrap();
         let path = dir.path().to_path_buf();
         drop(dir);
@@ -445,14 +415,20 @@ mod upload_tests {
     #[test]
     fn uploads_left_behind_by_a_killed_server_are_swept_and_nothing_else() {
         let root = tempfile::tempdir().unwrap();
-        let store = root.path().join("atlas.gpkg");
-        let left = upload_dir(&store).unwrap().keep();
+        let store = Store::new(root.path().join("atlas.gpkg"));
+        let live = upload_dir(&store).unwrap();
+        let left = store.work_dir().join("upload-killed");
+        std::fs::create_dir(&left).unwrap();
         std::fs::write(left.join("clients.csv"), "x;y\n1;2\n").unwrap();
-        std::fs::write(&store, b"store").unwrap();
+        std::fs::write(left.join("in-use"), "").unwrap();
+        let legacy = root.path().join(".upload-old");
+        std::fs::create_dir(&legacy).unwrap();
+        std::fs::write(store.path(), b"store").unwrap();
         std::fs::create_dir(root.path().join("exports")).unwrap();
-        assert_eq!(sweep_uploads(&store), 1);
-        assert!(!left.exists());
-        assert!(store.exists() && root.path().join("exports").exists());
-        assert_eq!(sweep_uploads(&store), 0);
+        assert_eq!(store.sweep_now(), 2);
+        assert!(!left.exists() && !legacy.exists());
+        assert!(live.path().exists(), "a live upload is never swept");
+        assert!(store.path().exists() && root.path().join("exports").exists());
+        assert_eq!(store.sweep_now(), 0);
     }
 }

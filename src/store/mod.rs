@@ -16,7 +16,7 @@
 //! changed and closed, and only then renamed over the original; a new private file is staged
 //! beside it in full. Both are renamed only once both were written, the private file first, and
 //! it is put back when the store's rename fails. A failed or interrupted write leaves the
-//! previous files intact and readable (a stale `.tmp-` entry at worst). One writer at a time
+//! previous files intact and readable; its temporary files live in the private [`work`] folder, swept by the next writer. One writer at a time
 //! across processes: every write happens under the [`WriteLock`] (a `flock` on `.<store>.lock`
 //! beside it); readers never take it.
 //!
@@ -31,6 +31,7 @@
 pub mod graph;
 pub mod private;
 pub mod table;
+pub mod work;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -286,12 +287,20 @@ impl Store {
     }
 
     /// Takes the store's [`WriteLock`], waiting up to `wait` for another writer; `on_wait` is
-    /// called once if it has to wait.
+    /// called once if it has to wait. Holding the lock, it first sweeps what killed writers
+    /// left in the work folder ([`Store::sweep`]).
     ///
     /// # Errors
     /// [`StoreError::Busy`] when the lock is still held after `wait`, [`StoreError::Io`] when
     /// the lock file cannot be created.
     pub fn lock(&self, wait: Duration, on_wait: &dyn Fn()) -> Result<WriteLock, StoreError> {
+        let lock = self.acquire(wait, on_wait)?;
+        self.sweep(&lock);
+        Ok(lock)
+    }
+
+    /// [`Store::lock`] without the sweep.
+    fn acquire(&self, wait: Duration, on_wait: &dyn Fn()) -> Result<WriteLock, StoreError> {
         let dir = self.dir();
         std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
             path: self.path.clone(),
@@ -364,6 +373,14 @@ impl Store {
             action: "creating its folder",
             source,
         })?;
+        // Every temporary file of this write lives in one private entry of the work folder,
+        // removed when `work` drops (declared first, so dropped last).
+        let work = self.work_entry("write-").map_err(|source| StoreError::Io {
+            path: self.path.clone(),
+            action: "creating a private work folder beside it",
+            source,
+        })?;
+        let staging = work.path().to_path_buf();
         let old_layout = self.exists() && self.public_clients()?.is_some();
         let private = if let Some(clients) = &change.clients {
             let mut log = self.read_private()?.imports;
@@ -374,22 +391,18 @@ impl Store {
                     .filter(|e| e.kind == private::CLIENT_LOG_KIND)
                     .cloned(),
             );
-            Some(self.stage_private(&dir, clients, change.clients_demo, &log)?)
+            Some(self.stage_private(&staging, clients, change.clients_demo, &log)?)
         } else if old_layout {
             let (clients, mut log) = self.public_clients()?.unwrap_or_default();
             log.extend(self.read_private()?.imports);
-            Some(self.stage_private(&dir, &clients, false, &log)?)
+            Some(self.stage_private(&staging, &clients, false, &log)?)
         } else {
             None
         };
-        let file_name = self
-            .path
-            .file_name()
-            .map_or_else(|| "store.gpkg".into(), |n| n.to_string_lossy().to_string());
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{file_name}.tmp-"))
+            .prefix("store-")
             .suffix(".gpkg")
-            .tempfile_in(&dir)
+            .tempfile_in(work.path())
             .map_err(|source| StoreError::Io {
                 path: self.path.clone(),
                 action: "creating a temporary file",
