@@ -443,10 +443,14 @@ fn clients(rng: &mut ChaCha8Rng) -> Vec<Client> {
             out.push((x, y, groups[rng.gen_range(0..groups.len())]));
         }
     }
+    // The fictional clients' cell keys come from their own fixed-seed generator, so the
+    // published (perturbed) demo figures stay the same from run to run.
+    let mut keys = ChaCha8Rng::seed_from_u64(SEED ^ 0x6b65_7973);
     out.into_iter()
         .map(|(x, y, g)| Client {
             position_rd: Point::new(snap(x, CLIENT_SNAP_M), snap(y, CLIENT_SNAP_M)),
             doelgroep: Some(g.to_string()),
+            key: keys.gen_range(0.0..1.0),
         })
         .collect()
 }

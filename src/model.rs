@@ -309,6 +309,18 @@ pub struct Client {
     pub position_rd: Point<f64>,
     /// Target group (`ggz`, `lvb`, `ouderen`, `nieuwkomers`, ...), lower case.
     pub doelgroep: Option<String>,
+    /// The client's random cell key, uniform in `[0, 1)`, drawn once on ingest from the OS
+    /// random generator and kept with the client in the private file; published counts are
+    /// perturbed by the keys of their members (docs/privacy.md, "Counts").
+    #[serde(default)]
+    pub key: f64,
+}
+
+/// A fresh client cell key, uniform in `[0, 1)`, from the operating system's random generator
+/// (never a seeded one: a key an outsider could recompute would undo the perturbation).
+pub fn new_client_key() -> f64 {
+    use rand::Rng;
+    rand::rngs::OsRng.gen_range(0.0..1.0)
 }
 
 /// The grid, in metres, to which client locations are snapped on ingest (docs/privacy.md).

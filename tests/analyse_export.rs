@@ -98,6 +98,7 @@ fn group(x: f64, y: f64, n: usize) -> Vec<Client> {
         .map(|i| Client {
             position_rd: Point::new(x + 25.0 * i as f64, y),
             doelgroep: Some("ggz".into()),
+            key: 0.0,
         })
         .collect()
 }

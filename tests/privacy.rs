@@ -614,6 +614,7 @@ fn client_sets() -> impl Strategy<Value = Vec<Client>> {
                     Client {
                         position_rd: Point::new(x, y),
                         doelgroep: Some("ggz".into()),
+                        key: 0.0,
                     }
                 })
                 .collect()
@@ -825,6 +826,7 @@ proptest! {
                 clients.push(Client {
                     position_rd: Point::new(x + 25.0 * (i % 15) as f64, y + 25.0 * (i / 15) as f64),
                     doelgroep: None,
+                    key: 0.0,
                 });
             }
         }
@@ -914,6 +916,7 @@ fn a_published_site_centre_is_never_a_client_home() {
     .map(|(dx, dy)| Client {
         position_rd: Point::new(home.x() + dx, home.y() + dy),
         doelgroep: None,
+        key: 0.0,
     })
     .collect();
     let homes = Homes::of(&clients);
@@ -966,11 +969,13 @@ fn a_published_cluster_vertex_is_never_a_client_home() {
         .map(|p| Client {
             position_rd: *p,
             doelgroep: None,
+            key: 0.0,
         })
         .collect();
     clients.push(Client {
         position_rd: Point::new(snap(corner.x(), 25.0), snap(corner.y(), 25.0)),
         doelgroep: None,
+        key: 0.0,
     });
     let homes = Homes::of(&clients);
     let analysis = analyse_clients_only(&clients);

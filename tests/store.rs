@@ -62,6 +62,7 @@ fn a_write_of_clients_that_fails_in_the_store_leaves_both_files_as_they_were() {
         clients: Some(vec![buurtcirkel::model::Client {
             position_rd: geo_types::Point::new(150_000.0, 470_000.0),
             doelgroep: None,
+            key: 0.0,
         }]),
         areas: Some((vec![Level::Buurt], vec![area("BU01230102", "Kapot\0naam")])),
         log: vec![log("clients")],

@@ -74,6 +74,7 @@ fn data(streets: Option<Vec<LineString<f64>>>) -> StoreData {
             .map(|i| Client {
                 position_rd: Point::new(X0 - 225.0 + 50.0 * f64::from(i), Y0),
                 doelgroep: None,
+                key: 0.0,
             })
             .collect(),
         places: vec![Place {

@@ -171,6 +171,7 @@ pub fn read_clients(path: &Path, opts: &ClientOptions) -> Result<ClientImport, I
             Client {
                 position_rd: Point::new(snap(p.x(), CLIENT_SNAP_M), snap(p.y(), CLIENT_SNAP_M)),
                 doelgroep,
+                key: crate::model::new_client_key(),
             }
         })
         .collect();

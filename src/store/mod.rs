@@ -779,7 +779,10 @@ impl Store {
             "clients",
             gdal::vector::OGRwkbGeometryType::wkbPoint,
             rd,
-            &[("doelgroep", OGRFieldType::OFTString)],
+            &[
+                ("doelgroep", OGRFieldType::OFTString),
+                (private::KEY_COLUMN, OGRFieldType::OFTReal),
+            ],
         )?;
         let defn = gdal::vector::Defn::from_layer(&layer);
         for c in clients {
@@ -789,6 +792,7 @@ impl Store {
                     Some(d) => set_str(&mut f, 0, d)?,
                     None => f.set_field_null(0)?,
                 }
+                f.set_field_double(1, c.key)?;
                 f.set_geometry(c.position_rd.to_gdal()?)?;
                 f.create(&layer)
             })();
@@ -999,7 +1003,23 @@ impl Store {
                 }
             }
         }
-        let private = self.read_private()?;
+        let mut private = self.read_private()?;
+        if private.missing_keys {
+            // A private file of an older version: give its clients keys once, for good, so
+            // that every later read publishes the same perturbed figures.
+            self.apply(&Change {
+                clients: Some(private.clients.clone()),
+                clients_demo: private.demo,
+                ..Change::default()
+            })
+            .map_err(|e| StoreError::Schema {
+                path: self.private_path(),
+                problem: format!(
+                    "holds clients without a cell key (the layout of an older version); the keys must be written before anything is published, and that failed ({e}). Make the folder writable and open it again"
+                ),
+            })?;
+            private = self.read_private()?;
+        }
         data.clients = private.clients;
         private::canonical_order(&mut data.clients);
         data.clients_demo = private.demo;

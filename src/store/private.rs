@@ -1,13 +1,16 @@
 //! The private client file beside the store: `<store>.clients.gpkg` (for `buurtcirkel.gpkg`,
 //! `buurtcirkel.clients.gpkg`), mode 0600, never shared.
 //!
-//! It holds the `clients` layer (snapped points with `doelgroep`, in random order), its own
+//! It holds the `clients` layer (snapped points with `doelgroep` and the client's random
+//! `cell_key`, in random order), its own
 //! `bc_metadata` (schema version and `clients_origin`: `demo` for the built-in demo's fictional
 //! clients, `import` for real ones) and its own `bc_imports` (the client imports, with their
 //! exact row counts). The shareable store holds nothing of this: no location, no count.
 //!
 //! The file is staged inside a fresh folder of mode 0700 next to the store, set to 0600 and
 //! only then renamed into place, so no other user can read it, not even while it is written.
+//! A private file of an older version without the `cell_key` column gets keys (from the OS
+//! random generator) when the store is next loaded or written, and keeps them from then on.
 //! It is always written afresh (never copied and changed), so replaced locations do not linger
 //! in free pages. See `docs/privacy.md`.
 //! Depends on `model` only (through the parent module).
@@ -27,6 +30,9 @@ use crate::model::Client;
 /// Suffix of the private client file: `buurtcirkel.gpkg` -> `buurtcirkel.clients.gpkg`.
 pub const PRIVATE_SUFFIX: &str = ".clients.gpkg";
 
+/// Column of the `clients` layer holding each client's random cell key, uniform in `[0, 1)`.
+pub const KEY_COLUMN: &str = "cell_key";
+
 /// Import-log kind whose entries live in the private file only (their row count is exact).
 pub const CLIENT_LOG_KIND: &str = "clients";
 
@@ -36,6 +42,9 @@ pub(super) struct PrivateData {
     pub clients: Vec<Client>,
     pub demo: bool,
     pub imports: Vec<ImportLog>,
+    /// Some client has no cell key yet (a file of an older version): the file must be
+    /// rewritten with keys before anything is published from it.
+    pub missing_keys: bool,
 }
 
 /// A private file written in full inside a 0700 folder, waiting to be renamed into place.
@@ -75,6 +84,7 @@ impl Store {
         })?;
         if let Ok(mut layer) = ds.layer_by_name("clients") {
             out.clients = read_clients(&mut layer);
+            out.missing_keys = out.clients.iter().any(|c| !has_key(c));
         }
         if let Ok(mut layer) = ds.layer_by_name("bc_metadata") {
             out.demo = layer.features().any(|f| {
@@ -126,6 +136,9 @@ impl Store {
         };
         let mut shuffled = clients.to_vec();
         shuffled.shuffle(&mut rand::rngs::OsRng);
+        for c in shuffled.iter_mut().filter(|c| !has_key(c)) {
+            c.key = crate::model::new_client_key();
+        }
         {
             let mut ds = DriverManager::get_driver_by_name("GPKG")
                 .and_then(|d| d.create_vector_only(&file))
@@ -203,8 +216,15 @@ impl Persisted {
     }
 }
 
-/// Clients of a `clients` layer (private file, or the public store of an older layout).
+/// True when the client carries a cell key in `[0, 1)` (read from a file that had one).
+pub(super) fn has_key(c: &Client) -> bool {
+    (0.0..1.0).contains(&c.key)
+}
+
+/// Clients of a `clients` layer (private file, or the public store of an older layout). A
+/// client without a stored cell key gets the key `NaN` (see [`has_key`]).
 pub(super) fn read_clients(layer: &mut gdal::vector::Layer<'_>) -> Vec<Client> {
+    let key_idx = layer.defn().field_index(KEY_COLUMN).ok();
     let mut out = Vec::new();
     for f in layer.features() {
         let Some(Geometry::Point(p)) = f.geometry().and_then(|g| GdalGeometry::to_geo(g).ok())
@@ -214,6 +234,9 @@ pub(super) fn read_clients(layer: &mut gdal::vector::Layer<'_>) -> Vec<Client> {
         out.push(Client {
             position_rd: p,
             doelgroep: f.field_as_string(0).ok().flatten(),
+            key: key_idx
+                .and_then(|i| f.field_as_double(i).ok().flatten())
+                .unwrap_or(f64::NAN),
         });
     }
     out
@@ -228,5 +251,6 @@ pub(super) fn canonical_order(clients: &mut [Client]) {
             .total_cmp(&b.position_rd.x())
             .then(a.position_rd.y().total_cmp(&b.position_rd.y()))
             .then_with(|| a.doelgroep.cmp(&b.doelgroep))
+            .then(a.key.total_cmp(&b.key))
     });
 }
