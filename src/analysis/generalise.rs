@@ -17,6 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::f64::consts::{PI, TAU};
 
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, coord};
+use rayon::prelude::*;
 
 use super::cluster::Clustering;
 use super::grid::{COARSE_CELL_M, coarse_cell, coarse_cell_centre, coarse_cell_origin};
@@ -120,9 +121,17 @@ pub fn publish(
 ) -> Published {
     let mut published = Published::default();
     let mut published_id = vec![None; clustering.cluster_count()];
-    for (cluster, members) in clustering.members().iter().enumerate() {
-        let member_points: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
-        if let Some(geometry_rd) = generalise_cluster(&member_points) {
+    // Outlines are independent per cluster: drawn in parallel, numbered in cluster order.
+    let members = clustering.members();
+    let outlines: Vec<Option<MultiPolygon<f64>>> = members
+        .par_iter()
+        .map(|members| {
+            let member_points: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
+            generalise_cluster(&member_points)
+        })
+        .collect();
+    for (cluster, (members, outline)) in members.iter().zip(outlines).enumerate() {
+        if let Some(geometry_rd) = outline {
             published_id[cluster] = Some(published.clusters.len());
             published.clusters.push(PublishedCluster {
                 id: published.clusters.len(),

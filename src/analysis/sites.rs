@@ -14,6 +14,7 @@ use std::collections::BinaryHeap;
 use crate::index::PointIndex;
 
 use geo_types::Point;
+use rayon::prelude::*;
 
 use super::cluster::{Clustering, DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M};
 use super::metric::{Neighbourhood, WalkingMetric};
@@ -109,7 +110,7 @@ pub struct Site {
 /// assert_eq!(sites[0].participants.len(), 12);
 /// assert_eq!((sites[0].centre_rd.x() - 12.5) % 100.0, 0.0);
 /// ```
-pub fn find_sites<M: WalkingMetric>(
+pub fn find_sites<M: WalkingMetric + Sync>(
     metric: &M,
     points: &[Point<f64>],
     clustering: &Clustering,
@@ -124,21 +125,31 @@ pub fn find_sites<M: WalkingMetric>(
     if !valid {
         return Vec::new();
     }
-    let mut sites = Vec::new();
-    for (cluster, members) in clustering.members().into_iter().enumerate() {
-        let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
-        let near = metric.prepare(&local);
-        for (centre_rd, chosen) in sites_in(&near, &local, params) {
-            let mut participants: Vec<usize> = chosen.into_iter().map(|k| members[k]).collect();
-            participants.sort_unstable();
-            sites.push(Site {
-                cluster,
-                centre_rd,
-                participants,
-            });
-        }
-    }
-    sites
+    // Clusters are independent: choose their sites in parallel, then concatenate in cluster
+    // order, so the result is the sequential one.
+    let members = clustering.members();
+    let per_cluster: Vec<Vec<Site>> = members
+        .par_iter()
+        .enumerate()
+        .map(|(cluster, members)| {
+            let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
+            let near = metric.prepare(&local);
+            sites_in(&near, &local, params)
+                .into_iter()
+                .map(|(centre_rd, chosen)| {
+                    let mut participants: Vec<usize> =
+                        chosen.into_iter().map(|k| members[k]).collect();
+                    participants.sort_unstable();
+                    Site {
+                        cluster,
+                        centre_rd,
+                        participants,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    per_cluster.into_iter().flatten().collect()
 }
 
 /// The greedy choice within one cluster; returns centres and positions in `local`.
@@ -155,10 +166,9 @@ fn sites_in<N: Neighbourhood>(
     let mut count = vec![0usize; candidates.len()];
     let mut heap: BinaryHeap<(usize, Reverse<usize>)> = BinaryHeap::new();
     for (k, &c) in candidates.iter().enumerate() {
-        near.neighbours_of(c, params.walk_m, &mut covered);
-        count[k] = covered.len();
-        if covered.len() >= params.min_participants {
-            heap.push((covered.len(), Reverse(k)));
+        count[k] = near.count_within(c, params.walk_m, &mut covered);
+        if count[k] >= params.min_participants {
+            heap.push((count[k], Reverse(k)));
         }
     }
     let candidate_index = PointIndex::new(&candidates);

@@ -101,6 +101,10 @@ pub struct Analysed {
     pub weights: Weights,
     /// How long clustering and scoring took.
     pub elapsed: Duration,
+    /// The stability of every area under the request's weights, computed once with the
+    /// scores that were written, so [`Analysed::ranking`] does not draw the 200 weight sets
+    /// again.
+    pub stability: Vec<Option<crate::analysis::stability::Stability>>,
 }
 
 /// One ranked area, owned, ready to print or serialise.
@@ -174,10 +178,10 @@ impl Analysed {
 
     /// The scored areas of `level`, best category and score first, at most `top` (0 = all).
     pub fn ranking(&self, level: Level, top: usize) -> Vec<RankedArea> {
-        let scores = crate::analysis::stability::score_with_stability(
-            &self.analysis.prepared,
-            &self.weights,
-        );
+        let mut scores = self.analysis.prepared.score(&self.weights);
+        for (s, st) in scores.iter_mut().zip(&self.stability) {
+            s.stability = *st;
+        }
         let mut ranked: Vec<(usize, &AreaScore<'_>)> = scores
             .iter()
             .enumerate()
@@ -268,12 +272,14 @@ pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, Ana
     let scores = crate::analysis::stability::score_with_stability(&analysis.prepared, &weights);
     let elapsed = t.elapsed();
     write_results(store, &lock, request, &data, &analysis, &scores)?;
+    let stability = scores.iter().map(|s| s.stability).collect();
     drop(scores);
     Ok(Analysed {
         data,
         analysis,
         weights,
         elapsed,
+        stability,
     })
 }
 
