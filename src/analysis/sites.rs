@@ -134,7 +134,7 @@ pub fn find_sites<M: WalkingMetric + Sync>(
         .map(|(cluster, members)| {
             let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
             let near = metric.prepare(&local);
-            sites_in(&near, &local, params)
+            sites_in(&near, &local, params, metric.is_straight_line())
                 .into_iter()
                 .map(|(centre_rd, chosen)| {
                     let mut participants: Vec<usize> =
@@ -157,20 +157,31 @@ fn sites_in<N: Neighbourhood>(
     near: &N,
     local: &[Point<f64>],
     params: &SiteParams,
+    straight_line: bool,
 ) -> Vec<(Point<f64>, Vec<usize>)> {
     let candidates = candidates(local, params.grid_m);
     let mut covered = Vec::new();
     // count[k]: unassigned members within walking distance of candidate k, kept current by
     // decrementing when a member is assigned (instead of re-querying stale candidates, which
     // costs a full neighbour query per pop and made dense city clusters take minutes).
-    let mut count = vec![0usize; candidates.len()];
-    let mut heap: BinaryHeap<(usize, Reverse<usize>)> = BinaryHeap::new();
-    for (k, &c) in candidates.iter().enumerate() {
-        count[k] = near.count_within(c, params.walk_m, &mut covered);
-        if count[k] >= params.min_participants {
-            heap.push((count[k], Reverse(k)));
-        }
-    }
+    let lattice = straight_line
+        .then(|| lattice_counts(local, &candidates, params.walk_m))
+        .flatten();
+    let count_of = |k: usize, covered: &mut Vec<usize>| match &lattice {
+        Some(counts) => counts[k],
+        None => near.count_within(candidates[k], params.walk_m, covered),
+    };
+    let count: Vec<usize> = (0..candidates.len())
+        .map(|k| count_of(k, &mut covered))
+        .collect();
+    let mut count = count;
+    let mut heap: BinaryHeap<(usize, Reverse<usize>)> = count
+        .iter()
+        .enumerate()
+        .filter(|&(_, &n)| n >= params.min_participants)
+        .map(|(k, &n)| (n, Reverse(k)))
+        .collect();
+    drop(lattice);
     let candidate_index = PointIndex::new(&candidates);
     let mut assigned = vec![false; local.len()];
     let mut found = Vec::new();
@@ -226,6 +237,102 @@ fn sites_in<N: Neighbourhood>(
     found
 }
 
+/// Most cells of the raster of [`lattice_counts`] (16 MiB of counts); a larger cluster box
+/// falls back to one neighbour query per candidate.
+const MAX_LATTICE_CELLS: usize = 4 << 20;
+
+/// The straight-line coverage count of every candidate, when every member lies on the clients'
+/// snapping lattice (multiples of [`crate::model::CLIENT_SNAP_M`]): `None` otherwise, or when
+/// the cluster's box holds more than [`MAX_LATTICE_CELLS`] lattice cells.
+///
+/// Equal to the R-tree count (`locate_within_distance`, inclusive) by construction: a member
+/// at `p` is counted when `(c.x - p.x)² + (c.y - p.y)² <= walk²`, evaluated in the same `f64`
+/// operations, and `p` is rebuilt exactly from its lattice index. The members of one lattice
+/// row that satisfy it form one run of columns (the squared distance grows with the column
+/// distance), found from a square-root estimate widened by one column each side and then
+/// shrunk with the exact test; the row's prefix sums count the run in O(1). Cost O(box) for
+/// the raster plus O(rows within walk) per candidate, instead of a neighbour query that
+/// visits every covered member.
+fn lattice_counts(
+    local: &[Point<f64>],
+    candidates: &[Point<f64>],
+    walk_m: f64,
+) -> Option<Vec<usize>> {
+    const STEP: f64 = crate::model::CLIENT_SNAP_M;
+    let index = |v: f64| -> Option<i64> {
+        let q = v / STEP;
+        (q.is_finite() && q.fract() == 0.0 && q.abs() < 1e12 && (q * STEP) == v).then_some(q as i64)
+    };
+    let mut cells = Vec::with_capacity(local.len());
+    for p in local {
+        cells.push((index(p.x())?, index(p.y())?));
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+    for &(x, y) in &cells {
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    if cells.is_empty() {
+        return None;
+    }
+    let w = usize::try_from(x1 - x0 + 1).ok()?;
+    let h = usize::try_from(y1 - y0 + 1).ok()?;
+    if w.checked_mul(h)? > MAX_LATTICE_CELLS {
+        return None;
+    }
+    // prefix[row * (w + 1) + k]: members of the row with column index below x0 + k.
+    let stride = w + 1;
+    let mut prefix = vec![0u32; h * stride];
+    for &(x, y) in &cells {
+        prefix[(y - y0) as usize * stride + (x - x0) as usize + 1] += 1;
+    }
+    drop(cells);
+    for row in prefix.chunks_mut(stride) {
+        for k in 1..stride {
+            row[k] += row[k - 1];
+        }
+    }
+    let r2 = walk_m * walk_m;
+    let counts = candidates
+        .iter()
+        .map(|c| {
+            let (cx, cy) = (c.x(), c.y());
+            let inside = |x: i64, dy2: f64| {
+                let dx = cx - x as f64 * STEP;
+                dx * dx + dy2 <= r2
+            };
+            let row_lo = (((cy - walk_m) / STEP).floor() as i64 - 1).max(y0);
+            let row_hi = (((cy + walk_m) / STEP).ceil() as i64 + 1).min(y1);
+            let mut n = 0u32;
+            for y in row_lo..=row_hi {
+                let dy = cy - y as f64 * STEP;
+                let dy2 = dy * dy;
+                let rest = r2 - dy2;
+                if rest < 0.0 {
+                    continue;
+                }
+                let half = rest.sqrt();
+                let mut lo = (((cx - half) / STEP).floor() as i64 - 1).max(x0);
+                let mut hi = (((cx + half) / STEP).ceil() as i64 + 1).min(x1);
+                while lo <= hi && !inside(lo, dy2) {
+                    lo += 1;
+                }
+                while hi >= lo && !inside(hi, dy2) {
+                    hi -= 1;
+                }
+                if lo <= hi {
+                    let row = &prefix[(y - y0) as usize * stride..][..stride];
+                    n += row[(hi - x0) as usize + 1] - row[(lo - x0) as usize];
+                }
+            }
+            n as usize
+        })
+        .collect();
+    Some(counts)
+}
+
 /// Candidate centres on the `grid_m` grid, sorted by `(x, y)`; see step 1 of [`find_sites`].
 fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
     let finite: Vec<Point<f64>> = local
@@ -271,7 +378,7 @@ fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
 mod tests {
     use super::*;
     use crate::analysis::cluster::Dbscan;
-    use crate::analysis::metric::{StraightLine, straight};
+    use crate::analysis::metric::{Neighbourhood, StraightLine, WalkingMetric, straight};
     use proptest::prelude::*;
 
     fn sites_for(points: &[Point<f64>], params: &SiteParams) -> (Clustering, Vec<Site>) {
@@ -342,6 +449,33 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(100))]
+
+        #[test]
+        fn lattice_counts_equal_the_neighbour_query_counts_they_replace(
+            pts in prop::collection::vec((0..120i32, 0..120i32), 1..150),
+            walk in 50.0..1200.0f64,
+            round_walk in prop::bool::ANY,
+            grid in prop::sample::select(vec![100.0, 50.0, 37.5, 33.3]),
+        ) {
+            // Snapped clients (many on one cell), candidates as the site search makes them;
+            // walking distances both whole (on the boundary of lattice distances) and not.
+            let walk = if round_walk { (walk / 25.0).round() * 25.0 } else { walk };
+            let local: Vec<Point<f64>> = pts
+                .iter()
+                .map(|&(x, y)| Point::new(155_000.0 + 25.0 * f64::from(x), 463_000.0 + 25.0 * f64::from(y)))
+                .collect();
+            let cands = candidates(&local, grid);
+            let near = StraightLine.prepare(&local);
+            let mut scratch = Vec::new();
+            let oracle: Vec<usize> = cands
+                .iter()
+                .map(|&c| {
+                    near.neighbours_of(c, walk, &mut scratch);
+                    scratch.len()
+                })
+                .collect();
+            prop_assert_eq!(lattice_counts(&local, &cands, walk), Some(oracle));
+        }
 
         #[test]
         fn sites_respect_walking_distance_size_and_exclusivity(

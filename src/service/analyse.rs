@@ -261,6 +261,7 @@ pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, Ana
     let lock = store.lock(crate::store::LOCK_WAIT, &|| {
         tracing::warn!("waiting for an import of this store to finish...");
     })?;
+    let t0 = std::time::Instant::now();
     let data = store.load()?;
     if data.areas.is_empty() {
         return Err(AnalyseError::NoAreas {
@@ -269,9 +270,19 @@ pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, Ana
     }
     let t = std::time::Instant::now();
     let analysis = run(&data, request.params, &weights)?;
+    let t_run = t.elapsed();
     let scores = crate::analysis::stability::score_with_stability(&analysis.prepared, &weights);
     let elapsed = t.elapsed();
+    let t_write = std::time::Instant::now();
     write_results(store, &lock, request, &data, &analysis, &scores)?;
+    // The stages of docs/performance.md, for `BUURTCIRKEL_LOG=debug`.
+    tracing::debug!(
+        load_ms = (t - t0).as_millis() as u64,
+        analysis_ms = t_run.as_millis() as u64,
+        scoring_and_stability_ms = (elapsed - t_run).as_millis() as u64,
+        write_ms = t_write.elapsed().as_millis() as u64,
+        "analyse stages"
+    );
     let stability = scores.iter().map(|s| s.stability).collect();
     drop(scores);
     Ok(Analysed {
