@@ -19,6 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::f64::consts::{PI, TAU};
 
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, coord};
+use rayon::prelude::*;
 
 use super::cellkey::{cell_key, perturbed};
 use super::cluster::Clustering;
@@ -154,15 +155,23 @@ pub fn publish(
     };
     let mut published = Published::default();
     let mut published_id = vec![None; clustering.cluster_count()];
-    for (cluster, members) in clustering.members().iter().enumerate() {
-        // Existence follows the perturbed count, so a sweep of `min_participants` learns
-        // where the perturbed count lies, never the exact size.
-        let count = perturbed_of(members);
-        if count < floor || members.len() < MIN_PUBLISHED_MEMBERS {
-            continue;
-        }
-        let member_points: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
-        if let Some(geometry_rd) = generalise_cluster(&member_points) {
+    // Existence follows the perturbed count, so a sweep of `min_participants` learns where the
+    // perturbed count lies, never the exact size. Outlines are independent per cluster: drawn
+    // in parallel, numbered in cluster order.
+    let outlines: Vec<Option<(usize, MultiPolygon<f64>)>> = clustering
+        .members()
+        .par_iter()
+        .map(|members| {
+            let count = perturbed_of(members);
+            if count < floor || members.len() < MIN_PUBLISHED_MEMBERS {
+                return None;
+            }
+            let member_points: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
+            generalise_cluster(&member_points).map(|g| (count, g))
+        })
+        .collect();
+    for (cluster, outline) in outlines.into_iter().enumerate() {
+        if let Some((count, geometry_rd)) = outline {
             published_id[cluster] = Some(published.clusters.len());
             published.clusters.push(PublishedCluster {
                 id: published.clusters.len(),

@@ -107,6 +107,14 @@ pub trait Neighbourhood {
     /// Replaces `out` with the points within `radius_m` metres (inclusive) of the location
     /// `p`, in ascending order.
     fn neighbours_of(&self, p: Point<f64>, radius_m: f64, out: &mut Vec<usize>);
+
+    /// How many points lie within `radius_m` of `p`: always `neighbours_of(p, ..).len()`,
+    /// which is the default; a metric that can count without listing (and sorting) them
+    /// overrides it. `scratch` may be used as the list.
+    fn count_within(&self, p: Point<f64>, radius_m: f64, scratch: &mut Vec<usize>) -> usize {
+        self.neighbours_of(p, radius_m, scratch);
+        scratch.len()
+    }
 }
 
 /// Walking distance as the crow flies: the Euclidean distance in RD New metres.
@@ -171,6 +179,10 @@ impl Neighbourhood for StraightLineNeighbourhood<'_> {
         out.clear();
         out.extend(self.index.within_distance(p, radius_m));
         out.sort_unstable();
+    }
+
+    fn count_within(&self, p: Point<f64>, radius_m: f64, _: &mut Vec<usize>) -> usize {
+        self.index.within_distance(p, radius_m).count()
     }
 }
 

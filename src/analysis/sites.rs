@@ -14,6 +14,7 @@ use std::collections::BinaryHeap;
 use crate::index::PointIndex;
 
 use geo_types::Point;
+use rayon::prelude::*;
 
 use super::cluster::{Clustering, DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M};
 use super::metric::{Neighbourhood, WalkingMetric};
@@ -109,7 +110,7 @@ pub struct Site {
 /// assert_eq!(sites[0].participants.len(), 12);
 /// assert_eq!((sites[0].centre_rd.x() - 12.5) % 100.0, 0.0);
 /// ```
-pub fn find_sites<M: WalkingMetric>(
+pub fn find_sites<M: WalkingMetric + Sync>(
     metric: &M,
     points: &[Point<f64>],
     clustering: &Clustering,
@@ -124,21 +125,31 @@ pub fn find_sites<M: WalkingMetric>(
     if !valid {
         return Vec::new();
     }
-    let mut sites = Vec::new();
-    for (cluster, members) in clustering.members().into_iter().enumerate() {
-        let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
-        let near = metric.prepare(&local);
-        for (centre_rd, chosen) in sites_in(&near, &local, params) {
-            let mut participants: Vec<usize> = chosen.into_iter().map(|k| members[k]).collect();
-            participants.sort_unstable();
-            sites.push(Site {
-                cluster,
-                centre_rd,
-                participants,
-            });
-        }
-    }
-    sites
+    // Clusters are independent: choose their sites in parallel, then concatenate in cluster
+    // order, so the result is the sequential one.
+    let members = clustering.members();
+    let per_cluster: Vec<Vec<Site>> = members
+        .par_iter()
+        .enumerate()
+        .map(|(cluster, members)| {
+            let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
+            let near = metric.prepare(&local);
+            sites_in(&near, &local, params, metric.is_straight_line())
+                .into_iter()
+                .map(|(centre_rd, chosen)| {
+                    let mut participants: Vec<usize> =
+                        chosen.into_iter().map(|k| members[k]).collect();
+                    participants.sort_unstable();
+                    Site {
+                        cluster,
+                        centre_rd,
+                        participants,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    per_cluster.into_iter().flatten().collect()
 }
 
 /// The greedy choice within one cluster; returns centres and positions in `local`.
@@ -146,21 +157,31 @@ fn sites_in<N: Neighbourhood>(
     near: &N,
     local: &[Point<f64>],
     params: &SiteParams,
+    straight_line: bool,
 ) -> Vec<(Point<f64>, Vec<usize>)> {
     let candidates = candidates(local, params.grid_m);
     let mut covered = Vec::new();
     // count[k]: unassigned members within walking distance of candidate k, kept current by
     // decrementing when a member is assigned (instead of re-querying stale candidates, which
     // costs a full neighbour query per pop and made dense city clusters take minutes).
-    let mut count = vec![0usize; candidates.len()];
-    let mut heap: BinaryHeap<(usize, Reverse<usize>)> = BinaryHeap::new();
-    for (k, &c) in candidates.iter().enumerate() {
-        near.neighbours_of(c, params.walk_m, &mut covered);
-        count[k] = covered.len();
-        if covered.len() >= params.min_participants {
-            heap.push((covered.len(), Reverse(k)));
-        }
-    }
+    let lattice = straight_line
+        .then(|| lattice_counts(local, &candidates, params.walk_m))
+        .flatten();
+    let count_of = |k: usize, covered: &mut Vec<usize>| match &lattice {
+        Some(counts) => counts[k],
+        None => near.count_within(candidates[k], params.walk_m, covered),
+    };
+    let count: Vec<usize> = (0..candidates.len())
+        .map(|k| count_of(k, &mut covered))
+        .collect();
+    let mut count = count;
+    let mut heap: BinaryHeap<(usize, Reverse<usize>)> = count
+        .iter()
+        .enumerate()
+        .filter(|&(_, &n)| n >= params.min_participants)
+        .map(|(k, &n)| (n, Reverse(k)))
+        .collect();
+    drop(lattice);
     let candidate_index = PointIndex::new(&candidates);
     let mut assigned = vec![false; local.len()];
     let mut found = Vec::new();
@@ -216,6 +237,144 @@ fn sites_in<N: Neighbourhood>(
     found
 }
 
+/// Most cells of the raster of [`lattice_counts`] (16 MiB of counts); a larger cluster box
+/// falls back to one neighbour query per candidate.
+const MAX_LATTICE_CELLS: usize = 4 << 20;
+
+/// The straight-line coverage count of every candidate, when every member lies on the clients'
+/// snapping lattice (multiples of [`crate::model::CLIENT_SNAP_M`]): `None` otherwise, or when
+/// the cluster's box holds more than [`MAX_LATTICE_CELLS`] lattice cells.
+///
+/// Equal to the R-tree count (`locate_within_distance`, inclusive) by construction: a member
+/// at `p` is counted when `(c.x - p.x)² + (c.y - p.y)² <= walk²`, evaluated in the same `f64`
+/// operations, and `p` is rebuilt exactly from its lattice index. The members of one lattice
+/// row that satisfy it form one run of columns (the squared distance grows with the column
+/// distance), found from a square-root estimate widened by one column each side and then
+/// shrunk with the exact test; the row's prefix sums count the run in O(1). Cost O(box) for
+/// the raster plus O(rows within walk) per candidate, instead of a neighbour query that
+/// visits every covered member.
+fn lattice_counts(
+    local: &[Point<f64>],
+    candidates: &[Point<f64>],
+    walk_m: f64,
+) -> Option<Vec<usize>> {
+    const STEP: f64 = crate::model::CLIENT_SNAP_M;
+    let index = |v: f64| -> Option<i64> {
+        let q = v / STEP;
+        (q.is_finite() && q.fract() == 0.0 && q.abs() < 1e12 && (q * STEP) == v).then_some(q as i64)
+    };
+    let mut cells = Vec::with_capacity(local.len());
+    for p in local {
+        cells.push((index(p.x())?, index(p.y())?));
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+    for &(x, y) in &cells {
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    if cells.is_empty() {
+        return None;
+    }
+    let w = usize::try_from(x1 - x0 + 1).ok()?;
+    let h = usize::try_from(y1 - y0 + 1).ok()?;
+    if w.checked_mul(h)? > MAX_LATTICE_CELLS {
+        return None;
+    }
+    // prefix[row * (w + 1) + k]: members of the row with column index below x0 + k.
+    let stride = w + 1;
+    let mut prefix = vec![0u32; h * stride];
+    for &(x, y) in &cells {
+        prefix[(y - y0) as usize * stride + (x - x0) as usize + 1] += 1;
+    }
+    drop(cells);
+    for row in prefix.chunks_mut(stride) {
+        for k in 1..stride {
+            row[k] += row[k - 1];
+        }
+    }
+    let r2 = walk_m * walk_m;
+    // Candidates half a step off the lattice in both axes (the publication grid) see the same
+    // runs: at row offset t the members at column offsets s in [lo, hi], where the offsets
+    // `t·STEP + STEP/2` and `s·STEP + STEP/2` are exactly the differences `c - p` the test
+    // computes. One stencil, made once, serves all of them.
+    const HALF: f64 = STEP / 2.0;
+    let reach = (walk_m / STEP).ceil() as i64 + 1;
+    let stencil: Vec<(i64, i64, i64)> = (-reach..=reach)
+        .filter_map(|t| {
+            let dy = t as f64 * STEP + HALF;
+            let dy2 = dy * dy;
+            let inside = |s: i64| {
+                let dx = s as f64 * STEP + HALF;
+                dx * dx + dy2 <= r2
+            };
+            let (mut lo, mut hi) = (-reach - 1, reach + 1);
+            while lo <= hi && !inside(lo) {
+                lo += 1;
+            }
+            while hi >= lo && !inside(hi) {
+                hi -= 1;
+            }
+            (lo <= hi).then_some((t, lo, hi))
+        })
+        .collect();
+    let half_off = |v: f64| -> Option<i64> {
+        let q = (v - HALF) / STEP;
+        (q.is_finite() && q.fract() == 0.0 && q.abs() < 1e12 && q * STEP + HALF == v)
+            .then_some(q as i64)
+    };
+    let counts = candidates
+        .iter()
+        .map(|c| {
+            let (cx, cy) = (c.x(), c.y());
+            if let (Some(a), Some(b)) = (half_off(cx), half_off(cy)) {
+                let mut n = 0u32;
+                for &(t, lo, hi) in &stencil {
+                    let y = b - t;
+                    let (xl, xh) = ((a - hi).max(x0), (a - lo).min(x1));
+                    if y < y0 || y > y1 || xl > xh {
+                        continue;
+                    }
+                    let row = &prefix[(y - y0) as usize * stride..][..stride];
+                    n += row[(xh - x0) as usize + 1] - row[(xl - x0) as usize];
+                }
+                return n as usize;
+            }
+            let inside = |x: i64, dy2: f64| {
+                let dx = cx - x as f64 * STEP;
+                dx * dx + dy2 <= r2
+            };
+            let row_lo = (((cy - walk_m) / STEP).floor() as i64 - 1).max(y0);
+            let row_hi = (((cy + walk_m) / STEP).ceil() as i64 + 1).min(y1);
+            let mut n = 0u32;
+            for y in row_lo..=row_hi {
+                let dy = cy - y as f64 * STEP;
+                let dy2 = dy * dy;
+                let rest = r2 - dy2;
+                if rest < 0.0 {
+                    continue;
+                }
+                let half = rest.sqrt();
+                let mut lo = (((cx - half) / STEP).floor() as i64 - 1).max(x0);
+                let mut hi = (((cx + half) / STEP).ceil() as i64 + 1).min(x1);
+                while lo <= hi && !inside(lo, dy2) {
+                    lo += 1;
+                }
+                while hi >= lo && !inside(hi, dy2) {
+                    hi -= 1;
+                }
+                if lo <= hi {
+                    let row = &prefix[(y - y0) as usize * stride..][..stride];
+                    n += row[(hi - x0) as usize + 1] - row[(lo - x0) as usize];
+                }
+            }
+            n as usize
+        })
+        .collect();
+    Some(counts)
+}
+
 /// Candidate centres on the `grid_m` grid, sorted by `(x, y)`; see step 1 of [`find_sites`].
 fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
     let finite: Vec<Point<f64>> = local
@@ -261,7 +420,7 @@ fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
 mod tests {
     use super::*;
     use crate::analysis::cluster::Dbscan;
-    use crate::analysis::metric::{StraightLine, straight};
+    use crate::analysis::metric::{Neighbourhood, StraightLine, WalkingMetric, straight};
     use proptest::prelude::*;
 
     fn sites_for(points: &[Point<f64>], params: &SiteParams) -> (Clustering, Vec<Site>) {
@@ -332,6 +491,33 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(100))]
+
+        #[test]
+        fn lattice_counts_equal_the_neighbour_query_counts_they_replace(
+            pts in prop::collection::vec((0..120i32, 0..120i32), 1..150),
+            walk in 50.0..1200.0f64,
+            round_walk in prop::bool::ANY,
+            grid in prop::sample::select(vec![100.0, 50.0, 37.5, 33.3]),
+        ) {
+            // Snapped clients (many on one cell), candidates as the site search makes them;
+            // walking distances both whole (on the boundary of lattice distances) and not.
+            let walk = if round_walk { (walk / 25.0).round() * 25.0 } else { walk };
+            let local: Vec<Point<f64>> = pts
+                .iter()
+                .map(|&(x, y)| Point::new(155_000.0 + 25.0 * f64::from(x), 463_000.0 + 25.0 * f64::from(y)))
+                .collect();
+            let cands = candidates(&local, grid);
+            let near = StraightLine.prepare(&local);
+            let mut scratch = Vec::new();
+            let oracle: Vec<usize> = cands
+                .iter()
+                .map(|&c| {
+                    near.neighbours_of(c, walk, &mut scratch);
+                    scratch.len()
+                })
+                .collect();
+            prop_assert_eq!(lattice_counts(&local, &cands, walk), Some(oracle));
+        }
 
         #[test]
         fn sites_respect_walking_distance_size_and_exclusivity(

@@ -101,6 +101,10 @@ pub struct Analysed {
     pub weights: Weights,
     /// How long clustering and scoring took.
     pub elapsed: Duration,
+    /// The stability of every area under the request's weights, computed once with the
+    /// scores that were written, so [`Analysed::ranking`] does not draw the 200 weight sets
+    /// again.
+    pub stability: Vec<Option<crate::analysis::stability::Stability>>,
 }
 
 /// One ranked area, owned, ready to print or serialise.
@@ -174,10 +178,10 @@ impl Analysed {
 
     /// The scored areas of `level`, best category and score first, at most `top` (0 = all).
     pub fn ranking(&self, level: Level, top: usize) -> Vec<RankedArea> {
-        let scores = crate::analysis::stability::score_with_stability(
-            &self.analysis.prepared,
-            &self.weights,
-        );
+        let mut scores = self.analysis.prepared.score(&self.weights);
+        for (s, st) in scores.iter_mut().zip(&self.stability) {
+            s.stability = *st;
+        }
         let mut ranked: Vec<(usize, &AreaScore<'_>)> = scores
             .iter()
             .enumerate()
@@ -257,6 +261,7 @@ pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, Ana
     let lock = store.lock(crate::store::LOCK_WAIT, &|| {
         tracing::warn!("waiting for an import of this store to finish...");
     })?;
+    let t0 = std::time::Instant::now();
     let data = store.load()?;
     if data.areas.is_empty() {
         return Err(AnalyseError::NoAreas {
@@ -265,15 +270,27 @@ pub fn analyse(store: &Store, request: &AnalysisRequest) -> Result<Analysed, Ana
     }
     let t = std::time::Instant::now();
     let analysis = run(&data, request.params, &weights)?;
+    let t_run = t.elapsed();
     let scores = crate::analysis::stability::score_with_stability(&analysis.prepared, &weights);
     let elapsed = t.elapsed();
+    let t_write = std::time::Instant::now();
     write_results(store, &lock, request, &data, &analysis, &scores)?;
+    // The stages of docs/performance.md, for `BUURTCIRKEL_LOG=debug`.
+    tracing::debug!(
+        load_ms = (t - t0).as_millis() as u64,
+        analysis_ms = t_run.as_millis() as u64,
+        scoring_and_stability_ms = (elapsed - t_run).as_millis() as u64,
+        write_ms = t_write.elapsed().as_millis() as u64,
+        "analyse stages"
+    );
+    let stability = scores.iter().map(|s| s.stability).collect();
     drop(scores);
     Ok(Analysed {
         data,
         analysis,
         weights,
         elapsed,
+        stability,
     })
 }
 
