@@ -237,7 +237,7 @@ fn participant_counts(
         .filter(|((_, l), _)| l.is_some())
         .map(|((p, _), k)| ((p.x().to_bits(), p.y().to_bits()), k))
         .collect();
-    keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    keys.sort_unstable_by_key(|a| a.0);
     // One entry per distinct position: its client count and the cell key of its clients.
     let mut distinct: Vec<(Point<f64>, usize, f64)> = Vec::new();
     for (i, (key, k)) in keys.iter().enumerate() {
