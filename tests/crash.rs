@@ -48,7 +48,9 @@ fn command(store: &Path) -> Command {
 /// What an import changes, without the import time: the clients and the import log.
 #[derive(Debug, PartialEq)]
 struct Content {
-    clients: Vec<Client>,
+    /// Positions and target groups, sorted: rows are shuffled and keys drawn anew on every
+    /// import, so two runs of one import differ in order and keys only.
+    clients: Vec<(u64, u64, Option<String>)>,
     log: Vec<(String, String, i64)>,
     other: usize,
 }
@@ -58,7 +60,21 @@ fn content(store: &Path) -> Content {
         .load()
         .unwrap_or_else(|e| panic!("the store no longer loads after a kill: {e}"));
     Content {
-        clients: data.clients,
+        clients: {
+            let mut c: Vec<(u64, u64, Option<String>)> = data
+                .clients
+                .into_iter()
+                .map(|c: Client| {
+                    (
+                        c.position_rd.x().to_bits(),
+                        c.position_rd.y().to_bits(),
+                        c.doelgroep,
+                    )
+                })
+                .collect();
+            c.sort();
+            c
+        },
         log: data
             .imports
             .iter()
