@@ -291,3 +291,80 @@ fn serve_refuses_a_geopackage_that_is_not_a_store() {
         .assert_error_mentions(&["percelen.gpkg", "not a Buurtcirkel Atlas store"]);
     assert!(std::fs::read(&foreign).expect("read") == bytes);
 }
+
+#[test]
+fn a_slider_move_scores_one_level_alone_and_answers_what_the_full_results_say() {
+    // A weights change that is not cached is scored for the asked level only (no stability,
+    // no other collections): the map's recolour. Its rows must equal those of the full results,
+    // which the items of the same set compute, and the scores answered from them afterwards.
+    let dir = common::tmp();
+    let store = dir.path().join("s.gpkg");
+    let mut server = start(&store, &dir.path().join("server.log"));
+    let http = client();
+    wait_until_ready(&server, &http);
+    for (level, set) in [
+        ("buurten", "w_p_65plus=7&w_participants=1"),
+        ("wijken", "w_p_bijstand=0&t_geschikt=55"),
+        ("buurten", "walk_m=600&w_meeting_place=9"),
+    ] {
+        let url = format!("{}/api/v1/scores/{level}?{set}", server.base);
+        let builds = || {
+            let m = get(&http, &format!("{}/metrics", server.base))
+                .text()
+                .expect("metrics");
+            m.lines()
+                .find(|l| l.starts_with("buurtcirkel_cache_misses_total{cache=\"results\"}"))
+                .and_then(|l| l.rsplit(' ').next())
+                .map(|n| n.to_string())
+                .expect("results misses in /metrics")
+        };
+        let before = builds();
+        let fast = get(&http, &url);
+        assert_eq!(fast.status(), 200, "{url}");
+        let fast: Value = fast.json().expect("scores");
+        assert_eq!(
+            builds(),
+            before,
+            "{url}: a slider move built the full results"
+        );
+        let items = format!(
+            "{}/ogc/v1/collections/{level}/items?limit=1000&{set}",
+            server.base
+        );
+        let full: Value = get(&http, &items).json().expect("items");
+        let again: Value = get(&http, &url).json().expect("scores");
+        assert_eq!(
+            fast["rows"], again["rows"],
+            "{url}: level-only and full scores differ"
+        );
+        assert_eq!(fast["parameters"], again["parameters"]);
+        let fields: Vec<&str> = fast["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| f.as_str().expect("field"))
+            .collect();
+        let rows = fast["rows"].as_array().expect("rows");
+        let features = full["features"].as_array().expect("features");
+        assert_eq!(rows.len(), features.len());
+        assert!(rows.iter().any(|r| {
+            r[fields
+                .iter()
+                .position(|f| *f == "categorie")
+                .expect("categorie")]
+            .is_string()
+        }));
+        for (row, f) in rows.iter().zip(features) {
+            for (k, name) in fields.iter().enumerate() {
+                if *name != "bbox" {
+                    assert_eq!(
+                        row[k], f["properties"][*name],
+                        "{url}: {name} of {}",
+                        f["id"]
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(terminate(&mut server), Some(0));
+}

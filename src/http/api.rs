@@ -191,7 +191,10 @@ pub async fn scores(
     }
     readable(&state, &headers, &id)?;
     let req = parse(&state, &headers, query, &["f"], false)?;
-    let (_, r) = results(&state, &req).await?;
+    let level = crate::model::Level::from_collection(&id)
+        .ok_or_else(|| Problem::not_found(format!("no collection '{id}'")))?;
+    // A slider move: the level scored alone when the set's full results are not cached.
+    let r = super::query::level_scores(&state, &req, level).await?;
     let Some(c) = r.collection(&id) else {
         return Err(Problem::not_found(format!("no collection '{id}'")));
     };
@@ -214,35 +217,35 @@ pub async fn scores(
         })
         .collect();
     let params: serde_json::Map<String, Value> = r
-        .set
+        .set()
         .weights
         .all()
         .iter()
-        .zip(r.set.weights.parameter_names())
+        .zip(r.set().weights.parameter_names())
         .map(|(w, p)| (p, json!(w)))
         .chain([
-            ("walk_m".to_string(), json!(r.set.params.walk_m)),
+            ("walk_m".to_string(), json!(r.set().params.walk_m)),
             (
                 "min_participants".to_string(),
-                json!(r.set.params.min_participants),
+                json!(r.set().params.min_participants),
             ),
             (
                 "t_geschikt".to_string(),
-                json!(r.set.weights.thresholds().geschikt),
+                json!(r.set().weights.thresholds().geschikt),
             ),
             (
                 "t_kansrijk".to_string(),
-                json!(r.set.weights.thresholds().kansrijk),
+                json!(r.set().weights.thresholds().kansrijk),
             ),
             (
                 "t_volledigheid".to_string(),
-                json!(r.set.weights.thresholds().volledigheid),
+                json!(r.set().weights.thresholds().volledigheid),
             ),
         ])
         .collect();
     Ok(json_response(&json!({
         "collection": id,
-        "timeStamp": r.computed_at,
+        "timeStamp": r.computed_at(),
         "parameters": params,
         "numberMatched": rows.len(),
         "fields": SCORE_FIELDS,

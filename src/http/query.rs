@@ -204,9 +204,16 @@ pub(crate) async fn results(
         let r = ds.results(&set).await?;
         return Ok((ds, r));
     }
-    // A new parameter set: each client address may start a few a minute (429 past it), and
-    // it is admitted only while an analysis slot is free, so a flood of new combinations
-    // queues nothing and cached reads, tiles and /health stay fast.
+    let _slot = admit_new_set(state)?;
+    let r = ds.results(&set).await?;
+    Ok((ds, r))
+}
+
+/// Admits the computation of a parameter set that is not cached: each client address may
+/// start a few a minute (429 past it), and only while an analysis slot is free (503), so a
+/// flood of new combinations queues nothing and cached reads, tiles and /health stay fast.
+/// Hold the returned slot while computing.
+fn admit_new_set(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, Problem> {
     if let Some(ip) = super::ratelimit::peer()
         && let Err(wait) = state.inner.new_sets.take(ip)
     {
@@ -219,18 +226,75 @@ pub(crate) async fn results(
         )
         .with_header_value(axum::http::header::RETRY_AFTER, wait.to_string()));
     }
-    let Ok(_slot) = state.inner.analysis_slots.try_acquire() else {
-        return Err(Problem::new(
+    state.inner.analysis_slots.try_acquire().map_err(|_| {
+        Problem::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "{} analyses of new parameter sets are running; try again in a few seconds (cached results answer at once)",
                 super::state::MAX_ANALYSES
             ),
         )
-        .with_header(axum::http::header::RETRY_AFTER, "5"));
+        .with_header(axum::http::header::RETRY_AFTER, "5")
+    })
+}
+
+/// One area level's scores for the request's parameter set: from the full results when they
+/// are cached, else the cheap level-only scoring ([`Dataset::level_scores`]), admitted like
+/// any new set. What a slider move of the web map asks for.
+pub(crate) async fn level_scores(
+    state: &AppState,
+    req: &Req,
+    level: crate::model::Level,
+) -> Result<LevelScores, Problem> {
+    let set = param_set(req)?;
+    let ds = state.dataset()?;
+    if !ds.is_public(&set) && !ds.opens_everything() {
+        state.authorize_because(&req.headers, Role::Planner, PLANNER_PARAMETERS)?;
+    }
+    if ds.is_cached(&set) {
+        return Ok(LevelScores::Full(ds.results(&set).await?));
+    }
+    let _slot = if ds.is_level_cached(&set, level) {
+        None
+    } else {
+        Some(admit_new_set(state)?)
     };
-    let r = ds.results(&set).await?;
-    Ok((ds, r))
+    let c = ds.level_scores(&set, level).await?;
+    Ok(LevelScores::Level(set, c))
+}
+
+/// The answer of [`level_scores`]: the full results, or one level scored alone.
+pub(crate) enum LevelScores {
+    /// The set's full results were cached.
+    Full(Arc<Results>),
+    /// Only this level, scored without stability.
+    Level(ParamSet, Arc<crate::release::dataset::LevelScores>),
+}
+
+impl LevelScores {
+    /// The parameter set.
+    pub(crate) fn set(&self) -> &ParamSet {
+        match self {
+            LevelScores::Full(r) => &r.set,
+            LevelScores::Level(set, _) => set,
+        }
+    }
+
+    /// The collection `id`.
+    pub(crate) fn collection(&self, id: &str) -> Option<&Collection> {
+        match self {
+            LevelScores::Full(r) => r.collection(id),
+            LevelScores::Level(_, l) => (l.collection.name == id).then_some(&l.collection),
+        }
+    }
+
+    /// When the answer was computed.
+    pub(crate) fn computed_at(&self) -> &str {
+        match self {
+            LevelScores::Full(r) => &r.computed_at,
+            LevelScores::Level(_, l) => &l.computed_at,
+        }
+    }
 }
 
 pub(crate) fn unknown_collection(id: &str) -> Problem {

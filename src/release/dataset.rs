@@ -190,6 +190,15 @@ pub enum EngineError {
     Join(String),
 }
 
+/// One area level scored alone for one parameter set ([`Dataset::level_scores`]).
+#[derive(Debug)]
+pub struct LevelScores {
+    /// The level's collection: values without stability, items without GeoJSON properties.
+    pub collection: Collection,
+    /// When it was computed (the `timeStamp` of responses).
+    pub computed_at: String,
+}
+
 /// One store snapshot, ready to serve, with its caches.
 pub struct Dataset {
     /// The snapshot.
@@ -202,6 +211,9 @@ pub struct Dataset {
     network: Option<StreetNetwork>,
     analyses: Mutex<Lru<(u64, usize), Cell<Analysis>>>,
     results: Mutex<Lru<ParamKey, Cell<Results>>>,
+    /// One area level's scores for a set whose full results are not computed: what a slider
+    /// move recolours the map with (`/api/v1/scores/{level}`), without stability or layers.
+    level_scores: Mutex<Lru<(ParamKey, usize), Cell<LevelScores>>>,
     default_results: OnceLock<Arc<Results>>,
     /// Engine counters.
     pub stats: Arc<EngineStats>,
@@ -250,6 +262,7 @@ impl Dataset {
             network,
             analyses: Mutex::new(Lru::new(4)),
             results: Mutex::new(Lru::new(16)),
+            level_scores: Mutex::new(Lru::new(16)),
             default_results: OnceLock::new(),
             stats,
             model: Weights::default(),
@@ -266,6 +279,7 @@ impl Dataset {
     /// `result_cache`; default 16): the main bound on memory besides the data.
     pub fn with_result_cache(mut self, sets: usize) -> Dataset {
         self.results = Mutex::new(Lru::new(sets.max(1)));
+        self.level_scores = Mutex::new(Lru::new(sets.max(1)));
         self
     }
 
@@ -317,6 +331,15 @@ impl Dataset {
             .is_some_and(|cell| cell.initialized())
     }
 
+    /// True when one level's scores for `set` are computed and cached ([`Dataset::level_scores`]).
+    pub fn is_level_cached(&self, set: &ParamSet, level: Level) -> bool {
+        self.level_scores
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .peek(&(set.key(), level as usize))
+            .is_some_and(|cell| cell.initialized())
+    }
+
     /// The results for `set`, computed on a blocking thread on the first request and cached;
     /// concurrent requests for the same new set wait for one computation.
     pub async fn results(self: &Arc<Self>, set: &ParamSet) -> Result<Arc<Results>, EngineError> {
@@ -356,6 +379,47 @@ impl Dataset {
             let _ = self.default_results.set(r.clone());
         }
         Ok(r)
+    }
+
+    /// One area level's collection for `set`, scored without the stability analysis and
+    /// without the other collections: the cheap answer to a weights change (the web map's
+    /// slider). Its values equal the full results' for every field but `stabiliteit` and
+    /// `stabiliteit_aandeel` (null here) and its items carry no GeoJSON properties; use
+    /// [`Dataset::results`] for anything else. Cached per set and level.
+    pub async fn level_scores(
+        self: &Arc<Self>,
+        set: &ParamSet,
+        level: Level,
+    ) -> Result<Arc<LevelScores>, EngineError> {
+        set.params
+            .validate()
+            .map_err(|e| EngineError::Params(e.to_string()))?;
+        let (cell, _) = self
+            .level_scores
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert_with((set.key(), level as usize), Default::default);
+        let me = self.clone();
+        let set2 = set.clone();
+        cell.get_or_try_init(|| async move {
+            let analysis = me.analysis(set2.params).await?;
+            tokio::task::spawn_blocking(move || {
+                let to_wgs84 = Transformer::new(RD_NEW, WGS84)?;
+                let scores = analysis.prepared.score(&set2.weights);
+                let name = level.collection();
+                let table = layers::build(name, &me.data, &analysis, &scores)
+                    .ok_or_else(|| EngineError::Params(format!("no collection '{name}'")))?;
+                Ok(Arc::new(LevelScores {
+                    collection: me.collection(table, false, &to_wgs84)?,
+                    computed_at: chrono::Utc::now()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                }))
+            })
+            .await
+            .map_err(|e| EngineError::Join(e.to_string()))?
+        })
+        .await
+        .cloned()
     }
 
     async fn analysis(self: &Arc<Self>, params: Params) -> Result<Arc<Analysis>, EngineError> {
@@ -413,36 +477,7 @@ impl Dataset {
             let Some(table) = layers::build(name, &self.data, analysis, &scores) else {
                 continue;
             };
-            let level = Level::from_collection(name);
-            let mut items = Vec::with_capacity(table.features.len());
-            let mut by_id = HashMap::with_capacity(table.features.len());
-            for f in table.features {
-                let geom = match self.fixed.get(&(name, f.id.clone())) {
-                    Some(g) => g.clone(),
-                    None => Arc::new(Geom::new(f.geometry_rd, &to_wgs84)?),
-                };
-                let mut props = serde_json::Map::with_capacity(table.fields.len() + 1);
-                for ((field, _), v) in table.fields.iter().zip(&f.values) {
-                    props.insert((*field).to_string(), v.clone());
-                }
-                if let Some(l) = level {
-                    props.insert("niveau".into(), Value::String(l.to_string()));
-                }
-                by_id.insert(f.id.clone(), items.len());
-                items.push(Item {
-                    id: f.id,
-                    geom,
-                    values: f.values,
-                    properties: Value::Object(props).to_string(),
-                });
-            }
-            collections.push(Collection {
-                name: table.name,
-                title: table.title,
-                fields: table.fields,
-                items,
-                by_id,
-            });
+            collections.push(self.collection(table, true, &to_wgs84)?);
         }
         self.stats.results_us.fetch_add(
             t.elapsed().as_micros() as u64,
@@ -453,6 +488,52 @@ impl Dataset {
             collections,
             tiles: TileCache::default(),
             computed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+    }
+
+    /// A built layer as a served collection: geometries from the store-only cache or converted
+    /// once, values kept, and the GeoJSON `properties` rendered when `properties` is set.
+    fn collection(
+        &self,
+        table: crate::model::Table,
+        properties: bool,
+        to_wgs84: &Transformer,
+    ) -> Result<Collection, EngineError> {
+        let name = table.name;
+        let level = Level::from_collection(name);
+        let mut items = Vec::with_capacity(table.features.len());
+        let mut by_id = HashMap::with_capacity(table.features.len());
+        for f in table.features {
+            let geom = match self.fixed.get(&(name, f.id.clone())) {
+                Some(g) => g.clone(),
+                None => Arc::new(Geom::new(f.geometry_rd, to_wgs84)?),
+            };
+            let properties = if properties {
+                let mut props = serde_json::Map::with_capacity(table.fields.len() + 1);
+                for ((field, _), v) in table.fields.iter().zip(&f.values) {
+                    props.insert((*field).to_string(), v.clone());
+                }
+                if let Some(l) = level {
+                    props.insert("niveau".into(), Value::String(l.to_string()));
+                }
+                Value::Object(props).to_string()
+            } else {
+                String::new()
+            };
+            by_id.insert(f.id.clone(), items.len());
+            items.push(Item {
+                id: f.id,
+                geom,
+                values: f.values,
+                properties,
+            });
+        }
+        Ok(Collection {
+            name: table.name,
+            title: table.title,
+            fields: table.fields,
+            items,
+            by_id,
         })
     }
 }
