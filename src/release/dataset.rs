@@ -383,8 +383,9 @@ impl Dataset {
 
     /// One area level's collection for `set`, scored without the stability analysis and
     /// without the other collections: the cheap answer to a weights change (the web map's
-    /// slider). Its values equal the full results' for every field but `stabiliteit` and
-    /// `stabiliteit_aandeel` (null here) and its items carry no GeoJSON properties; use
+    /// slider). Its values equal the full results' for identity, participants, score,
+    /// category, completeness and rank; stability and the explanation are null
+    /// ([`layers::area_scores_layer`]) and its items carry no GeoJSON properties. Use
     /// [`Dataset::results`] for anything else. Cached per set and level.
     pub async fn level_scores(
         self: &Arc<Self>,
@@ -406,9 +407,7 @@ impl Dataset {
             tokio::task::spawn_blocking(move || {
                 let to_wgs84 = Transformer::new(RD_NEW, WGS84)?;
                 let scores = analysis.prepared.score(&set2.weights);
-                let name = level.collection();
-                let table = layers::build(name, &me.data, &analysis, &scores)
-                    .ok_or_else(|| EngineError::Params(format!("no collection '{name}'")))?;
+                let table = layers::area_scores_layer(level, &me.data, &analysis, &scores);
                 Ok(Arc::new(LevelScores {
                     collection: me.collection(table, false, &to_wgs84)?,
                     computed_at: chrono::Utc::now()

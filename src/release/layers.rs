@@ -37,7 +37,7 @@ pub fn build(
     scores: &[AreaScore<'_>],
 ) -> Option<Layer> {
     if let Some(level) = Level::from_collection(name) {
-        return Some(area_layer(level, data, analysis, scores));
+        return Some(area_layer(level, data, analysis, scores, false));
     }
     Some(match name {
         "clusters" => Layer {
@@ -191,11 +191,25 @@ pub fn area_fields() -> Vec<(&'static str, FieldType)> {
     fields
 }
 
+/// One area level's layer for the compact scores of a slider move: the same values as
+/// [`build`] for identity, figures, participants, score, category, completeness and rank, but
+/// null for the explanation fields (`ontbreekt`, `ontbrekend`, `redenen`, `toelichting`, the
+/// flat criterion columns) and no geometry (the caller holds the areas' geometries).
+pub fn area_scores_layer(
+    level: Level,
+    data: &StoreData,
+    analysis: &Analysis,
+    scores: &[AreaScore<'_>],
+) -> Layer {
+    area_layer(level, data, analysis, scores, true)
+}
+
 fn area_layer(
     level: Level,
     data: &StoreData,
     analysis: &Analysis,
     scores: &[AreaScore<'_>],
+    lean: bool,
 ) -> Layer {
     let fields = area_fields();
     let mut rows: Vec<(usize, usize)> = analysis
@@ -238,17 +252,18 @@ fn area_layer(
             values.push(
                 completeness.map_or(Value::Null, |c| json!(format!("{}/{}", c.criteria, c.of))),
             );
-            values.push(s.map_or(Value::Null, |s| json!(s.explanation.cause_codes())));
-            values.push(s.map_or(Value::Null, |s| json!(s.explanation.causes_text())));
+            let s_explained = s.filter(|_| !lean);
+            values.push(s_explained.map_or(Value::Null, |s| json!(s.explanation.cause_codes())));
+            values.push(s_explained.map_or(Value::Null, |s| json!(s.explanation.causes_text())));
             let stability = s.and_then(|s| s.stability);
             values.push(stability.map_or(Value::Null, |t| json!(t.oordeel)));
             values.push(stability.map_or(Value::Null, |t| json!(t.categorie.min(t.top3))));
             values.push(s.and_then(|s| s.rank).map_or(Value::Null, |v| json!(v)));
             values.push(s.and_then(|s| s.rank_of).map_or(Value::Null, |v| json!(v)));
-            values.push(s.map_or(Value::Null, |s| {
+            values.push(s_explained.map_or(Value::Null, |s| {
                 json!(s.explanation.top_reasons().join("; "))
             }));
-            values.push(s.map_or(Value::Null, |s| {
+            values.push(s_explained.map_or(Value::Null, |s| {
                 let mut v = serde_json::to_value(&s.explanation).unwrap_or(Value::Null);
                 if let Value::Object(o) = &mut v {
                     o.insert("afstandsmaat".into(), json!(metric_label(analysis)));
@@ -257,7 +272,7 @@ fn area_layer(
             }));
             values.push(json!(metric_label(analysis)));
             for c in Criterion::ALL {
-                let e = s.and_then(|s| s.explanation.criterion(c));
+                let e = s_explained.and_then(|s| s.explanation.criterion(c));
                 let known = e.filter(|e| !e.missing);
                 values.push(known.map_or(Value::Null, |e| json!(e.contribution)));
                 values.push(
@@ -268,7 +283,11 @@ fn area_layer(
             }
             Feature {
                 id: a.code.to_string(),
-                geometry_rd: Geometry::MultiPolygon(a.geometry_rd.clone()),
+                geometry_rd: if lean {
+                    Geometry::MultiPolygon(geo_types::MultiPolygon(Vec::new()))
+                } else {
+                    Geometry::MultiPolygon(a.geometry_rd.clone())
+                },
                 values,
             }
         })
