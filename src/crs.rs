@@ -283,7 +283,9 @@ mod tests {
         if t.uses_rdnaptrans_grid() {
             eprintln!("RDNAPTRANS 2018 grid used: {}", t.method());
         } else {
-            eprintln!(
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIP: {RDNAPTRANS_GRID} not installed, PROJ uses a Helmert transformation (about 1 m): {}",
                 t.method()
             );

@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -859,7 +860,10 @@ fn psql(pg: &str, sql: &str) -> String {
 #[test]
 fn buurten_and_clusters_export_to_postgis_in_rd_new() {
     let Ok(pg) = std::env::var("BUURTCIRKEL_TEST_PG") else {
-        println!("SKIP: BUURTCIRKEL_TEST_PG not set (run through scripts/with-postgis)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: BUURTCIRKEL_TEST_PG not set (run through scripts/with-postgis)"
+        );
         return;
     };
     let dir = tmp();

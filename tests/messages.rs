@@ -8,6 +8,7 @@
 // failed spawn or HTTP call is a failed test, so panicking with a message is right.
 #![allow(clippy::expect_used)]
 
+use std::io::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -121,7 +122,7 @@ fn a_shapefile_without_its_dbf_says_the_dbf_is_missing() {
         .arg("buurten")
         .output();
     let Ok(made) = made else {
-        eprintln!("SKIP: ogr2ogr not installed");
+        let _ = writeln!(std::io::stderr(), "SKIP: ogr2ogr not installed");
         return;
     };
     assert!(made.status.success(), "{}", text(&made));

@@ -12,6 +12,7 @@ use buurtcirkel::store::{Store, StoreData};
 use futures_util::StreamExt as _;
 use http_body_util::BodyExt;
 use serde_json::Value;
+use std::io::Write as _;
 use tower::ServiceExt;
 
 struct Resp {
@@ -288,7 +289,10 @@ async fn the_openapi_document_describes_every_path_and_parameter() {
             String::from_utf8_lossy(&out.stderr)
         );
     } else {
-        eprintln!("SKIP: openapi-spec-validator not installed for {py}; structural checks only");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: openapi-spec-validator not installed for {py}; structural checks only"
+        );
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -80,7 +81,7 @@ fn gdal_tools() -> bool {
 #[test]
 fn gdal_lists_buurten_and_copies_every_feature_through_paging() {
     if !gdal_tools() {
-        eprintln!("SKIP: ogrinfo/ogr2ogr not installed");
+        let _ = writeln!(std::io::stderr(), "SKIP: ogrinfo/ogr2ogr not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -209,7 +210,10 @@ fn rd_new_paging_matches_the_store_to_the_centimetre() {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("name=\"CRS\""));
     if !has_crs_option {
-        eprintln!("SKIP: this GDAL's OAPIF driver has no CRS open option (GDAL < 3.7)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: this GDAL's OAPIF driver has no CRS open option (GDAL < 3.7)"
+        );
         return;
     }
     let out = dir.path().join("rd.gpkg");
@@ -262,7 +266,7 @@ fn gdal_version() -> (u32, u32) {
 #[test]
 fn gdal_reads_the_vector_tiles_of_a_collection_in_both_tile_matrix_sets() {
     if !gdal_tools() {
-        eprintln!("SKIP: ogrinfo not installed");
+        let _ = writeln!(std::io::stderr(), "SKIP: ogrinfo not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -292,7 +296,8 @@ fn gdal_reads_the_vector_tiles_of_a_collection_in_both_tile_matrix_sets() {
             "{text}"
         );
     } else {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIP: GDAL {major}.{minor}'s OGCAPI driver opens no vector tiles (fixed in 3.7); \
              the tiles are read with its MVT driver below"
         );

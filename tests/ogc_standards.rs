@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -584,7 +585,10 @@ fn owslib_python() -> Option<std::path::PathBuf> {
 #[test]
 fn owslib_reads_the_landing_page_api_collections_queryables_and_items() {
     let Some(py) = owslib_python() else {
-        eprintln!("SKIP: OWSLib not installed (scripts/setup installs it into target/venv)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: OWSLib not installed (scripts/setup installs it into target/venv)"
+        );
         return;
     };
     let s = start(None);
@@ -670,7 +674,7 @@ fn gdal_sends_its_attribute_filter_as_cql2_and_gets_the_same_features() {
         .output()
         .is_ok_and(|o| o.status.success())
     {
-        eprintln!("SKIP: ogrinfo not installed");
+        let _ = writeln!(std::io::stderr(), "SKIP: ogrinfo not installed");
         return;
     }
     let s = start(None);
@@ -710,7 +714,10 @@ fn gdal_sends_its_attribute_filter_as_cql2_and_gets_the_same_features() {
         assert!(debug.contains("filter-lang=cql2-text"), "{debug}");
     } else {
         // GDAL before 3.7 filters on the client; the count above still holds.
-        eprintln!("SKIP: this GDAL filters on the client (no filter= in its requests)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: this GDAL filters on the client (no filter= in its requests)"
+        );
     }
 }
 
@@ -817,7 +824,8 @@ fn every_collection_offers_etrs89_and_its_coordinates_come_from_proj_latitude_fi
             to_etrs.method()
         );
     } else {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIP: RDNAPTRANS 2018 grid ({}) not installed: PROJ used {}",
             buurtcirkel::crs::RDNAPTRANS_GRID,
             to_etrs.method()
@@ -870,7 +878,10 @@ fn spectral_codes(bin: &Path, dir: &Path, name: &str, doc: &Value) -> (Vec<Strin
 #[test]
 fn the_openapi_document_passes_the_adr_spectral_ruleset_and_each_rule_can_fail() {
     let Some(bin) = spectral() else {
-        eprintln!("SKIP: Spectral not installed (scripts/setup installs it into target/spectral)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: Spectral not installed (scripts/setup installs it into target/spectral)"
+        );
         return;
     };
     let s = start(None);

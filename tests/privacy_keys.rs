@@ -10,6 +10,7 @@ mod common;
 use buurtcirkel::store::Store;
 use common::{demo_store, import, tmp, write_text};
 use gdal::vector::LayerAccess;
+use std::io::Write as _;
 
 /// The `cell_key` values of the private file's `clients` layer, as GDAL reads them.
 fn stored_keys(store: &std::path::Path) -> Vec<Option<f64>> {
@@ -70,7 +71,7 @@ fn a_private_file_without_keys_gets_them_on_the_next_load_and_keeps_them() {
         .args(["-sql", "ALTER TABLE clients DROP COLUMN cell_key"])
         .output();
     let Ok(out) = status else {
-        eprintln!("SKIP: ogrinfo is not installed");
+        let _ = writeln!(std::io::stderr(), "SKIP: ogrinfo is not installed");
         return;
     };
     assert!(

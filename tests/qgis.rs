@@ -11,6 +11,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -162,7 +163,8 @@ fn qgis_fields(v: &Value) -> Vec<String> {
 fn qgis_loads_restricted_clusters_with_a_token_through_basic_public_buurten_and_their_vector_tiles()
 {
     let Some(py) = qgis_python() else {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIP: QGIS's Python bindings not installed (scripts/setup installs python3-qgis)"
         );
         return;

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use buurtcirkel::model::Level;
@@ -15,7 +16,8 @@ fn shared_data() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        println!(
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIP: ../shared/data not found; these tests need the shared CBS files next to the repository ({})",
             dir.display()
         );

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use buurtcirkel::analysis::metric::{Neighbourhood, WalkingMetric};
@@ -280,7 +281,10 @@ fn shared_data(file: &str) -> Option<PathBuf> {
 #[test]
 fn the_delft_extract_imports_into_a_connected_walking_network() {
     let Some(pbf) = shared_data("tudelft_2025-08.osm.pbf") else {
-        println!("SKIP: ../shared/data/osm-delft-tu/tudelft_2025-08.osm.pbf is absent");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP: ../shared/data/osm-delft-tu/tudelft_2025-08.osm.pbf is absent"
+        );
         return;
     };
     let t = std::time::Instant::now();
