@@ -2,7 +2,8 @@
 //! during a CLI import of a 20,000-row client file and at 20 moments during the same upload
 //! over HTTP. After each kill the store and its private client file load, and hold either the
 //! content from before the import or the content after it (never a mix); the next start of
-//! the program leaves no temporary copy or raw upload behind, anywhere beside the store.
+//! the program leaves no temporary copy or raw upload behind, anywhere beside the store nor in
+//! the server's system temp folder (each server gets its own `TMPDIR`, inside the run's folder).
 //!
 //! The moments are spread evenly over 1.5 times the time one undisturbed run takes until the new
 //! store is on disk (measured first), so the kills land while the file is read, while the new files are
@@ -105,6 +106,13 @@ fn leftovers(dir: &Path) -> Vec<String> {
         let name = e.file_name().to_string_lossy().to_string();
         match name.as_str() {
             "s.gpkg" | "s.clients.gpkg" | ".s.gpkg.lock" | "clienten.csv" | "auth.toml" | "log" => {
+            }
+            // The server's own system temp folder (TMPDIR): a raw upload there (names, birth
+            // dates) outlives a kill as surely as one beside the store.
+            TMP => {
+                for w in std::fs::read_dir(e.path()).expect("temp dir").flatten() {
+                    out.push(format!("{TMP}/{}", w.file_name().to_string_lossy()));
+                }
             }
             ".s.work" => {
                 for w in std::fs::read_dir(e.path()).expect("work dir").flatten() {
@@ -254,10 +262,16 @@ impl Drop for Server {
     }
 }
 
+/// The server's system temp folder, inside the folder of its store: [`leftovers`] looks in it.
+const TMP: &str = "tmp";
+
 fn start(store: &Path, auth: &Path, log: &Path) -> Server {
+    let tmp = store.parent().expect("store folder").join(TMP);
+    std::fs::create_dir_all(&tmp).expect("temp folder");
     let mut child = command(store)
         .args(["serve", "--addr", "127.0.0.1:0", "--auth"])
         .arg(auth)
+        .env("TMPDIR", &tmp)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).expect("log"))
         .spawn()

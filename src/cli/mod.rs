@@ -48,9 +48,9 @@ fn init_logging() {
         .try_init();
     // GDAL prints its own errors to stderr; ours already name the file and feature, so GDAL's
     // go to the debug log instead of cluttering reports.
-    gdal::config::set_error_handler(|class, code, msg| {
-        tracing::debug!(?class, code, msg, "gdal");
-    });
+    // The store's handler also keeps each thread's last failure, so a write that fails names
+    // its cause (a full disk, a read-only folder) instead of a bare GDAL code.
+    crate::store::fault::install_gdal_handler();
 }
 
 /// Runs one command.

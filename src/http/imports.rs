@@ -24,7 +24,8 @@ use crate::ingest::columns::Mapping;
 use crate::ingest::points::CoordOptions;
 use crate::ingest::{ImportReport, NoProgress, OptionNames};
 use crate::service::{ImportError, Importer};
-use crate::store::Store;
+use crate::store::fault::Cause;
+use crate::store::{Store, StoreError};
 
 /// The kinds of upload.
 pub const KINDS: [&str; 5] = ["clients", "areas", "figures", "places", "circles"];
@@ -44,6 +45,9 @@ enum Failure {
     Input(String),
     /// Another writer held the store's lock too long: try again later.
     Busy(String),
+    /// The server's disk is full (507) or its store folder cannot be written (503): nothing
+    /// was changed, and the uploader cannot fix it; the message names no server path.
+    Storage(Cause),
     /// Anything else: logged, not shown.
     Internal(String),
 }
@@ -161,10 +165,23 @@ async fn run_upload(
 ) -> Result<ImportReport, Problem> {
     tokio::task::spawn_blocking(move || {
         // A 0700 folder in the store's work folder, removed when `dir` drops on every way out.
+        let saving = |action: &'static str| {
+            let store = store2.path().to_path_buf();
+            move |source| {
+                storage_failure(
+                    StoreError::Io {
+                        path: store,
+                        action,
+                        source,
+                    }
+                    .classified(),
+                )
+            }
+        };
         let dir = crate::service::imports::upload_dir(&store2)
-            .map_err(|e| Failure::Internal(e.to_string()))?;
+            .map_err(saving("creating a private folder for the upload"))?;
         let path = dir.path().join(&name);
-        std::fs::write(&path, &body).map_err(|e| Failure::Internal(e.to_string()))?;
+        std::fs::write(&path, &body).map_err(saving("saving the upload"))?;
         let prefix = format!("{}/", dir.path().display());
         run_import(&kind, &path, &store2, coords, group_column, skip_invalid)
             .map(|r| without_server_paths(r, &prefix))
@@ -178,8 +195,22 @@ async fn run_upload(
     .map_err(|f| match f {
         Failure::Input(m) => Problem::bad_request(m),
         Failure::Busy(m) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, m),
+        Failure::Storage(cause) => Problem::storage(cause),
         Failure::Internal(m) => Problem::internal(&m),
     })
+}
+
+/// A store error as an upload failure: a storage cause is told (without the server's paths),
+/// anything else is internal.
+fn storage_failure(e: StoreError) -> Failure {
+    match e.storage_cause() {
+        Some(cause) => {
+            // The administrator of the server needs the path; the uploader does not.
+            tracing::error!(cause = %e, "upload could not be stored");
+            Failure::Storage(cause)
+        }
+        None => Failure::Internal(e.to_string()),
+    }
 }
 
 /// The report with the upload folder's path taken out of every text, so it names the
@@ -373,6 +404,7 @@ fn run_import(
             format!("another import or analyse is changing the store and did not finish within {waited_s} s; nothing was changed, try again later"),
         ),
         e if e.is_input() => Failure::Input(e.to_string()),
+        ImportError::Store(e) => storage_failure(e),
         e => Failure::Internal(e.to_string()),
     })
 }

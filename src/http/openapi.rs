@@ -127,12 +127,16 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     let too_many = problem(
         "Dit adres startte meer nieuwe parametersets dan new_sets_burst ineens of new_sets_per_minute per minuut; Retry-After zegt na hoeveel seconden er weer een mag.",
     );
-    let unauthorized = problem("Geen of een ongeldig bearer-token.");
+    // Also without any token where the store holds imported clients: clusters and sites, and
+    // parameter sets off the public menu, are for planners (docs/privacy.md, "Tiers").
+    let unauthorized = problem(
+        "Geen of een ongeldig bearer-token; ook zonder token bij een gesloten collectie (clusters en sites bij een opslag met geïmporteerde cliënten) of een parameterset buiten het openbare menu.",
+    );
     let forbidden = problem("Het token heeft niet de rol die nodig is.");
     let a = analysis_refs(defaults);
 
     let mut paths = Map::new();
-    paths.insert("/".into(), get("getLandingPage", "Startpagina", "Capabilities", vec![param_ref("f")], json!({"200": ok_json("Links naar de API, conformance en collecties.", "LandingPage", true), "400": bad})));
+    paths.insert("/".into(), get("getLandingPage", "Startpagina", "Capabilities", vec![param_ref("f")], json!({"200": ok_json("Links naar de API, conformance en collecties.", "LandingPage", true), "400": bad, "401": unauthorized.clone(), "403": forbidden.clone()})));
     paths.insert(
         "/conformance".into(),
         get(
@@ -147,10 +151,10 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     paths.insert("/api".into(), get("getApi", "Dit OpenAPI-document", "Capabilities", vec![param_ref("f")], json!({"200": {"description": "OpenAPI 3.0.", "content": {"application/vnd.oai.openapi+json;version=3.0": {"schema": {"type": "object"}}, "text/html": {"schema": {"type": "string"}}}}, "400": bad})));
     let mut p = vec![param_ref("f")];
     p.extend(a.clone());
-    paths.insert("/collections".into(), get("getCollections", "Alle collecties", "Capabilities", p.clone(), json!({"200": ok_json("De collecties.", "Collections", true), "400": bad, "429": too_many.clone(), "503": loading})));
+    paths.insert("/collections".into(), get("getCollections", "Alle collecties", "Capabilities", p.clone(), json!({"200": ok_json("De collecties.", "Collections", true), "400": bad, "401": unauthorized.clone(), "403": forbidden.clone(), "429": too_many.clone(), "503": loading})));
     let mut pc = vec![param_ref("collectionId")];
     pc.extend(p.clone());
-    paths.insert("/collections/{collectionId}".into(), get("describeCollection", "Beschrijving van een collectie", "Capabilities", pc.clone(), json!({"200": ok_json("De collectie, met storageCrs en crs.", "Collection", true), "400": bad, "404": not_found, "429": too_many.clone(), "503": loading})));
+    paths.insert("/collections/{collectionId}".into(), get("describeCollection", "Beschrijving van een collectie", "Capabilities", pc.clone(), json!({"200": ok_json("De collectie, met storageCrs en crs.", "Collection", true), "400": bad, "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found, "429": too_many.clone(), "503": loading})));
     let mut pi = vec![
         param_ref("collectionId"),
         param_ref("f"),
@@ -192,7 +196,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
             "Tilesets van een collectie",
             "Tiles",
             pt.clone(),
-            json!({"200": ok_json("De tilesets.", "Object", false), "400": bad, "404": not_found}),
+            json!({"200": ok_json("De tilesets.", "Object", false), "400": bad, "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found}),
         ),
     );
     paths.insert(
@@ -217,8 +221,8 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
     );
     let mut pts = vec![param_ref("collectionId"), param_ref("tileMatrixSetId")];
     pts.extend(a.clone());
-    paths.insert("/collections/{collectionId}/tiles/{tileMatrixSetId}".into(), get("getTileset", "Metadata van de vector-tileset: tiling-scheme-link, tegel-sjabloon, grenzen van de collectie (bij WebMercatorQuad ook TileJSON-velden)", "Tiles", pts, json!({"200": ok_json("De tileset.", "Object", false), "400": bad, "404": not_found, "429": too_many.clone(), "503": loading})));
-    paths.insert("/collections/{collectionId}/tiles/WebMercatorQuad/tilejson".into(), get("getTileJson", "TileJSON 3.0 voor MapLibre, Leaflet en OpenLayers", "Tiles", pt.clone(), json!({"200": ok_json("TileJSON.", "Object", false), "400": bad, "404": not_found, "429": too_many.clone(), "503": loading})));
+    paths.insert("/collections/{collectionId}/tiles/{tileMatrixSetId}".into(), get("getTileset", "Metadata van de vector-tileset: tiling-scheme-link, tegel-sjabloon, grenzen van de collectie (bij WebMercatorQuad ook TileJSON-velden)", "Tiles", pts, json!({"200": ok_json("De tileset.", "Object", false), "400": bad, "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found, "429": too_many.clone(), "503": loading})));
+    paths.insert("/collections/{collectionId}/tiles/WebMercatorQuad/tilejson".into(), get("getTileJson", "TileJSON 3.0 voor MapLibre, Leaflet en OpenLayers", "Tiles", pt.clone(), json!({"200": ok_json("TileJSON.", "Object", false), "400": bad, "401": unauthorized.clone(), "403": forbidden.clone(), "404": not_found, "429": too_many.clone(), "503": loading})));
     let mut ptt = vec![
         param_ref("collectionId"),
         param_ref("tileMatrixSetId"),
@@ -231,7 +235,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
         "200": {"description": "De tegel, met ETag, Cache-Control en Vary: Accept-Encoding.", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
         "204": {"description": "Lege tegel: geen object raakt deze tegel."},
         "304": {"description": "Niet gewijzigd (If-None-Match kwam overeen met de ETag)."},
-        "400": bad, "404": problem("Onbekende collectie of een tegel buiten zoom 0-16 of buiten het raster."), "429": too_many, "503": busy})));
+        "400": bad, "401": unauthorized.clone(), "403": forbidden.clone(), "404": problem("Onbekende collectie of een tegel buiten zoom 0-16 of buiten het raster."), "429": too_many, "503": busy})));
     let root = json!([{"url": base, "description": "De wortel van de service"}]);
     let mut health = get(
         "getHealth",
@@ -285,7 +289,8 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
             "401": unauthorized, "403": forbidden,
             "404": problem("Onbekende soort import."),
             "413": problem("Het bestand is te groot."),
-            "503": problem("Een andere import houdt de opslag vast, of de server heeft geen opslag; probeer het zo opnieuw."),
+            "503": problem("Een andere import houdt de opslag vast, de server heeft geen opslag, of de map van de opslag is op de server alleen-lezen of niet schrijfbaar; de opslag is ongewijzigd."),
+            "507": problem("De schijf met de opslag is vol (Insufficient Storage); de opslag is ongewijzigd, upload opnieuw als de beheerder ruimte heeft gemaakt."),
         },
     }});
     import["servers"] = root;
@@ -307,7 +312,7 @@ pub fn document(base: &str, defaults: &Weights) -> Value {
         vec![param_ref("q"), param_ref("searchLimit")],
         json!({
         "200": {"description": "De beste treffers eerst (exact, begin, begin van een woord, deel), per niveau gemeente-wijk-buurt; elk met collection, code, naam, gemeentecode, gemeentenaam en bbox (CRS84: minLon, minLat, maxLon, maxLat).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Object"}}}},
-        "400": bad.clone(), "401": unauthorized.clone(), "503": loading.clone()}),
+        "400": bad.clone(), "401": unauthorized.clone(), "403": forbidden.clone(), "503": loading.clone()}),
     );
     search["servers"] = root.clone();
     let mut ps = vec![param_ref("areaCollection")];

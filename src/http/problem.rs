@@ -2,7 +2,7 @@
 //! HTTP responses. 4xx bodies say what the client got wrong; 5xx bodies say nothing specific
 //! (the cause is logged).
 //! Must not depend on the state or any handler module; it maps the domain errors of `release`
-//! and `analysis` (one `From` impl each).
+//! and `analysis` (one `From` impl each), and the store's storage causes ([`Problem::storage`]).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::analysis::weights::WeightsError;
 use crate::release::dataset::EngineError;
+use crate::store::fault::Cause;
 
 /// A problem response.
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +73,31 @@ impl Problem {
     /// 404 Not Found.
     pub fn not_found(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    /// 507 Insufficient Storage for a full disk, 503 for a store folder the server may not write:
+    /// neither is the uploader's fault, and both leave the store as it was.
+    pub fn storage(cause: Cause) -> Problem {
+        let (status, what) = match cause {
+            Cause::Full => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "the disk holding the store is full",
+            ),
+            Cause::ReadOnly => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store's folder is read-only on the server",
+            ),
+            Cause::Denied => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is not permitted to write the store's folder",
+            ),
+        };
+        Problem::new(
+            status,
+            format!(
+                "{what}; nothing was changed. Ask the server's administrator to fix it, then upload the file again"
+            ),
+        )
     }
 
     /// 500, with the cause logged and not shown.

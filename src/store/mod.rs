@@ -28,6 +28,7 @@
 //! one place.
 //! Depends on `model` and `crs` only.
 
+pub mod fault;
 pub mod graph;
 pub mod private;
 pub mod table;
@@ -102,6 +103,100 @@ pub enum StoreError {
         /// The store path.
         path: PathBuf,
     },
+    /// A write ran out of disk space; the store on disk is the one from before.
+    #[error(
+        "store {path}: {action}: the disk holding {folder} is full; free some space there and try again (the store is unchanged)"
+    )]
+    DiskFull {
+        /// The file being written.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+        /// What was being done.
+        action: String,
+    },
+    /// The store's folder (or the file) cannot be written; the store on disk is unchanged.
+    #[error(
+        "store {path}: {action}: {folder} is read-only; make it writable or give another --store (the store is unchanged)"
+    )]
+    ReadOnly {
+        /// The file being written.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+        /// What was being done.
+        action: String,
+    },
+    /// The operating system refused access; the store on disk is unchanged.
+    #[error(
+        "store {path}: {action}: permission denied in {folder}; run as the user who owns it or give another --store (the store is unchanged)"
+    )]
+    PermissionDenied {
+        /// The file being written.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+        /// What was being done.
+        action: String,
+    },
+}
+
+impl StoreError {
+    /// The same error told as a full disk, a read-only folder or a denied permission when its
+    /// cause is one of those ([`fault::Cause`]); any other error as it is. The writer returns
+    /// every error through this, so a storage failure is a sentence naming the file, its
+    /// folder and the cause, never `os error 28` or a bare GDAL code.
+    #[must_use]
+    pub fn classified(self) -> StoreError {
+        let (path, action, cause) = match &self {
+            StoreError::Io {
+                path,
+                action,
+                source,
+            } => (path, (*action).to_string(), fault::io_cause(source)),
+            StoreError::Gdal {
+                path,
+                action,
+                reason,
+            } => (path, action.clone(), fault::text_cause(reason)),
+            _ => return self,
+        };
+        let Some(cause) = cause else {
+            return self;
+        };
+        let path = path.clone();
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        match cause {
+            fault::Cause::Full => StoreError::DiskFull {
+                path,
+                folder,
+                action,
+            },
+            fault::Cause::ReadOnly => StoreError::ReadOnly {
+                path,
+                folder,
+                action,
+            },
+            fault::Cause::Denied => StoreError::PermissionDenied {
+                path,
+                folder,
+                action,
+            },
+        }
+    }
+
+    /// The storage cause of a classified error ([`StoreError::classified`]), if any.
+    pub fn storage_cause(&self) -> Option<fault::Cause> {
+        match self {
+            StoreError::DiskFull { .. } => Some(fault::Cause::Full),
+            StoreError::ReadOnly { .. } => Some(fault::Cause::ReadOnly),
+            StoreError::PermissionDenied { .. } => Some(fault::Cause::Denied),
+            _ => None,
+        }
+    }
 }
 
 /// One import, as logged in `bc_imports`.
@@ -248,7 +343,7 @@ impl Store {
         move |e| StoreError::Gdal {
             path: self.path.clone(),
             action,
-            reason: e.to_string(),
+            reason: fault::gdal_reason(&e),
         }
     }
 
@@ -294,7 +389,9 @@ impl Store {
     /// [`StoreError::Busy`] when the lock is still held after `wait`, [`StoreError::Io`] when
     /// the lock file cannot be created.
     pub fn lock(&self, wait: Duration, on_wait: &dyn Fn()) -> Result<WriteLock, StoreError> {
-        let lock = self.acquire(wait, on_wait)?;
+        let lock = self
+            .acquire(wait, on_wait)
+            .map_err(StoreError::classified)?;
         self.sweep(&lock);
         Ok(lock)
     }
@@ -362,8 +459,18 @@ impl Store {
 
     /// [`Store::apply`] for a caller that already holds the lock (it read the store and must
     /// write before anyone else does).
+    ///
+    /// # Errors
+    /// Reading the old store or writing the new one failed; a full disk, a read-only folder
+    /// or a denied permission is told as such ([`StoreError::classified`]).
     pub fn apply_locked(&self, lock: &WriteLock, change: &Change) -> Result<(), StoreError> {
         debug_assert_eq!(lock.store, self.path, "the lock of another store");
+        fault::reset();
+        self.write_locked(change).map_err(StoreError::classified)
+    }
+
+    /// [`Store::apply_locked`] before its errors are classified.
+    fn write_locked(&self, change: &Change) -> Result<(), StoreError> {
         let dir = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -578,7 +685,11 @@ impl Store {
             .collect();
         self.write_log(&txn, &public_log)?;
         txn.commit().map_err(self.gdal_err("committing"))?;
-        ds.close().map_err(self.gdal_err("closing"))?;
+        fault::close_checked(ds).map_err(|reason| StoreError::Gdal {
+            path: self.path.clone(),
+            action: "writing the new store out".into(),
+            reason,
+        })?;
         Ok(())
     }
 
@@ -933,7 +1044,10 @@ impl Store {
             table::write_features(&gl, t, None).map_err(|(id, e)| StoreError::Gdal {
                 path: self.path.clone(),
                 action: format!("writing {id} to {name}"),
-                reason: format!("{e:?}"),
+                reason: match e {
+                    table::WriteError::Gdal(e) => fault::gdal_reason(&e),
+                    table::WriteError::Crs(m) => m,
+                },
             })?;
         }
         Ok(())

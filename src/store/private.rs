@@ -131,7 +131,7 @@ impl Store {
             move |e: gdal::errors::GdalError| StoreError::Gdal {
                 path,
                 action: action.to_string(),
-                reason: e.to_string(),
+                reason: super::fault::gdal_reason(&e),
             }
         };
         let mut shuffled = clients.to_vec();
@@ -169,7 +169,11 @@ impl Store {
                 gdal::vector::sql::Dialect::DEFAULT,
             )
             .map_err(gdal_err("indexing clients"))?;
-            ds.close().map_err(gdal_err("closing"))?;
+            super::fault::close_checked(ds).map_err(|reason| StoreError::Gdal {
+                path: path.clone(),
+                action: "writing the private file out".into(),
+                reason,
+            })?;
         }
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
             .map_err(io("making the private file readable by its owner only"))?;
