@@ -14,7 +14,7 @@ use geo_types::Point;
 use rayon::prelude::*;
 
 use super::cluster::{Clustering, DEFAULT_MIN_PARTICIPANTS, DEFAULT_WALK_M};
-use super::metric::{Neighbourhood, WalkingMetric, straight};
+use super::metric::{Neighbourhood, WalkingMetric};
 
 /// The most participants a circle takes (DESIGN.md: a circle grows to about 12).
 pub const MAX_PARTICIPANTS: usize = 12;
@@ -192,10 +192,11 @@ fn sites_of<M: WalkingMetric>(
 /// - `count[k]`: the members within walking distance of candidate `k`; kept current by
 ///   `assign(j, count)`, which decrements the candidates that cover member `j` when it is
 ///   assigned (counts only go down).
-/// - `covered(k, assigned, out)`: replaces `out` with the unassigned members within walking
-///   distance of candidate `k`, the authority: when its length differs from `count[k]` the
-///   count is corrected and the candidate re-queued, as the heap version did.
-/// - `distance(k, j)`: walking distance from candidate `k` to member `j`.
+/// - `covered(k, count[k], assigned, out)`: the number of unassigned members within walking
+///   distance of candidate `k`, the authority: when it differs from `count[k]` the count is
+///   corrected and the candidate re-queued, as the heap version did. When it equals, `out`
+///   holds `(distance, member)` for a subset of them that contains the `max_participants`
+///   nearest (ties by position), or all of them.
 ///
 /// A bucket queue replaces the lazy max-heap: `buckets[c]` holds candidates whose count was
 /// `c` when queued. The highest non-empty bucket is taken in ascending candidate order (the
@@ -207,8 +208,7 @@ fn greedy(
     mut count: Vec<usize>,
     members: usize,
     params: &SiteParams,
-    mut covered: impl FnMut(usize, &[bool], &mut Vec<usize>),
-    distance: impl Fn(usize, usize) -> f64,
+    mut covered: impl FnMut(usize, usize, &[bool], &mut Vec<(f64, usize)>) -> usize,
     mut assign: impl FnMut(usize, &mut [usize]),
 ) -> Vec<(usize, Vec<usize>)> {
     let min = params.min_participants;
@@ -224,7 +224,6 @@ fn greedy(
         }
     }
     let mut assigned = vec![false; members];
-    let mut list = Vec::new();
     let mut by_distance: Vec<(f64, usize)> = Vec::new();
     let mut level = top;
     let mut queue = std::mem::take(&mut buckets[level]);
@@ -255,8 +254,7 @@ fn greedy(
             }
             continue;
         }
-        covered(k, &assigned, &mut list);
-        let n = list.len();
+        let n = covered(k, now, &assigned, &mut by_distance);
         if n != now {
             // The query is the authority; a boundary rounding difference only re-queues.
             count[k] = n;
@@ -275,8 +273,6 @@ fn greedy(
             }
             continue;
         }
-        by_distance.clear();
-        by_distance.extend(list.iter().map(|&j| (distance(k, j), j)));
         let nearest_first =
             |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
         // Only the nearest `max_participants` matter: select them in O(n), then sort those.
@@ -323,12 +319,16 @@ fn generic_greedy<N: Neighbourhood>(
         count,
         local.len(),
         params,
-        |k, assigned, out| {
+        |k, now, assigned, out| {
             near.neighbours_of(candidates[k], walk, &mut scratch);
+            scratch.retain(|&j| !assigned[j]);
             out.clear();
-            out.extend(scratch.iter().copied().filter(|&j| !assigned[j]));
+            if scratch.len() == now {
+                let centre = candidates[k];
+                out.extend(scratch.iter().map(|&j| (near.distance_from(centre, j), j)));
+            }
+            scratch.len()
         },
-        |k, j| near.distance_from(candidates[k], j),
         |j, count| {
             // Straight-line distance never exceeds walking distance, so the R-tree finds a
             // superset of the candidates that covered j; the metric decides.
@@ -377,6 +377,15 @@ struct Lattice<'a> {
     /// (`decrement`) a member of that residue.
     cover: Vec<Vec<(i64, i64)>>,
     decrement: Vec<Vec<(i64, i64)>>,
+    /// `cover` minus `decrement`: almost always empty.
+    skipped: Vec<Vec<(i64, i64)>>,
+    /// Every covered cell `(t, s)` of `runs` with its distance `hypot(25·s + 12.5,
+    /// 25·t + 12.5)` (the `straight` of the pair), nearest first.
+    by_distance: Vec<(f64, i64, i64)>,
+    /// `distance[(t + reach) * width + (s + reach + 1)]`: the same distances as a table.
+    distance: Vec<f64>,
+    reach: i64,
+    width: usize,
     lookup: CandidateLookup,
     walk_m: f64,
     max_cells: usize,
@@ -545,11 +554,24 @@ impl<'a> Lattice<'a> {
             .collect();
         // Candidate offsets d around member q = g·b + r: the difference is 25·(g·d - r) + 12.5.
         let reach_c = (walk / (STEP * ratio)).ceil() as i64 + 2;
+        let width = (2 * reach + 3) as usize;
+        let mut distance = vec![f64::INFINITY; (2 * reach + 1) as usize * width];
+        let mut by_distance = Vec::new();
+        for &(t, lo, hi) in &runs {
+            let dy = t as f64 * STEP + HALF;
+            for s in lo..=hi {
+                let d = (s as f64 * STEP + HALF).hypot(dy);
+                distance[(t + reach) as usize * width + (s + reach + 1) as usize] = d;
+                by_distance.push((d, t, s));
+            }
+        }
+        by_distance.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         let mut cover = Vec::with_capacity((g * g) as usize);
         let mut decrement = Vec::with_capacity((g * g) as usize);
+        let mut skipped = Vec::with_capacity((g * g) as usize);
         for rx in 0..g {
             for ry in 0..g {
-                let (mut c, mut d) = (Vec::new(), Vec::new());
+                let (mut c, mut d, mut e) = (Vec::new(), Vec::new(), Vec::new());
                 for di in -reach_c..=reach_c {
                     let dx = (g * di - rx) as f64 * STEP + HALF;
                     for dj in -reach_c..=reach_c {
@@ -558,12 +580,15 @@ impl<'a> Lattice<'a> {
                             c.push((di, dj));
                             if dx.hypot(dy) <= walk {
                                 d.push((di, dj));
+                            } else {
+                                e.push((di, dj));
                             }
                         }
                     }
                 }
                 cover.push(c);
                 decrement.push(d);
+                skipped.push(e);
             }
         }
         let lookup = CandidateLookup::new(keys, max_cells)?;
@@ -580,10 +605,25 @@ impl<'a> Lattice<'a> {
             runs,
             cover,
             decrement,
+            skipped,
+            by_distance,
+            distance,
+            reach,
+            width,
             lookup,
             walk_m: walk,
             max_cells,
         })
+    }
+
+    /// Columns and members of lattice row `y`, if it is in the box.
+    fn row(&self, y: i64) -> Option<(&[i64], &[usize])> {
+        if y < self.y0 || y - self.y0 + 1 >= self.rows.len() as i64 {
+            return None;
+        }
+        let row = (y - self.y0) as usize;
+        let (s, e) = (self.rows[row], self.rows[row + 1]);
+        Some((&self.xs[s..e], &self.order[s..e]))
     }
 
     /// Stencil of a member at lattice cell `q`, and its base candidate key.
@@ -624,37 +664,79 @@ impl<'a> Lattice<'a> {
     }
 
     fn greedy(&self, params: &SiteParams) -> Vec<(usize, Vec<usize>)> {
+        // Without skipped offsets every count is exact, so the by-distance walk may stop early.
+        let dirty = self
+            .skipped
+            .iter()
+            .any(|s| !s.is_empty())
+            .then(|| std::cell::RefCell::new(vec![false; self.keys.len()]));
         greedy(
             self.counts(),
             self.local.len(),
             params,
-            |k, assigned, out| {
+            |k, now, assigned, out| {
                 out.clear();
                 let (a, b) = (self.keys[k].0 * self.g, self.keys[k].1 * self.g);
-                for &(t, lo, hi) in &self.runs {
-                    let y = b - t;
-                    if y < self.y0 || y - self.y0 + 1 >= self.rows.len() as i64 {
-                        continue;
+                let exact = !dirty.as_ref().is_some_and(|d| d.borrow()[k]);
+                if exact && now * 8 > self.by_distance.len() {
+                    // Dense: walk the cells nearest first, stop after the distance at which
+                    // `max_participants` are found (the count is known exact).
+                    let mut at = 0;
+                    while at < self.by_distance.len() {
+                        let d = self.by_distance[at].0;
+                        while at < self.by_distance.len() && self.by_distance[at].0 == d {
+                            let (_, t, s) = self.by_distance[at];
+                            at += 1;
+                            let (x, y) = (a - s, b - t);
+                            if let Some((xs, order)) = self.row(y) {
+                                let l = xs.partition_point(|&v| v < x);
+                                let r = l + xs[l..].partition_point(|&v| v == x);
+                                out.extend(
+                                    order[l..r]
+                                        .iter()
+                                        .filter(|&&j| !assigned[j])
+                                        .map(|&j| (d, j)),
+                                );
+                            }
+                        }
+                        if out.len() >= params.max_participants {
+                            break;
+                        }
                     }
-                    let row = (y - self.y0) as usize;
-                    let (s, e) = (self.rows[row], self.rows[row + 1]);
-                    let xs = &self.xs[s..e];
-                    let l = xs.partition_point(|&x| x < a - hi);
-                    let r = xs.partition_point(|&x| x <= a - lo);
-                    out.extend(
-                        self.order[s + l..s + r]
-                            .iter()
-                            .copied()
-                            .filter(|&j| !assigned[j]),
-                    );
+                    return now;
                 }
+                for &(t, lo, hi) in &self.runs {
+                    if let Some((xs, order)) = self.row(b - t) {
+                        let l = xs.partition_point(|&x| x < a - hi);
+                        let r = xs.partition_point(|&x| x <= a - lo);
+                        let base = (t + self.reach) as usize * self.width;
+                        out.extend(
+                            order[l..r]
+                                .iter()
+                                .zip(&xs[l..r])
+                                .filter(|&(&j, _)| !assigned[j])
+                                .map(|(&j, &x)| {
+                                    (self.distance[base + (a - x + self.reach + 1) as usize], j)
+                                }),
+                        );
+                    }
+                }
+                out.len()
             },
-            |k, j| straight(self.candidates[k], self.local[j]),
             |j, count| {
                 let (r, bx, by) = self.residue(self.cells[j]);
                 for &(di, dj) in &self.decrement[r] {
                     if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
                         count[k] = count[k].saturating_sub(1);
+                    }
+                }
+                if let Some(dirty) = &dirty {
+                    // Covered but not decremented (the two tests disagree on a boundary):
+                    // this candidate's count may now be above the truth.
+                    for &(di, dj) in &self.skipped[r] {
+                        if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
+                            dirty.borrow_mut()[k] = true;
+                        }
                     }
                 }
             },
