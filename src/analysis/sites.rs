@@ -8,9 +8,6 @@
 //!
 //! This module touches no files, GDAL, tokio or the clock, and is deterministic.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use crate::index::PointIndex;
 
 use geo_types::Point;
@@ -133,8 +130,7 @@ pub fn find_sites<M: WalkingMetric + Sync>(
         .enumerate()
         .map(|(cluster, members)| {
             let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
-            let near = metric.prepare(&local);
-            sites_in(&near, &local, params, metric.is_straight_line())
+            sites_of(metric, &local, params, MAX_LATTICE_CELLS)
                 .into_iter()
                 .map(|(centre_rd, chosen)| {
                     let mut participants: Vec<usize> =
@@ -152,65 +148,131 @@ pub fn find_sites<M: WalkingMetric + Sync>(
     per_cluster.into_iter().flatten().collect()
 }
 
-/// The greedy choice within one cluster; returns centres and positions in `local`.
-fn sites_in<N: Neighbourhood>(
-    near: &N,
+/// The greedy choice within one cluster (`local`: its members' positions); returns centres and
+/// positions in `local`, in the order chosen. `max_cells` caps the dense raster of
+/// [`lattice_counts`] (a parameter so tests reach the sparse path with small clusters).
+///
+/// The straight line on the clients' lattice takes [`Lattice`] (no R-tree at all); any other
+/// metric, or points off the lattice, the neighbour queries of [`generic_greedy`]. Both make
+/// the same choice as the lazy max-heap greedy they replace (`oracle_sites_in` in the tests).
+fn sites_of<M: WalkingMetric>(
+    metric: &M,
     local: &[Point<f64>],
     params: &SiteParams,
-    straight_line: bool,
+    max_cells: usize,
 ) -> Vec<(Point<f64>, Vec<usize>)> {
-    let candidates = candidates(local, params.grid_m);
-    let mut covered = Vec::new();
-    // count[k]: unassigned members within walking distance of candidate k, kept current by
-    // decrementing when a member is assigned (instead of re-querying stale candidates, which
-    // costs a full neighbour query per pop and made dense city clusters take minutes).
-    let lattice = straight_line
-        .then(|| lattice_counts(local, &candidates, params.walk_m))
-        .flatten();
-    let count_of = |k: usize, covered: &mut Vec<usize>| match &lattice {
-        Some(counts) => counts[k],
-        None => near.count_within(candidates[k], params.walk_m, covered),
-    };
-    let count: Vec<usize> = (0..candidates.len())
-        .map(|k| count_of(k, &mut covered))
-        .collect();
-    let mut count = count;
-    let mut heap: BinaryHeap<(usize, Reverse<usize>)> = count
+    let keys = candidate_keys(local, params.grid_m);
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    let candidates: Vec<Point<f64>> = keys
         .iter()
-        .enumerate()
-        .filter(|&(_, &n)| n >= params.min_participants)
-        .map(|(k, &n)| (n, Reverse(k)))
+        .map(|&key| candidate_point(key, params.grid_m))
         .collect();
-    drop(lattice);
-    let candidate_index = PointIndex::new(&candidates);
-    let mut assigned = vec![false; local.len()];
+    let chosen = match metric
+        .is_straight_line()
+        .then(|| Lattice::new(local, &keys, &candidates, params, max_cells))
+        .flatten()
+    {
+        Some(lattice) => lattice.greedy(params),
+        None => {
+            let near = metric.prepare(local);
+            generic_greedy(&near, local, &candidates, params, metric.is_straight_line())
+        }
+    };
+    chosen
+        .into_iter()
+        .map(|(k, participants)| (candidates[k], participants))
+        .collect()
+}
+
+/// The greedy maximum coverage shared by both paths; returns `(candidate, participants)` in
+/// the order chosen.
+///
+/// - `count[k]`: the members within walking distance of candidate `k`; kept current by
+///   `assign(j, count)`, which decrements the candidates that cover member `j` when it is
+///   assigned (counts only go down).
+/// - `covered(k, count[k], assigned, out)`: the number of unassigned members within walking
+///   distance of candidate `k`, the authority: when it differs from `count[k]` the count is
+///   corrected and the candidate re-queued, as the heap version did. When it equals, `out`
+///   holds `(distance, member)` for a subset of them that contains the `max_participants`
+///   nearest (ties by position), or all of them.
+///
+/// A bucket queue replaces the lazy max-heap: `buckets[c]` holds candidates whose count was
+/// `c` when queued. The highest non-empty bucket is taken in ascending candidate order (the
+/// heap's tie rule: highest count, then lowest index); an entry whose count has gone down
+/// since is moved to its current bucket when reached, as the heap re-pushed a stale top. No
+/// bucket gains entries while it is the highest (counts only go down), so one sort per bucket
+/// keeps the order, and each candidate is queued at most once at a time.
+fn greedy(
+    mut count: Vec<usize>,
+    members: usize,
+    params: &SiteParams,
+    mut covered: impl FnMut(usize, usize, &[bool], &mut Vec<(f64, usize)>) -> usize,
+    mut assign: impl FnMut(usize, &mut [usize]),
+) -> Vec<(usize, Vec<usize>)> {
+    let min = params.min_participants;
+    let top = count.iter().copied().max().unwrap_or(0);
     let mut found = Vec::new();
-    while let Some((stored, Reverse(k))) = heap.pop() {
-        if stored != count[k] {
-            // Stale entry: the count went down since it was pushed.
-            if count[k] >= params.min_participants {
-                heap.push((count[k], Reverse(k)));
+    if top < min {
+        return found;
+    }
+    let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); top + 1];
+    for (k, &n) in count.iter().enumerate() {
+        if n >= min {
+            buckets[n].push(k);
+        }
+    }
+    let mut assigned = vec![false; members];
+    let mut by_distance: Vec<(f64, usize)> = Vec::new();
+    let mut level = top;
+    let mut queue = std::mem::take(&mut buckets[level]);
+    let mut pos = 0;
+    loop {
+        if pos == queue.len() {
+            loop {
+                if level <= min {
+                    return found;
+                }
+                level -= 1;
+                if !buckets[level].is_empty() {
+                    break;
+                }
+            }
+            queue = std::mem::take(&mut buckets[level]);
+            queue.sort_unstable();
+            pos = 0;
+            continue;
+        }
+        let k = queue[pos];
+        let now = count[k];
+        if now != level {
+            // Stale: the count went down since it was queued.
+            pos += 1;
+            if now >= min {
+                buckets[now].push(k);
             }
             continue;
         }
-        let centre = candidates[k];
-        near.neighbours_of(centre, params.walk_m, &mut covered);
-        covered.retain(|&j| !assigned[j]);
-        if covered.len() != count[k] {
+        let n = covered(k, now, &assigned, &mut by_distance);
+        if n != now {
             // The query is the authority; a boundary rounding difference only re-queues.
-            count[k] = covered.len();
-            if count[k] >= params.min_participants {
-                heap.push((count[k], Reverse(k)));
+            count[k] = n;
+            pos += 1;
+            if n > level {
+                // Higher than every queued count: it is the best now. Put the rest back.
+                buckets[level] = queue.split_off(pos);
+                if buckets.len() <= n {
+                    buckets.resize_with(n + 1, Vec::new);
+                }
+                level = n;
+                queue = vec![k];
+                pos = 0;
+            } else if n >= min {
+                buckets[n].push(k);
             }
             continue;
         }
-        if covered.len() < params.min_participants {
-            continue; // counts never grow back
-        }
-        let mut by_distance: Vec<(f64, usize)> = covered
-            .iter()
-            .map(|&j| (near.distance_from(centre, j), j))
-            .collect();
         let nearest_first =
             |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
         // Only the nearest `max_participants` matter: select them in O(n), then sort those.
@@ -221,20 +283,465 @@ fn sites_in<N: Neighbourhood>(
         by_distance.sort_unstable_by(nearest_first);
         for &(_, j) in &by_distance {
             assigned[j] = true;
+            assign(j, &mut count);
+        }
+        found.push((k, by_distance.iter().map(|&(_, j)| j).collect()));
+        // `k` stays at the head: it is taken again while its count is still `level`.
+    }
+}
+
+/// The greedy choice through the metric's neighbour queries and an R-tree of the candidates:
+/// any metric, and straight-line points off the clients' lattice.
+fn generic_greedy<N: Neighbourhood>(
+    near: &N,
+    local: &[Point<f64>],
+    candidates: &[Point<f64>],
+    params: &SiteParams,
+    straight_line: bool,
+) -> Vec<(usize, Vec<usize>)> {
+    let walk = params.walk_m;
+    let lattice = straight_line
+        .then(|| lattice_counts(local, candidates, walk))
+        .flatten();
+    let count = match lattice {
+        Some(counts) => counts,
+        None => {
+            let mut scratch = Vec::new();
+            candidates
+                .iter()
+                .map(|&c| near.count_within(c, walk, &mut scratch))
+                .collect()
+        }
+    };
+    let candidate_index = PointIndex::new(candidates);
+    let mut scratch = Vec::new();
+    greedy(
+        count,
+        local.len(),
+        params,
+        |k, now, assigned, out| {
+            near.neighbours_of(candidates[k], walk, &mut scratch);
+            scratch.retain(|&j| !assigned[j]);
+            out.clear();
+            if scratch.len() == now {
+                let centre = candidates[k];
+                out.extend(scratch.iter().map(|&j| (near.distance_from(centre, j), j)));
+            }
+            scratch.len()
+        },
+        |j, count| {
             // Straight-line distance never exceeds walking distance, so the R-tree finds a
             // superset of the candidates that covered j; the metric decides.
-            for k2 in candidate_index.within_distance(local[j], params.walk_m) {
-                if near.distance_from(candidates[k2], j) <= params.walk_m {
+            for k2 in candidate_index.within_distance(local[j], walk) {
+                if near.distance_from(candidates[k2], j) <= walk {
                     count[k2] = count[k2].saturating_sub(1);
                 }
             }
+        },
+    )
+}
+
+/// Most entries of the candidate stencils of [`Lattice`] together (their size grows with
+/// `(walk_m / 25 m)²`); a longer walk takes [`generic_greedy`].
+const MAX_STENCIL: usize = 1 << 20;
+
+/// The straight line on the clients' 25 m lattice, without R-trees.
+///
+/// Members sit at `25·q` (`q` integer, [`crate::model::CLIENT_SNAP_M`]), candidates at
+/// `25·g·i + 12.5` (`g = grid_m / 25`, the publication grid's offset), so a difference
+/// `candidate - member` is `25·(g·i - q) + 12.5`, exact in `f64`. Whether candidate `i` covers
+/// member `q` therefore depends only on `g·i - q`: with `q = g·b + r` (`0 <= r < g`), the
+/// candidates `b + d` that cover it are a fixed stencil of offsets `d` per residue `r`,
+/// evaluated once with the very `f64` tests the R-tree version applied to each pair
+/// (`dx² + dy² <= walk²` for coverage, plus `hypot(dx, dy) <= walk` for the decrement).
+/// A member's decrement is then a walk over its stencil through a candidate lookup, and the
+/// members a candidate covers are, per lattice row, one run of columns in the members
+/// sorted by row and column.
+struct Lattice<'a> {
+    local: &'a [Point<f64>],
+    candidates: &'a [Point<f64>],
+    keys: &'a [(i64, i64)],
+    /// `g`: candidate spacing in lattice steps.
+    g: i64,
+    /// Lattice position of every member.
+    cells: Vec<(i64, i64)>,
+    /// Members sorted by (row, column, position); `xs` their columns.
+    order: Vec<usize>,
+    xs: Vec<i64>,
+    /// `rows[y - y0]..rows[y - y0 + 1]`: the slice of `order` in lattice row `y`.
+    rows: Vec<usize>,
+    y0: i64,
+    /// Per row offset `t` from a candidate, the member column offsets `[lo, hi]` it covers.
+    runs: Vec<(i64, i64, i64)>,
+    /// Per residue `r.0 * g + r.1`: candidate offsets covering (`cover`) and decremented by
+    /// (`decrement`) a member of that residue.
+    cover: Vec<Vec<(i64, i64)>>,
+    decrement: Vec<Vec<(i64, i64)>>,
+    /// `cover` minus `decrement`: almost always empty.
+    skipped: Vec<Vec<(i64, i64)>>,
+    /// Every covered cell `(t, s)` of `runs` with its distance `hypot(25·s + 12.5,
+    /// 25·t + 12.5)` (the `straight` of the pair), nearest first.
+    by_distance: Vec<(f64, i64, i64)>,
+    /// `distance[(t + reach) * width + (s + reach + 1)]`: the same distances as a table.
+    distance: Vec<f64>,
+    reach: i64,
+    width: usize,
+    lookup: CandidateLookup,
+    walk_m: f64,
+    max_cells: usize,
+}
+
+/// Candidate index by grid key.
+enum CandidateLookup {
+    /// `raster[(j - j0) * w + (i - i0)]`, `usize::MAX` where there is no candidate; used up to
+    /// the cap on raster cells ([`MAX_LATTICE_CELLS`] outside tests) or twice the candidates.
+    Dense {
+        raster: Vec<usize>,
+        i0: i64,
+        j0: i64,
+        w: i64,
+        h: i64,
+    },
+    /// `columns[i - i0]..columns[i - i0 + 1]`: the candidates of column `i` (keys are
+    /// sorted by `(i, j)`), searched by `j`.
+    Columns { columns: Vec<usize>, i0: i64 },
+}
+
+impl CandidateLookup {
+    fn new(keys: &[(i64, i64)], max_cells: usize) -> Option<CandidateLookup> {
+        let (mut i0, mut j0, mut i1, mut j1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+        for &(i, j) in keys {
+            i0 = i0.min(i);
+            j0 = j0.min(j);
+            i1 = i1.max(i);
+            j1 = j1.max(j);
         }
-        if count[k] >= params.min_participants {
-            heap.push((count[k], Reverse(k)));
+        let w = i1.checked_sub(i0)?.checked_add(1)?;
+        let h = j1.checked_sub(j0)?.checked_add(1)?;
+        let cells = usize::try_from(w.checked_mul(h)?).ok()?;
+        if cells <= max_cells.max(2 * keys.len()) {
+            let mut raster = vec![usize::MAX; cells];
+            for (k, &(i, j)) in keys.iter().enumerate() {
+                raster[((j - j0) * w + (i - i0)) as usize] = k;
+            }
+            return Some(CandidateLookup::Dense {
+                raster,
+                i0,
+                j0,
+                w,
+                h,
+            });
         }
-        found.push((centre, by_distance.into_iter().map(|(_, j)| j).collect()));
+        let columns_len = usize::try_from(w).ok()?.checked_add(1)?;
+        if columns_len > 4 * keys.len() + 64 {
+            return None;
+        }
+        let mut columns = vec![0usize; columns_len];
+        for &(i, _) in keys {
+            columns[(i - i0) as usize + 1] += 1;
+        }
+        for c in 1..columns.len() {
+            columns[c] += columns[c - 1];
+        }
+        Some(CandidateLookup::Columns { columns, i0 })
     }
-    found
+
+    fn get(&self, keys: &[(i64, i64)], i: i64, j: i64) -> Option<usize> {
+        match self {
+            CandidateLookup::Dense {
+                raster,
+                i0,
+                j0,
+                w,
+                h,
+            } => {
+                let (di, dj) = (i - i0, j - j0);
+                if di < 0 || dj < 0 || di >= *w || dj >= *h {
+                    return None;
+                }
+                let k = raster[(dj * w + di) as usize];
+                (k != usize::MAX).then_some(k)
+            }
+            CandidateLookup::Columns { columns, i0 } => {
+                let c = i - i0;
+                if c < 0 || c as usize + 1 >= columns.len() {
+                    return None;
+                }
+                let (a, b) = (columns[c as usize], columns[c as usize + 1]);
+                let at = a + keys[a..b].partition_point(|&(_, kj)| kj < j);
+                (at < b && keys[at].1 == j).then_some(at)
+            }
+        }
+    }
+}
+
+impl<'a> Lattice<'a> {
+    /// `None` unless every member is on the lattice and every candidate on the half-offset
+    /// lattice with an integer spacing `g`, and the stencils stay small.
+    fn new(
+        local: &'a [Point<f64>],
+        keys: &'a [(i64, i64)],
+        candidates: &'a [Point<f64>],
+        params: &SiteParams,
+        max_cells: usize,
+    ) -> Option<Lattice<'a>> {
+        const STEP: f64 = crate::model::CLIENT_SNAP_M;
+        const HALF: f64 = STEP / 2.0;
+        let walk = params.walk_m;
+        let ratio = params.grid_m / STEP;
+        if ratio.fract() != 0.0 || !(1.0..=1e6).contains(&ratio) || ratio * STEP != params.grid_m {
+            return None;
+        }
+        let g = ratio as i64;
+        let span = 2.0 * walk / STEP + 2.0 * ratio + 6.0;
+        let small = span * span <= MAX_STENCIL as f64; // false for NaN too
+        if !small || HALF != super::grid::PUBLISH_GRID_OFFSET_M {
+            return None;
+        }
+        // Candidate i must sit exactly at 25·g·i + 12.5 (true for the grid `candidates` makes).
+        let on_grid = |k: i64, v: f64| k.checked_mul(g).map(|a| a as f64 * STEP + HALF == v);
+        for (&(i, j), c) in keys.iter().zip(candidates) {
+            if on_grid(i, c.x()) != Some(true) || on_grid(j, c.y()) != Some(true) {
+                return None;
+            }
+        }
+        let index = |v: f64| -> Option<i64> {
+            let q = v / STEP;
+            (q.is_finite() && q.fract() == 0.0 && q.abs() < 1e12 && (q * STEP) == v)
+                .then_some(q as i64)
+        };
+        let mut cells = Vec::with_capacity(local.len());
+        for p in local {
+            cells.push((index(p.x())?, index(p.y())?));
+        }
+        let (y0, y1) = cells
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(a, b), &(_, y)| (a.min(y), b.max(y)));
+        let h = usize::try_from(y1.checked_sub(y0)?.checked_add(1)?).ok()?;
+        if h > 4 * local.len() + (1 << 16) {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..local.len()).collect();
+        order.sort_unstable_by_key(|&m| (cells[m].1, cells[m].0, m));
+        let xs: Vec<i64> = order.iter().map(|&m| cells[m].0).collect();
+        let mut rows = vec![0usize; h + 1];
+        for &(_, y) in &cells {
+            rows[(y - y0) as usize + 1] += 1;
+        }
+        for r in 1..rows.len() {
+            rows[r] += rows[r - 1];
+        }
+        let r2 = walk * walk;
+        // The same runs as `lattice_counts`: at row offset t, member column offsets [lo, hi].
+        let reach = (walk / STEP).ceil() as i64 + 1;
+        let runs: Vec<(i64, i64, i64)> = (-reach..=reach)
+            .filter_map(|t| {
+                let dy = t as f64 * STEP + HALF;
+                let dy2 = dy * dy;
+                let inside = |s: i64| {
+                    let dx = s as f64 * STEP + HALF;
+                    dx * dx + dy2 <= r2
+                };
+                let (mut lo, mut hi) = (-reach - 1, reach + 1);
+                while lo <= hi && !inside(lo) {
+                    lo += 1;
+                }
+                while hi >= lo && !inside(hi) {
+                    hi -= 1;
+                }
+                (lo <= hi).then_some((t, lo, hi))
+            })
+            .collect();
+        // Candidate offsets d around member q = g·b + r: the difference is 25·(g·d - r) + 12.5.
+        let reach_c = (walk / (STEP * ratio)).ceil() as i64 + 2;
+        let width = (2 * reach + 3) as usize;
+        let mut distance = vec![f64::INFINITY; (2 * reach + 1) as usize * width];
+        let mut by_distance = Vec::new();
+        for &(t, lo, hi) in &runs {
+            let dy = t as f64 * STEP + HALF;
+            for s in lo..=hi {
+                let d = (s as f64 * STEP + HALF).hypot(dy);
+                distance[(t + reach) as usize * width + (s + reach + 1) as usize] = d;
+                by_distance.push((d, t, s));
+            }
+        }
+        by_distance.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut cover = Vec::with_capacity((g * g) as usize);
+        let mut decrement = Vec::with_capacity((g * g) as usize);
+        let mut skipped = Vec::with_capacity((g * g) as usize);
+        for rx in 0..g {
+            for ry in 0..g {
+                let (mut c, mut d, mut e) = (Vec::new(), Vec::new(), Vec::new());
+                for di in -reach_c..=reach_c {
+                    let dx = (g * di - rx) as f64 * STEP + HALF;
+                    for dj in -reach_c..=reach_c {
+                        let dy = (g * dj - ry) as f64 * STEP + HALF;
+                        if dx * dx + dy * dy <= r2 {
+                            c.push((di, dj));
+                            if dx.hypot(dy) <= walk {
+                                d.push((di, dj));
+                            } else {
+                                e.push((di, dj));
+                            }
+                        }
+                    }
+                }
+                cover.push(c);
+                decrement.push(d);
+                skipped.push(e);
+            }
+        }
+        let lookup = CandidateLookup::new(keys, max_cells)?;
+        Some(Lattice {
+            local,
+            candidates,
+            keys,
+            g,
+            cells,
+            order,
+            xs,
+            rows,
+            y0,
+            runs,
+            cover,
+            decrement,
+            skipped,
+            by_distance,
+            distance,
+            reach,
+            width,
+            lookup,
+            walk_m: walk,
+            max_cells,
+        })
+    }
+
+    /// Columns and members of lattice row `y`, if it is in the box.
+    fn row(&self, y: i64) -> Option<(&[i64], &[usize])> {
+        if y < self.y0 || y - self.y0 + 1 >= self.rows.len() as i64 {
+            return None;
+        }
+        let row = (y - self.y0) as usize;
+        let (s, e) = (self.rows[row], self.rows[row + 1]);
+        Some((&self.xs[s..e], &self.order[s..e]))
+    }
+
+    /// Stencil of a member at lattice cell `q`, and its base candidate key.
+    fn residue(&self, q: (i64, i64)) -> (usize, i64, i64) {
+        let (rx, ry) = (q.0.rem_euclid(self.g), q.1.rem_euclid(self.g));
+        (
+            (rx * self.g + ry) as usize,
+            q.0.div_euclid(self.g),
+            q.1.div_euclid(self.g),
+        )
+    }
+
+    /// Coverage counts: the dense row prefix sums of [`lattice_counts`] when the box is small
+    /// enough, else every distinct member cell adds its multiplicity over its stencil.
+    fn counts(&self) -> Vec<usize> {
+        if let Some(counts) =
+            lattice_counts_capped(self.local, self.candidates, self.walk_m, self.max_cells)
+        {
+            return counts;
+        }
+        let mut count = vec![0usize; self.keys.len()];
+        let mut at = 0;
+        while at < self.order.len() {
+            let q = self.cells[self.order[at]];
+            let mut end = at + 1;
+            while end < self.order.len() && self.cells[self.order[end]] == q {
+                end += 1;
+            }
+            let (r, bx, by) = self.residue(q);
+            for &(di, dj) in &self.cover[r] {
+                if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
+                    count[k] += end - at;
+                }
+            }
+            at = end;
+        }
+        count
+    }
+
+    fn greedy(&self, params: &SiteParams) -> Vec<(usize, Vec<usize>)> {
+        // Without skipped offsets every count is exact, so the by-distance walk may stop early.
+        let dirty = self
+            .skipped
+            .iter()
+            .any(|s| !s.is_empty())
+            .then(|| std::cell::RefCell::new(vec![false; self.keys.len()]));
+        greedy(
+            self.counts(),
+            self.local.len(),
+            params,
+            |k, now, assigned, out| {
+                out.clear();
+                let (a, b) = (self.keys[k].0 * self.g, self.keys[k].1 * self.g);
+                let exact = !dirty.as_ref().is_some_and(|d| d.borrow()[k]);
+                if exact && now * 8 > self.by_distance.len() {
+                    // Dense: walk the cells nearest first, stop after the distance at which
+                    // `max_participants` are found (the count is known exact).
+                    let mut at = 0;
+                    while at < self.by_distance.len() {
+                        let d = self.by_distance[at].0;
+                        while at < self.by_distance.len() && self.by_distance[at].0 == d {
+                            let (_, t, s) = self.by_distance[at];
+                            at += 1;
+                            let (x, y) = (a - s, b - t);
+                            if let Some((xs, order)) = self.row(y) {
+                                let l = xs.partition_point(|&v| v < x);
+                                let r = l + xs[l..].partition_point(|&v| v == x);
+                                out.extend(
+                                    order[l..r]
+                                        .iter()
+                                        .filter(|&&j| !assigned[j])
+                                        .map(|&j| (d, j)),
+                                );
+                            }
+                        }
+                        if out.len() >= params.max_participants {
+                            break;
+                        }
+                    }
+                    return now;
+                }
+                for &(t, lo, hi) in &self.runs {
+                    if let Some((xs, order)) = self.row(b - t) {
+                        let l = xs.partition_point(|&x| x < a - hi);
+                        let r = xs.partition_point(|&x| x <= a - lo);
+                        let base = (t + self.reach) as usize * self.width;
+                        out.extend(
+                            order[l..r]
+                                .iter()
+                                .zip(&xs[l..r])
+                                .filter(|&(&j, _)| !assigned[j])
+                                .map(|(&j, &x)| {
+                                    (self.distance[base + (a - x + self.reach + 1) as usize], j)
+                                }),
+                        );
+                    }
+                }
+                out.len()
+            },
+            |j, count| {
+                let (r, bx, by) = self.residue(self.cells[j]);
+                for &(di, dj) in &self.decrement[r] {
+                    if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
+                        count[k] = count[k].saturating_sub(1);
+                    }
+                }
+                if let Some(dirty) = &dirty {
+                    // Covered but not decremented (the two tests disagree on a boundary):
+                    // this candidate's count may now be above the truth.
+                    for &(di, dj) in &self.skipped[r] {
+                        if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
+                            dirty.borrow_mut()[k] = true;
+                        }
+                    }
+                }
+            },
+        )
+    }
 }
 
 /// Most cells of the raster of [`lattice_counts`] (16 MiB of counts); a larger cluster box
@@ -258,6 +765,17 @@ fn lattice_counts(
     candidates: &[Point<f64>],
     walk_m: f64,
 ) -> Option<Vec<usize>> {
+    lattice_counts_capped(local, candidates, walk_m, MAX_LATTICE_CELLS)
+}
+
+/// [`lattice_counts`] with the raster capped at `max_cells` cells instead of
+/// [`MAX_LATTICE_CELLS`].
+fn lattice_counts_capped(
+    local: &[Point<f64>],
+    candidates: &[Point<f64>],
+    walk_m: f64,
+    max_cells: usize,
+) -> Option<Vec<usize>> {
     const STEP: f64 = crate::model::CLIENT_SNAP_M;
     let index = |v: f64| -> Option<i64> {
         let q = v / STEP;
@@ -279,7 +797,7 @@ fn lattice_counts(
     }
     let w = usize::try_from(x1 - x0 + 1).ok()?;
     let h = usize::try_from(y1 - y0 + 1).ok()?;
-    if w.checked_mul(h)? > MAX_LATTICE_CELLS {
+    if w.checked_mul(h)? > max_cells {
         return None;
     }
     // prefix[row * (w + 1) + k]: members of the row with column index below x0 + k.
@@ -376,7 +894,22 @@ fn lattice_counts(
 }
 
 /// Candidate centres on the `grid_m` grid, sorted by `(x, y)`; see step 1 of [`find_sites`].
+#[cfg(test)]
 fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
+    candidate_keys(local, grid_m)
+        .into_iter()
+        .map(|key| candidate_point(key, grid_m))
+        .collect()
+}
+
+/// The centre of the candidate with grid key `(i, j)`: `(i·grid_m + offset, j·grid_m + offset)`.
+fn candidate_point((i, j): (i64, i64), grid_m: f64) -> Point<f64> {
+    let offset = super::grid::PUBLISH_GRID_OFFSET_M;
+    Point::new(i as f64 * grid_m + offset, j as f64 * grid_m + offset)
+}
+
+/// Grid keys of the candidate centres, sorted (so their centres are sorted by `(x, y)`).
+fn candidate_keys(local: &[Point<f64>], grid_m: f64) -> Vec<(i64, i64)> {
     let finite: Vec<Point<f64>> = local
         .iter()
         .copied()
@@ -411,9 +944,7 @@ fn candidates(local: &[Point<f64>], grid_m: f64) -> Vec<Point<f64>> {
     };
     keys.sort_unstable();
     keys.dedup();
-    keys.into_iter()
-        .map(|(i, j)| Point::new(i as f64 * grid_m + offset, j as f64 * grid_m + offset))
-        .collect()
+    keys
 }
 
 #[cfg(test)]
@@ -489,6 +1020,157 @@ mod tests {
         }
     }
 
+    /// The greedy choice as it was before the lattice stencils and the bucket queue (lazy
+    /// max-heap, R-tree decrements): the oracle the new paths must agree with exactly.
+    fn oracle_sites_in<N: Neighbourhood>(
+        near: &N,
+        local: &[Point<f64>],
+        params: &SiteParams,
+        straight_line: bool,
+    ) -> Vec<(Point<f64>, Vec<usize>)> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let candidates = candidates(local, params.grid_m);
+        let mut covered = Vec::new();
+        let lattice = straight_line
+            .then(|| lattice_counts(local, &candidates, params.walk_m))
+            .flatten();
+        let count_of = |k: usize, covered: &mut Vec<usize>| match &lattice {
+            Some(counts) => counts[k],
+            None => near.count_within(candidates[k], params.walk_m, covered),
+        };
+        let mut count: Vec<usize> = (0..candidates.len())
+            .map(|k| count_of(k, &mut covered))
+            .collect();
+        let mut heap: BinaryHeap<(usize, Reverse<usize>)> = count
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n >= params.min_participants)
+            .map(|(k, &n)| (n, Reverse(k)))
+            .collect();
+        drop(lattice);
+        let candidate_index = PointIndex::new(&candidates);
+        let mut assigned = vec![false; local.len()];
+        let mut found = Vec::new();
+        while let Some((stored, Reverse(k))) = heap.pop() {
+            if stored != count[k] {
+                if count[k] >= params.min_participants {
+                    heap.push((count[k], Reverse(k)));
+                }
+                continue;
+            }
+            let centre = candidates[k];
+            near.neighbours_of(centre, params.walk_m, &mut covered);
+            covered.retain(|&j| !assigned[j]);
+            if covered.len() != count[k] {
+                count[k] = covered.len();
+                if count[k] >= params.min_participants {
+                    heap.push((count[k], Reverse(k)));
+                }
+                continue;
+            }
+            if covered.len() < params.min_participants {
+                continue;
+            }
+            let mut by_distance: Vec<(f64, usize)> = covered
+                .iter()
+                .map(|&j| (near.distance_from(centre, j), j))
+                .collect();
+            let nearest_first =
+                |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+            if by_distance.len() > params.max_participants {
+                by_distance.select_nth_unstable_by(params.max_participants, nearest_first);
+                by_distance.truncate(params.max_participants);
+            }
+            by_distance.sort_unstable_by(nearest_first);
+            for &(_, j) in &by_distance {
+                assigned[j] = true;
+                for k2 in candidate_index.within_distance(local[j], params.walk_m) {
+                    if near.distance_from(candidates[k2], j) <= params.walk_m {
+                        count[k2] = count[k2].saturating_sub(1);
+                    }
+                }
+            }
+            if count[k] >= params.min_participants {
+                heap.push((count[k], Reverse(k)));
+            }
+            found.push((centre, by_distance.into_iter().map(|(_, j)| j).collect()));
+        }
+        found
+    }
+
+    /// The straight line, but not saying so: takes the generic (neighbour query) path.
+    struct Opaque;
+
+    impl WalkingMetric for Opaque {
+        type Neighbourhood<'a> = <StraightLine as WalkingMetric>::Neighbourhood<'a>;
+
+        fn prepare<'a>(&'a self, points: &'a [Point<f64>]) -> Self::Neighbourhood<'a> {
+            StraightLine.prepare(points)
+        }
+    }
+
+    /// Snapped clients: blobs (many sharing a cell) and a diagonal chain (a long thin cluster
+    /// whose candidates are only the corners of member cells).
+    fn snapped(blob: &[(i32, i32)], chain: &[(i32, i32)], off_lattice: bool) -> Vec<Point<f64>> {
+        let mut out: Vec<Point<f64>> = blob
+            .iter()
+            .map(|&(x, y)| (f64::from(x), f64::from(y)))
+            .chain(chain.iter().scan((0.0, 0.0), |at, &(dx, dy)| {
+                // Steps of 0-2 cells right and up: a diagonal line hundreds of cells long.
+                at.0 += f64::from(dx.rem_euclid(3));
+                at.1 += f64::from(dy.rem_euclid(3));
+                Some((200.0 + at.0, at.1))
+            }))
+            .map(|(x, y)| Point::new(155_000.0 + 25.0 * x, 463_000.0 + 25.0 * y))
+            .collect();
+        if off_lattice && !out.is_empty() {
+            out[0] = Point::new(out[0].x() + 0.5, out[0].y());
+        }
+        out
+    }
+
+    #[test]
+    fn the_new_greedy_chooses_as_the_heap_greedy_on_dense_city_clients() {
+        // 6,000 clients around two centres, many per 25 m cell: hundreds of sites, counts in
+        // the hundreds, every boundary case of an 800 m walk on the lattice.
+        let mut rng = 17u64;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (rng >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let local: Vec<Point<f64>> = (0..6_000)
+            .map(|i| {
+                let (cx, cy) = if i % 3 == 0 {
+                    (155_000.0, 463_000.0)
+                } else {
+                    (156_500.0, 463_700.0)
+                };
+                let r = (-2.0 * (next() + 1e-12).ln()).sqrt() * 500.0;
+                let t = std::f64::consts::TAU * next();
+                let snap = |v: f64| (v / 25.0).round() * 25.0;
+                Point::new(snap(cx + r * t.cos()), snap(cy + r * t.sin()))
+            })
+            .collect();
+        let params = SiteParams::default();
+        let near = StraightLine.prepare(&local);
+        let oracle = oracle_sites_in(&near, &local, &params, true);
+        assert!(oracle.len() > 300, "{} sites", oracle.len());
+        for cap in [MAX_LATTICE_CELLS, 1_000] {
+            assert_eq!(
+                sites_of(&StraightLine, &local, &params, cap),
+                oracle,
+                "cap {cap}"
+            );
+        }
+        assert_eq!(
+            sites_of(&Opaque, &local, &params, MAX_LATTICE_CELLS),
+            oracle
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(100))]
 
@@ -517,6 +1199,37 @@ mod tests {
                 })
                 .collect();
             prop_assert_eq!(lattice_counts(&local, &cands, walk), Some(oracle));
+        }
+
+        #[test]
+        fn the_new_greedy_chooses_exactly_as_the_heap_greedy(
+            blob in prop::collection::vec((0..60i32, 0..60i32), 0..200),
+            chain in prop::collection::vec((0..3i32, 0..3i32), 0..200),
+            walk_steps in 2u32..48,
+            round_walk in prop::bool::ANY,
+            min in 1usize..7,
+            max_extra in 0usize..8,
+            grid in prop::sample::select(vec![100.0, 50.0, 25.0, 37.5]),
+            cap in prop::sample::select(vec![16usize, 400, MAX_LATTICE_CELLS]),
+            off_lattice in prop::bool::ANY,
+        ) {
+            // Walking distances on the lattice's boundary (multiples of 25 m) and between;
+            // small caps force the sparse counts and the column lookup of the candidates;
+            // one point off the lattice, or a grid off the half-lattice, the generic path.
+            let walk = if round_walk { 25.0 * f64::from(walk_steps) } else { 25.0 * f64::from(walk_steps) + 7.3 };
+            let local = snapped(&blob, &chain, off_lattice && blob.len() % 4 == 0);
+            let params = SiteParams {
+                walk_m: walk,
+                min_participants: min,
+                max_participants: min + max_extra,
+                grid_m: grid,
+            };
+            let near = StraightLine.prepare(&local);
+            let oracle = oracle_sites_in(&near, &local, &params, true);
+            prop_assert_eq!(&sites_of(&StraightLine, &local, &params, cap), &oracle);
+            let opaque = oracle_sites_in(&near, &local, &params, false);
+            prop_assert_eq!(&opaque, &oracle);
+            prop_assert_eq!(&sites_of(&Opaque, &local, &params, cap), &opaque);
         }
 
         #[test]
