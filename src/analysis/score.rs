@@ -1146,36 +1146,50 @@ impl Prepared {
         out
     }
 
-    /// Category and rank of every area under `weights`, without explanations: the lean path
-    /// of the stability analysis. Same rules as [`Prepared::score`]; `keyed` is scratch space.
-    pub(crate) fn categories_and_ranks(
+    /// Category and top-3 membership under `weights` of every area in `groups`, without
+    /// explanations: the lean path of the stability analysis, one draw. Same rules as
+    /// [`Prepared::score`] (an area's category and rank depend on its own group only), but
+    /// the first three of a group are selected, not the whole group sorted: `top3[i]` is true
+    /// exactly when [`Prepared::score`] would give area `i` a rank of 3 or better. Entries of
+    /// areas outside `groups` are left as they are; `keyed` is scratch space.
+    pub(crate) fn categories_and_top3(
         &self,
+        groups: &[&[usize]],
         weights: &[f64],
         t: &Thresholds,
-        categories: &mut Vec<Option<Category>>,
-        ranks: &mut [u32],
+        categories: &mut [Option<Category>],
+        top3: &mut [bool],
         keyed: &mut Vec<(u8, u8, f64, usize)>,
     ) {
-        categories.clear();
-        let mut scores = Vec::with_capacity(self.areas.len());
-        for a in &self.areas {
-            let (score, category, _) = self.evaluate(a, weights, t);
-            categories.push(category);
-            scores.push(score);
-        }
-        for group in &self.groups {
+        for group in groups {
             keyed.clear();
-            keyed.extend(
-                group
-                    .iter()
-                    .enumerate()
-                    .map(|(pos, &i)| rank_key(self.areas[i].gate, categories[i], scores[i], pos)),
-            );
-            sort_keys(keyed);
-            for (rank, &(_, _, _, pos)) in keyed.iter().enumerate() {
-                ranks[group[pos]] = u32::try_from(rank + 1).unwrap_or(u32::MAX);
+            for (pos, &i) in group.iter().enumerate() {
+                let a = &self.areas[i];
+                let (score, category, _) = self.evaluate(a, weights, t);
+                categories[i] = category;
+                keyed.push(rank_key(a.gate, category, score, pos));
+            }
+            // The key order is total (positions are unique), so the three smallest keys are
+            // the first three of the full sort.
+            if keyed.len() > 3 {
+                keyed.select_nth_unstable_by(2, key_cmp);
+            }
+            for (k, &(_, _, _, pos)) in keyed.iter().enumerate() {
+                top3[group[pos]] = k < 3;
             }
         }
+    }
+
+    /// The rank groups of `level` (all groups for `None`): what the stability analysis of one
+    /// level draws over.
+    pub(crate) fn groups_of(&self, level: Option<Level>) -> Vec<&[usize]> {
+        self.groups
+            .iter()
+            .filter(|g| {
+                level.is_none_or(|l| g.first().is_some_and(|&i| self.areas[i].code.level() == l))
+            })
+            .map(Vec::as_slice)
+            .collect()
     }
 
     /// One weight per prepared criterion: the built-in weights, then each custom indicator's
@@ -1222,11 +1236,6 @@ impl Prepared {
     /// The custom indicators the model was prepared with.
     pub fn indicators(&self) -> &[Indicator] {
         &self.indicators
-    }
-
-    /// The rank groups (indices of non-water areas, one group per level and gemeente).
-    pub(crate) fn groups(&self) -> &[Vec<usize>] {
-        &self.groups
     }
 
     /// Score, category and completeness of one area (`None`s for water or nothing to score).
@@ -1366,12 +1375,15 @@ fn rank_key(
 }
 
 fn sort_keys(keyed: &mut [(u8, u8, f64, usize)]) {
-    keyed.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then(a.1.cmp(&b.1))
-            .then(b.2.total_cmp(&a.2))
-            .then(a.3.cmp(&b.3))
-    });
+    keyed.sort_unstable_by(key_cmp);
+}
+
+/// The rank order: plausibility class, category, score (higher first), position in the group.
+fn key_cmp(a: &(u8, u8, f64, usize), b: &(u8, u8, f64, usize)) -> std::cmp::Ordering {
+    a.0.cmp(&b.0)
+        .then(a.1.cmp(&b.1))
+        .then(b.2.total_cmp(&a.2))
+        .then(a.3.cmp(&b.3))
 }
 
 #[cfg(test)]

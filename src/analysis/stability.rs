@@ -10,10 +10,12 @@
 //! This module is pure: no files, GDAL, tokio or clock.
 
 pub use crate::analysis::score::Stability;
-use crate::analysis::score::{AreaScore, Prepared};
+use crate::analysis::score::{AreaScore, Category, Prepared};
 use crate::analysis::weights::Weights;
+use crate::model::Level;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 /// The default number of draws.
 pub const DEFAULT_DRAWS: usize = 200;
@@ -24,56 +26,110 @@ pub const VARIATION: f64 = 0.5;
 /// From this share of draws that keep both category and top-3 place, an area is `stabiel`.
 pub const STABLE_SHARE: f64 = 0.8;
 
-/// Runs the stability analysis.
+/// Runs the stability analysis for every area.
 ///
 /// # Algorithm
-/// 1. Categories and ranks under `weights`: the reference.
+/// 1. Categories and top-3 places under `weights`: the reference.
 /// 2. `draws` times: multiply every weight by an independent factor from U(0.5, 1.5) (a zero
 ///    weight stays zero), re-score with the lean path (no explanations), and count per area
 ///    whether its category and its top-3 membership equal the reference.
 ///
-/// Complexity: O(draws × (n·k + Σ g log g)) for n areas, k criteria and groups of g areas.
+/// The weight sets are drawn in sequence from the seeded generator, then scored in parallel
+/// (rayon); the per-area counts are whole numbers summed, so the result does not depend on
+/// how the draws are split over threads.
+///
+/// Complexity: O(draws × n·k) for n areas and k criteria (the top three of a group are
+/// selected in linear time).
 pub fn stability(
     prepared: &Prepared,
     weights: &Weights,
     draws: usize,
     seed: u64,
 ) -> Vec<Option<Stability>> {
+    stability_of(prepared, weights, draws, seed, None)
+}
+
+/// [`stability`] for the areas of one `level` only (`None`: every level), `None` for the
+/// others. An area's category and rank depend on its own rank group alone and the weight sets
+/// drawn do not depend on the areas, so the values equal those of [`stability`] for every
+/// area of `level`, at the cost of that level's areas only.
+pub fn stability_of(
+    prepared: &Prepared,
+    weights: &Weights,
+    draws: usize,
+    seed: u64,
+    level: Option<Level>,
+) -> Vec<Option<Stability>> {
     let n = prepared.len();
     let t = weights.thresholds();
     let base = prepared.weight_vector(weights);
+    let groups = prepared.groups_of(level);
     let mut keyed = Vec::new();
-    let (mut ref_cat, mut ref_rank) = (Vec::with_capacity(n), vec![0u32; n]);
-    prepared.categories_and_ranks(&base, &t, &mut ref_cat, &mut ref_rank, &mut keyed);
-    let ranked: Vec<bool> = {
-        let mut v = vec![false; n];
-        for g in prepared.groups() {
-            for &i in g {
-                v[i] = true;
-            }
-        }
-        v
-    };
-    let (mut same_cat, mut same_top) = (vec![0u32; n], vec![0u32; n]);
-    let (mut cat, mut rank) = (Vec::with_capacity(n), vec![0u32; n]);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut w = vec![0.0; base.len()];
-    for _ in 0..draws {
-        for (wi, bi) in w.iter_mut().zip(&base) {
-            *wi = bi * rng.gen_range((1.0 - VARIATION)..=(1.0 + VARIATION));
-        }
-        prepared.categories_and_ranks(&w, &t, &mut cat, &mut rank, &mut keyed);
-        for i in 0..n {
-            same_cat[i] += u32::from(cat[i] == ref_cat[i]);
-            same_top[i] += u32::from((rank[i] <= 3) == (ref_rank[i] <= 3));
+    let (mut ref_cat, mut ref_top) = (vec![None; n], vec![false; n]);
+    prepared.categories_and_top3(&groups, &base, &t, &mut ref_cat, &mut ref_top, &mut keyed);
+    let mut ranked = vec![false; n];
+    for g in &groups {
+        for &i in *g {
+            ranked[i] = true;
         }
     }
+    // Drawn in the order of the sequential loop: draw by draw, weight by weight.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let sets: Vec<Vec<f64>> = (0..draws)
+        .map(|_| {
+            base.iter()
+                .map(|bi| bi * rng.gen_range((1.0 - VARIATION)..=(1.0 + VARIATION)))
+                .collect()
+        })
+        .collect();
+    struct Tally {
+        same_cat: Vec<u32>,
+        same_top: Vec<u32>,
+        cat: Vec<Option<Category>>,
+        top: Vec<bool>,
+        keyed: Vec<(u8, u8, f64, usize)>,
+    }
+    let new_tally = || Tally {
+        same_cat: vec![0; n],
+        same_top: vec![0; n],
+        cat: vec![None; n],
+        top: vec![false; n],
+        keyed: Vec::new(),
+    };
+    let tally = sets
+        .par_iter()
+        .fold(new_tally, |mut acc, w| {
+            prepared.categories_and_top3(
+                &groups,
+                w,
+                &t,
+                &mut acc.cat,
+                &mut acc.top,
+                &mut acc.keyed,
+            );
+            for g in &groups {
+                for &i in *g {
+                    acc.same_cat[i] += u32::from(acc.cat[i] == ref_cat[i]);
+                    acc.same_top[i] += u32::from(acc.top[i] == ref_top[i]);
+                }
+            }
+            acc
+        })
+        .reduce(new_tally, |mut a, b| {
+            for (x, y) in a.same_cat.iter_mut().zip(&b.same_cat) {
+                *x += y;
+            }
+            for (x, y) in a.same_top.iter_mut().zip(&b.same_top) {
+                *x += y;
+            }
+            a
+        });
     let d = draws.max(1) as f64;
     (0..n)
         .map(|i| {
             ranked[i].then(|| {
-                let categorie = round3(f64::from(same_cat[i]) / d);
-                let top3 = round3(f64::from(same_top[i]) / d);
+                let categorie = round3(f64::from(tally.same_cat[i]) / d);
+                let top3 = round3(f64::from(tally.same_top[i]) / d);
                 Stability {
                     oordeel: if categorie.min(top3) >= STABLE_SHARE {
                         "stabiel"
@@ -91,11 +147,24 @@ pub fn stability(
 /// [`Prepared::score`] plus the stability analysis with the default draws and seed, for
 /// publication.
 pub fn score_with_stability<'p>(prepared: &'p Prepared, weights: &Weights) -> Vec<AreaScore<'p>> {
+    score_with_stability_of(prepared, weights, None)
+}
+
+/// [`score_with_stability`] with the stability of one `level` only (`None`: every level);
+/// the other levels' areas keep `stability: None`. What a server answer about one level needs.
+pub fn score_with_stability_of<'p>(
+    prepared: &'p Prepared,
+    weights: &Weights,
+    level: Option<Level>,
+) -> Vec<AreaScore<'p>> {
     let mut out = prepared.score(weights);
-    for (s, st) in out
-        .iter_mut()
-        .zip(stability(prepared, weights, DEFAULT_DRAWS, DEFAULT_SEED))
-    {
+    for (s, st) in out.iter_mut().zip(stability_of(
+        prepared,
+        weights,
+        DEFAULT_DRAWS,
+        DEFAULT_SEED,
+        level,
+    )) {
         s.stability = st;
     }
     out
@@ -171,6 +240,54 @@ mod tests {
             let stable = s.categorie.min(s.top3) >= STABLE_SHARE;
             assert_eq!(s.oordeel, if stable { "stabiel" } else { "gevoelig" });
         }
+    }
+
+    #[test]
+    fn the_selected_top_three_are_the_areas_ranked_three_or_better() {
+        let p = prepared();
+        let n = p.len();
+        let groups = p.groups_of(None);
+        for (k, w) in ["1", "0", "3", "0.5"].iter().enumerate() {
+            let weights = Weights::default()
+                .with_overrides(&[
+                    ("w_p_65plus", *w),
+                    ("w_participants", ["2", "0", "1", "7"][k]),
+                ])
+                .unwrap();
+            let scores = p.score(&weights);
+            let (mut cat, mut top) = (vec![None; n], vec![false; n]);
+            p.categories_and_top3(
+                &groups,
+                &p.weight_vector(&weights),
+                &weights.thresholds(),
+                &mut cat,
+                &mut top,
+                &mut Vec::new(),
+            );
+            for (i, s) in scores.iter().enumerate() {
+                assert_eq!(cat[i], s.category, "area {i}, weights {k}");
+                assert_eq!(
+                    top[i],
+                    s.rank.is_some_and(|r| r <= 3),
+                    "area {i}, weights {k}"
+                );
+            }
+            assert_eq!(top.iter().filter(|t| **t).count(), 3);
+        }
+    }
+
+    #[test]
+    fn one_level_s_stability_equals_the_full_analysis_for_that_level() {
+        let p = prepared();
+        let w = Weights::default();
+        let all = stability(&p, &w, 60, 3);
+        assert!(all.iter().all(Option::is_some));
+        assert_eq!(stability_of(&p, &w, 60, 3, Some(Level::Buurt)), all);
+        assert!(
+            stability_of(&p, &w, 60, 3, Some(Level::Wijk))
+                .iter()
+                .all(Option::is_none)
+        );
     }
 
     #[test]

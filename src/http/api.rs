@@ -131,7 +131,7 @@ pub async fn search(
                 ))
             })?,
     };
-    let (_, r) = results(&state, &req).await?;
+    let (_, r) = results(&state, &req, &AREA_COLLECTIONS).await?;
     let gemeenten = r.collection("gemeenten");
     let mut hits: Vec<(u8, usize, &str, Value)> = Vec::new();
     for (order, name) in AREA_COLLECTIONS.iter().enumerate() {

@@ -20,6 +20,7 @@ use crate::crs::Crs;
 use crate::model::FieldType;
 use crate::release::collection::{Collection, union};
 use crate::release::dataset::Dataset;
+use crate::release::layers::COLLECTIONS;
 
 fn description(name: &str) -> &'static str {
     match name {
@@ -151,12 +152,11 @@ pub async fn collections(
 ) -> Result<Response, Problem> {
     let req = parse(&state, &headers, query, &["f"], true)?;
     let role = state.authorize(&headers, state.inner.config.read_role(None))?;
-    let (ds, r) = results(&state, &req).await?;
+    let (ds, r) = results(&state, &req, &COLLECTIONS).await?;
     let suffix = req.analysis_suffix();
     let b = format!("{}/ogc/v1/collections", req.base);
     let list: Vec<Value> = r
-        .collections
-        .iter()
+        .collections()
         .filter(|c| state.inner.config.read_role(Some(c.name)) <= role)
         .map(|c| collection_json(c, &req.base, &suffix, &ds))
         .collect();

@@ -117,6 +117,10 @@ impl Metrics {
              buurtcirkel_analysis_seconds_total {}\n\
              # HELP buurtcirkel_results_seconds_total Time spent scoring and building published collections.\n# TYPE buurtcirkel_results_seconds_total counter\n\
              buurtcirkel_results_seconds_total {}\n\
+             # HELP buurtcirkel_shared_layer_builds_total Builds of the weight-independent collections (clusters, sites, places, circles), one per walk_m and min_participants.\n# TYPE buurtcirkel_shared_layer_builds_total counter\n\
+             buurtcirkel_shared_layer_builds_total {}\n\
+             # HELP buurtcirkel_level_builds_total Area levels scored with stability and built, one per parameter set and level read.\n# TYPE buurtcirkel_level_builds_total counter\n\
+             buurtcirkel_level_builds_total {}\n\
              # HELP buurtcirkel_data_loaded 1 when a store snapshot is being served.\n# TYPE buurtcirkel_data_loaded gauge\n\
              buurtcirkel_data_loaded {}\n",
             self.tile_hits.load(Relaxed),
@@ -126,6 +130,8 @@ impl Metrics {
             e.analyses.load(Relaxed),
             e.analysis_us.load(Relaxed) as f64 / 1e6,
             e.results_us.load(Relaxed) as f64 / 1e6,
+            e.shared_builds.load(Relaxed),
+            e.level_builds.load(Relaxed),
             u8::from(data_ready),
         );
         out

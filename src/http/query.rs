@@ -191,9 +191,11 @@ pub(crate) fn param_set(req: &Req) -> Result<ParamSet, Problem> {
     Ok(ParamSet { params, weights })
 }
 
+/// The request's results with the collections `names` built (see [`Dataset::results_with`]).
 pub(crate) async fn results(
     state: &AppState,
     req: &Req,
+    names: &[&str],
 ) -> Result<(Arc<Dataset>, Arc<Results>), Problem> {
     let set = param_set(req)?;
     let ds = state.dataset()?;
@@ -201,11 +203,11 @@ pub(crate) async fn results(
         state.authorize_because(&req.headers, Role::Planner, PLANNER_PARAMETERS)?;
     }
     if ds.is_cached(&set) {
-        let r = ds.results(&set).await?;
+        let r = ds.results_with(&set, names).await?;
         return Ok((ds, r));
     }
     let _slot = admit_new_set(state)?;
-    let r = ds.results(&set).await?;
+    let r = ds.results_with(&set, names).await?;
     Ok((ds, r))
 }
 
@@ -252,7 +254,9 @@ pub(crate) async fn level_scores(
         state.authorize_because(&req.headers, Role::Planner, PLANNER_PARAMETERS)?;
     }
     if ds.is_cached(&set) {
-        return Ok(LevelScores::Full(ds.results(&set).await?));
+        return Ok(LevelScores::Full(
+            ds.results_with(&set, &[level.collection()]).await?,
+        ));
     }
     let _slot = if ds.is_level_cached(&set, level) {
         None
@@ -376,19 +380,18 @@ pub(crate) struct Published {
 impl Published {
     /// The collection the request asked for.
     pub(crate) fn collection(&self) -> &Collection {
-        &self.results.collections[self.index]
+        self.results.get(self.index)
     }
 }
 
 /// The results of `req` and the position of collection `id` in them (404 when the results
 /// hold no such collection).
 pub(crate) async fn published(state: &AppState, req: &Req, id: &str) -> Result<Published, Problem> {
-    let (dataset, results) = results(state, req).await?;
-    let index = results
-        .collections
+    let index = COLLECTIONS
         .iter()
-        .position(|c| c.name == id)
+        .position(|c| *c == id)
         .ok_or_else(|| unknown_collection(id))?;
+    let (dataset, results) = results(state, req, &[id]).await?;
     Ok(Published {
         dataset,
         results,

@@ -16,6 +16,7 @@ use super::metrics::Metrics;
 use super::problem::Problem;
 use crate::crs::CrsError;
 use crate::release::dataset::{Dataset, EngineStats};
+use crate::release::layers::COLLECTIONS;
 use crate::store::{Store, StoreData, StoreError};
 
 pub(crate) struct Inner {
@@ -221,7 +222,7 @@ impl AppState {
             let mut sets = vec![ds.default_set()];
             sets.extend(ds.menu().into_iter().filter(|s| *s != ds.default_set()));
             for set in sets {
-                if let Err(e) = ds.results(&set).await {
+                if let Err(e) = ds.results_with(&set, &COLLECTIONS).await {
                     tracing::error!(error = %e, "computing the public results failed");
                 }
             }

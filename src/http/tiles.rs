@@ -25,6 +25,7 @@ use super::state::AppState;
 use super::{ATTRIBUTION, LICENSE_NAME, LICENSE_URL};
 use crate::release::collection::{Collection, union};
 use crate::release::dataset::Dataset;
+use crate::release::layers::COLLECTIONS;
 use crate::release::tiles::{self, MAX_ZOOM, TILE_PIXELS, TileMatrixSet};
 
 fn collection_description(id: &str) -> String {
@@ -366,8 +367,8 @@ pub async fn tile(
         state
             .dataset()?
             .default_results_ready()
-            .and_then(|r| r.collection(id).map(|c| c.name).zip(Some(r)))
-            .and_then(|(name, r)| r.tiles.get(name, tms, zz, xx, yy))
+            .and_then(|r| COLLECTIONS.iter().copied().find(|c| *c == id).zip(Some(r)))
+            .and_then(|(name, r)| r.tiles(name).get(name, tms, zz, xx, yy))
     } else {
         None
     };
@@ -382,14 +383,16 @@ pub async fn tile(
         let slow = async {
             let r = if plain {
                 let ds = state.dataset()?;
-                ds.results(&ds.default_set()).await.map_err(Problem::from)?
+                ds.results_with(&ds.default_set(), &[id])
+                    .await
+                    .map_err(Problem::from)?
             } else {
                 let query = Query::<Pairs>::try_from_uri(&req.uri);
                 let parsed = parse(&state, headers, query, &["f"], false)?;
-                results(&state, &parsed).await?.1
+                results(&state, &parsed, &[id]).await?.1
             };
             let name = r.collection(id).ok_or_else(|| unknown_collection(id))?.name;
-            if let Some(t) = r.tiles.get(name, tms, zz, xx, yy) {
+            if let Some(t) = r.tiles(name).get(name, tms, zz, xx, yy) {
                 m.tile_hits
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return Ok(t);
@@ -404,7 +407,7 @@ pub async fn tile(
             .await
             .map_err(Problem::from)?
             .ok_or_else(|| unknown_collection(name))?;
-            r.tiles.put(name, tms, zz, xx, yy, t.clone());
+            r.tiles(name).put(name, tms, zz, xx, yy, t.clone());
             Ok::<_, Problem>(t)
         };
         tokio::time::timeout(limit, slow).await.map_err(|_| {

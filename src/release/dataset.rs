@@ -2,6 +2,12 @@
 //! geometry converted once to the CRSs the API serves, and the published collections per
 //! parameter set ([`Results`]) computed once and kept in small LRU caches.
 //!
+//! The work is split as the model is: the analysis (clustering, sites, criteria) and the
+//! weight-independent layers (clusters, sites, places, circles, with their converted
+//! geometry and tiles: [`Shared`]) once per (`walk_m`, `min_participants`); per weight set
+//! only scoring, and each area level's layer (with its 200 stability draws) when a response
+//! first reads that level.
+//!
 //! Inputs: a [`StoreData`] snapshot (RD New, metres) and a [`ParamSet`] (`walk_m`,
 //! `min_participants`, `w_*`/`t_*`). Outputs: [`Collection`]s built by
 //! [`super::layers::build`], the one place where the privacy rules are applied; this module only
@@ -95,23 +101,132 @@ impl ParamSet {
     }
 }
 
-/// Every collection for one parameter set, plus its tile cache.
+/// What one (`walk_m`, `min_participants`) pair publishes whatever the weights: the analysis
+/// and the weight-independent collections (clusters, sites, places, circles) with their
+/// converted geometry and their tiles, shared by the [`Results`] of every weight set.
 #[derive(Debug)]
+pub struct Shared {
+    /// The analysis run.
+    pub analysis: Arc<Analysis>,
+    /// The weight-independent collections, in [`COLLECTIONS`] order.
+    collections: Vec<Collection>,
+    /// Rendered vector tiles of these collections.
+    tiles: TileCache,
+}
+
+/// The area levels in [`COLLECTIONS`] order (they come first there).
+const LEVELS: [Level; 3] = [Level::Gemeente, Level::Wijk, Level::Buurt];
+
+/// Every collection for one parameter set, plus its tile cache. The area levels (scores,
+/// categories, ranks and stability) are built on first use, one level at a time
+/// ([`Dataset::results_with`] builds them off the async runtime); the rest is [`Shared`].
 pub struct Results {
     /// The parameters.
     pub set: ParamSet,
-    /// Collections in [`COLLECTIONS`] order.
-    pub collections: Vec<Collection>,
-    /// Rendered vector tiles of these results.
-    pub tiles: TileCache,
+    shared: Arc<Shared>,
+    data: Arc<StoreData>,
+    fixed: Arc<Fixed>,
+    stats: Arc<EngineStats>,
+    /// The area levels' collections in [`LEVELS`] order, each built once.
+    levels: [OnceLock<Collection>; 3],
+    /// Rendered vector tiles of the area levels.
+    tiles: TileCache,
     /// When the results were computed (the `timeStamp` of responses).
     pub computed_at: String,
 }
 
+impl std::fmt::Debug for Results {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Results")
+            .field("set", &self.set)
+            .field("computed_at", &self.computed_at)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Results {
-    /// The collection called `name`.
+    /// The collection called `name` (an area level is built here when no response read it
+    /// before: blocking, so async callers use [`Dataset::results_with`] first).
     pub fn collection(&self, name: &str) -> Option<&Collection> {
-        self.collections.iter().find(|c| c.name == name)
+        COLLECTIONS
+            .iter()
+            .position(|c| *c == name)
+            .map(|i| self.get(i))
+    }
+
+    /// The collection at position `i` of [`COLLECTIONS`].
+    ///
+    /// # Panics
+    /// When `i` is not a position of [`COLLECTIONS`].
+    pub fn get(&self, i: usize) -> &Collection {
+        match LEVELS.get(i) {
+            Some(&level) => self.levels[i].get_or_init(|| self.build_level(level)),
+            None => &self.shared.collections[i - LEVELS.len()],
+        }
+    }
+
+    /// Every collection, in [`COLLECTIONS`] order (builds the area levels not built yet).
+    pub fn collections(&self) -> impl Iterator<Item = &Collection> {
+        (0..COLLECTIONS.len()).map(|i| self.get(i))
+    }
+
+    /// The tile cache of collection `name`: the weight-independent collections share theirs
+    /// with every weight set of the same `walk_m` and `min_participants`.
+    pub fn tiles(&self, name: &str) -> &TileCache {
+        if Level::from_collection(name).is_some() {
+            &self.tiles
+        } else {
+            &self.shared.tiles
+        }
+    }
+
+    /// True when the collections `names` are built (reading them costs no scoring).
+    fn built(&self, names: &[&str]) -> bool {
+        names.iter().all(|n| {
+            LEVELS
+                .iter()
+                .position(|l| l.collection() == *n)
+                .is_none_or(|i| self.levels[i].get().is_some())
+        })
+    }
+
+    /// Scores `level` with stability and builds its layer. Blocking.
+    fn build_level(&self, level: Level) -> Collection {
+        use std::sync::atomic::Ordering::Relaxed;
+        let t = Instant::now();
+        let analysis = &self.shared.analysis;
+        let scores = crate::analysis::stability::score_with_stability_of(
+            &analysis.prepared,
+            &self.set.weights,
+            Some(level),
+        );
+        let table = layers::build(level.collection(), &self.data, analysis, &scores);
+        let c = table.map_or_else(
+            || empty_collection(level.collection()),
+            |table| {
+                convert(table, true, &self.fixed).unwrap_or_else(|e| {
+                    // Unreachable: every area geometry was converted when the dataset loaded.
+                    tracing::error!(error = %e, level = %level, "an area geometry could not be converted");
+                    empty_collection(level.collection())
+                })
+            },
+        );
+        self.stats.level_builds.fetch_add(1, Relaxed);
+        self.stats
+            .results_us
+            .fetch_add(t.elapsed().as_micros() as u64, Relaxed);
+        c
+    }
+}
+
+/// A collection without items (only where a layer cannot be built, which does not happen).
+fn empty_collection(name: &'static str) -> Collection {
+    Collection {
+        name,
+        title: name,
+        fields: Vec::new(),
+        items: Vec::new(),
+        by_id: HashMap::new(),
     }
 }
 
@@ -161,6 +276,10 @@ impl<K: PartialEq, V: Clone> Lru<K, V> {
 
 type Cell<T> = Arc<tokio::sync::OnceCell<Arc<T>>>;
 
+/// Analyses (and their weight-independent collections) kept per dataset, by `walk_m` and
+/// `min_participants`: every weight set of one pair reuses them.
+pub const ANALYSES_KEPT: usize = 4;
+
 /// Counters the engine reports to `/metrics`.
 #[derive(Debug, Default)]
 pub struct EngineStats {
@@ -174,6 +293,11 @@ pub struct EngineStats {
     pub analysis_us: std::sync::atomic::AtomicU64,
     /// Total time building published collections (scoring + layers + conversion), microseconds.
     pub results_us: std::sync::atomic::AtomicU64,
+    /// Builds of the weight-independent collections ([`Shared`]): one per `walk_m` and
+    /// `min_participants`, never per weight set.
+    pub shared_builds: std::sync::atomic::AtomicU64,
+    /// Area levels scored with stability and built for a parameter set.
+    pub level_builds: std::sync::atomic::AtomicU64,
 }
 
 /// Why results could not be computed.
@@ -199,17 +323,23 @@ pub struct LevelScores {
     pub computed_at: String,
 }
 
+/// Geometries that depend on the store alone (areas, places, circles), by (collection, id).
+type Fixed = HashMap<(&'static str, String), Arc<Geom>>;
+
 /// One store snapshot, ready to serve, with its caches.
 pub struct Dataset {
     /// The snapshot.
-    pub data: StoreData,
+    pub data: Arc<StoreData>,
     /// Geometries that depend on the store alone (areas, places, circles), by (collection, id).
-    fixed: HashMap<(&'static str, String), Arc<Geom>>,
+    fixed: Arc<Fixed>,
     /// Extent of all areas in CRS84.
     pub extent_lonlat: Option<Rect<f64>>,
     /// The walking network built from the snapshot's streets; `None` means straight line.
     network: Option<StreetNetwork>,
     analyses: Mutex<Lru<(u64, usize), Cell<Analysis>>>,
+    /// The weight-independent collections per (`walk_m`, `min_participants`), as many as
+    /// [`Dataset::analyses`] keeps (results hold theirs while they are cached).
+    shared: Mutex<Lru<(u64, usize), Cell<Shared>>>,
     results: Mutex<Lru<ParamKey, Cell<Results>>>,
     /// One area level's scores for a set whose full results are not computed: what a slider
     /// move recolours the map with (`/api/v1/scores/{level}`), without stability or layers.
@@ -256,11 +386,12 @@ impl Dataset {
             .as_ref()
             .map(|lines| StreetNetwork::from_lines(lines.iter().cloned()));
         Ok(Dataset {
-            data,
-            fixed,
+            data: Arc::new(data),
+            fixed: Arc::new(fixed),
             extent_lonlat: extent,
             network,
-            analyses: Mutex::new(Lru::new(4)),
+            analyses: Mutex::new(Lru::new(ANALYSES_KEPT)),
+            shared: Mutex::new(Lru::new(ANALYSES_KEPT)),
             results: Mutex::new(Lru::new(16)),
             level_scores: Mutex::new(Lru::new(16)),
             default_results: OnceLock::new(),
@@ -366,17 +497,46 @@ impl Dataset {
         let set2 = set.clone();
         let r = cell
             .get_or_try_init(|| async move {
-                let analysis = me.analysis(set2.params).await?;
-                let me2 = me.clone();
-                tokio::task::spawn_blocking(move || me2.build_results(&analysis, set2))
-                    .await
-                    .map_err(|e| EngineError::Join(e.to_string()))?
-                    .map(Arc::new)
+                let shared = me.shared(set2.params).await?;
+                Ok::<_, EngineError>(Arc::new(Results {
+                    set: set2,
+                    shared,
+                    data: me.data.clone(),
+                    fixed: me.fixed.clone(),
+                    stats: me.stats.clone(),
+                    levels: Default::default(),
+                    tiles: TileCache::default(),
+                    computed_at: chrono::Utc::now()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                }))
             })
             .await?
             .clone();
         if is_default {
             let _ = self.default_results.set(r.clone());
+        }
+        Ok(r)
+    }
+
+    /// [`Dataset::results`] with the collections `names` built (each area level among them
+    /// scored with stability on a blocking thread the first time it is asked for), so that
+    /// reading them does not block the async runtime.
+    pub async fn results_with(
+        self: &Arc<Self>,
+        set: &ParamSet,
+        names: &[&str],
+    ) -> Result<Arc<Results>, EngineError> {
+        let r = self.results(set).await?;
+        if !r.built(names) {
+            let (r2, names): (_, Vec<String>) =
+                (r.clone(), names.iter().map(|n| (*n).to_string()).collect());
+            tokio::task::spawn_blocking(move || {
+                for n in &names {
+                    let _ = r2.collection(n);
+                }
+            })
+            .await
+            .map_err(|e| EngineError::Join(e.to_string()))?;
         }
         Ok(r)
     }
@@ -405,11 +565,10 @@ impl Dataset {
         cell.get_or_try_init(|| async move {
             let analysis = me.analysis(set2.params).await?;
             tokio::task::spawn_blocking(move || {
-                let to_wgs84 = Transformer::new(RD_NEW, WGS84)?;
                 let scores = analysis.prepared.score(&set2.weights);
                 let table = layers::area_scores_layer(level, &me.data, &analysis, &scores);
                 Ok(Arc::new(LevelScores {
-                    collection: me.collection(table, false, &to_wgs84)?,
+                    collection: convert(table, false, &me.fixed)?,
                     computed_at: chrono::Utc::now()
                         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 }))
@@ -461,55 +620,93 @@ impl Dataset {
         .cloned()
     }
 
-    /// Scores, builds every layer through [`layers::build`] and converts it. Blocking.
-    pub fn build_results(
-        &self,
-        analysis: &Analysis,
-        set: ParamSet,
-    ) -> Result<Results, EngineError> {
-        let t = Instant::now();
-        let to_wgs84 = Transformer::new(RD_NEW, WGS84)?;
-        let scores =
-            crate::analysis::stability::score_with_stability(&analysis.prepared, &set.weights);
-        let mut collections = Vec::with_capacity(COLLECTIONS.len());
-        for name in COLLECTIONS {
-            let Some(table) = layers::build(name, &self.data, analysis, &scores) else {
-                continue;
-            };
-            collections.push(self.collection(table, true, &to_wgs84)?);
-        }
-        self.stats.results_us.fetch_add(
-            t.elapsed().as_micros() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        Ok(Results {
-            set,
-            collections,
-            tiles: TileCache::default(),
-            computed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    /// The weight-independent collections of `params`, built on a blocking thread on the
+    /// first request and cached per (`walk_m`, `min_participants`).
+    async fn shared(self: &Arc<Self>, params: Params) -> Result<Arc<Shared>, EngineError> {
+        let cell = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert_with(
+                (params.walk_m.to_bits(), params.min_participants),
+                Default::default,
+            )
+            .0;
+        let me = self.clone();
+        cell.get_or_try_init(|| async move {
+            let analysis = me.analysis(params).await?;
+            tokio::task::spawn_blocking(move || me.build_shared(analysis))
+                .await
+                .map_err(|e| EngineError::Join(e.to_string()))?
+                .map(Arc::new)
         })
+        .await
+        .cloned()
     }
 
-    /// A built layer as a served collection: geometries from the store-only cache or converted
-    /// once, values kept, and the GeoJSON `properties` rendered when `properties` is set.
-    fn collection(
-        &self,
-        table: crate::model::Table,
-        properties: bool,
-        to_wgs84: &Transformer,
-    ) -> Result<Collection, EngineError> {
-        let name = table.name;
-        let level = Level::from_collection(name);
-        let mut items = Vec::with_capacity(table.features.len());
-        let mut by_id = HashMap::with_capacity(table.features.len());
-        for f in table.features {
-            let geom = match self.fixed.get(&(name, f.id.clone())) {
+    /// Builds and converts the weight-independent layers through [`layers::build`]. Blocking.
+    fn build_shared(&self, analysis: Arc<Analysis>) -> Result<Shared, EngineError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let t = Instant::now();
+        let mut collections = Vec::with_capacity(COLLECTIONS.len() - LEVELS.len());
+        for name in &COLLECTIONS[LEVELS.len()..] {
+            // No area layer is built here, so no scores are needed.
+            if let Some(table) = layers::build(name, &self.data, &analysis, &[]) {
+                collections.push(convert(table, true, &self.fixed)?);
+            }
+        }
+        self.stats.shared_builds.fetch_add(1, Relaxed);
+        self.stats
+            .results_us
+            .fetch_add(t.elapsed().as_micros() as u64, Relaxed);
+        Ok(Shared {
+            analysis,
+            collections,
+            tiles: TileCache::default(),
+        })
+    }
+}
+
+/// RD New -> WGS 84, one PROJ object per thread (a PROJ object must not be shared between
+/// threads), made on the thread's first conversion of a geometry that is not store-only.
+fn with_wgs84<T>(f: impl FnOnce(&Transformer) -> Result<T, CrsError>) -> Result<T, CrsError> {
+    thread_local! {
+        static TO_WGS84: std::cell::OnceCell<Transformer> = const { std::cell::OnceCell::new() };
+    }
+    TO_WGS84.with(|cell| match cell.get() {
+        Some(t) => f(t),
+        None => {
+            let t = Transformer::new(RD_NEW, WGS84)?;
+            let out = f(&t);
+            let _ = cell.set(t);
+            out
+        }
+    })
+}
+
+/// A built layer as a served collection: geometries from the store-only cache or converted
+/// once (in parallel: the ~7,000 site circles of a national run are most of the work), values
+/// kept, and the GeoJSON `properties` rendered when `properties` is set.
+fn convert(
+    table: crate::model::Table,
+    properties: bool,
+    fixed: &Fixed,
+) -> Result<Collection, CrsError> {
+    use rayon::prelude::*;
+    let name = table.name;
+    let level = Level::from_collection(name);
+    let fields = &table.fields;
+    let items = table
+        .features
+        .into_par_iter()
+        .map(|f| {
+            let geom = match fixed.get(&(name, f.id.clone())) {
                 Some(g) => g.clone(),
-                None => Arc::new(Geom::new(f.geometry_rd, to_wgs84)?),
+                None => Arc::new(with_wgs84(|t| Geom::new(f.geometry_rd, t))?),
             };
             let properties = if properties {
-                let mut props = serde_json::Map::with_capacity(table.fields.len() + 1);
-                for ((field, _), v) in table.fields.iter().zip(&f.values) {
+                let mut props = serde_json::Map::with_capacity(fields.len() + 1);
+                for ((field, _), v) in fields.iter().zip(&f.values) {
                     props.insert((*field).to_string(), v.clone());
                 }
                 if let Some(l) = level {
@@ -519,22 +716,26 @@ impl Dataset {
             } else {
                 String::new()
             };
-            by_id.insert(f.id.clone(), items.len());
-            items.push(Item {
+            Ok(Item {
                 id: f.id,
                 geom,
                 values: f.values,
                 properties,
-            });
-        }
-        Ok(Collection {
-            name: table.name,
-            title: table.title,
-            fields: table.fields,
-            items,
-            by_id,
+            })
         })
-    }
+        .collect::<Result<Vec<Item>, CrsError>>()?;
+    let by_id = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.id.clone(), i))
+        .collect();
+    Ok(Collection {
+        name: table.name,
+        title: table.title,
+        fields: table.fields,
+        items,
+        by_id,
+    })
 }
 
 #[cfg(test)]
