@@ -323,6 +323,35 @@ pub fn new_client_key() -> f64 {
     rand::rngs::OsRng.gen_range(0.0..1.0)
 }
 
+/// Fresh client cell keys for a whole import: a ChaCha20 stream whose 256-bit seed comes from
+/// the operating system's random generator, one per import (the kernel's generator is itself
+/// a ChaCha20 stream; this saves a system call per client, and no outsider can recompute a
+/// seed they never saw). Falls back to [`new_client_key`] per key if the seed cannot be drawn.
+pub struct ClientKeys(Option<rand_chacha::ChaCha20Rng>);
+
+impl ClientKeys {
+    /// A new stream, seeded from the OS.
+    pub fn new() -> ClientKeys {
+        use rand::SeedableRng;
+        ClientKeys(rand_chacha::ChaCha20Rng::from_rng(rand::rngs::OsRng).ok())
+    }
+
+    /// The next key, uniform in `[0, 1)`.
+    pub fn next_key(&mut self) -> f64 {
+        use rand::Rng;
+        match &mut self.0 {
+            Some(rng) => rng.gen_range(0.0..1.0),
+            None => new_client_key(),
+        }
+    }
+}
+
+impl Default for ClientKeys {
+    fn default() -> ClientKeys {
+        ClientKeys::new()
+    }
+}
+
 /// The grid, in metres, to which client locations are snapped on ingest (docs/privacy.md).
 pub const CLIENT_SNAP_M: f64 = 25.0;
 

@@ -153,6 +153,7 @@ pub fn read_clients(path: &Path, opts: &ClientOptions) -> Result<ClientImport, I
     let good = good_rows(path, &table, opts.skip_invalid, &mut report)?;
 
     let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    let mut keys = crate::model::ClientKeys::new();
     let clients: Vec<Client> = good
         .iter()
         .map(|(row, p)| {
@@ -172,7 +173,7 @@ pub fn read_clients(path: &Path, opts: &ClientOptions) -> Result<ClientImport, I
             Client {
                 position_rd: Point::new(snap(p.x(), CLIENT_SNAP_M), snap(p.y(), CLIENT_SNAP_M)),
                 doelgroep,
-                key: crate::model::new_client_key(),
+                key: keys.next_key(),
             }
         })
         .collect();

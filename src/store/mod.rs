@@ -31,6 +31,7 @@
 pub mod fault;
 pub mod graph;
 pub mod private;
+mod sqlite_gpkg;
 pub mod table;
 pub mod work;
 
@@ -75,6 +76,16 @@ pub enum StoreError {
         /// What was being done.
         action: String,
         /// GDAL's message.
+        reason: String,
+    },
+    /// SQLite failed (the private client file is written with SQLite directly).
+    #[error("store {path}: {action}: {reason}")]
+    Sqlite {
+        /// The private file's path.
+        path: PathBuf,
+        /// What was being done.
+        action: String,
+        /// SQLite's message.
         reason: String,
     },
     /// The file is not a store this program wrote, or a newer one.
@@ -490,7 +501,7 @@ impl Store {
         let staging = work.path().to_path_buf();
         let old_layout = self.exists() && self.public_clients()?.is_some();
         let private = if let Some(clients) = &change.clients {
-            let mut log = self.read_private()?.imports;
+            let mut log = self.read_private_log()?;
             log.extend(
                 change
                     .log
@@ -501,7 +512,7 @@ impl Store {
             Some(self.stage_private(&staging, clients, change.clients_demo, &log)?)
         } else if old_layout {
             let (clients, mut log) = self.public_clients()?.unwrap_or_default();
-            log.extend(self.read_private()?.imports);
+            log.extend(self.read_private_log()?);
             Some(self.stage_private(&staging, &clients, false, &log)?)
         } else {
             None
@@ -888,39 +899,6 @@ impl Store {
                 f.create(&layer)
             })();
             r.map_err(err)?;
-        }
-        Ok(())
-    }
-
-    fn write_clients(
-        &self,
-        ds: &mut Dataset,
-        clients: &[Client],
-        rd: &SpatialRef,
-    ) -> Result<(), StoreError> {
-        let layer = self.recreate(
-            ds,
-            "clients",
-            gdal::vector::OGRwkbGeometryType::wkbPoint,
-            rd,
-            &[
-                ("doelgroep", OGRFieldType::OFTString),
-                (private::KEY_COLUMN, OGRFieldType::OFTReal),
-            ],
-        )?;
-        let defn = gdal::vector::Defn::from_layer(&layer);
-        for c in clients {
-            let r = (|| {
-                let mut f = Feature::new(&defn)?;
-                match &c.doelgroep {
-                    Some(d) => set_str(&mut f, 0, d)?,
-                    None => f.set_field_null(0)?,
-                }
-                f.set_field_double(1, c.key)?;
-                f.set_geometry(c.position_rd.to_gdal()?)?;
-                f.create(&layer)
-            })();
-            r.map_err(self.gdal_err("writing clients"))?;
         }
         Ok(())
     }

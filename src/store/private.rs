@@ -19,19 +19,19 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use gdal::spatial_ref::SpatialRef;
-use gdal::vector::{Feature, Geometry as GdalGeometry, LayerAccess};
-use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
+use gdal::vector::{Geometry as GdalGeometry, LayerAccess};
 use geo_types::Geometry;
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-use super::{ImportLog, Store, StoreError, set_str};
+use super::{ImportLog, Store, StoreError};
 use crate::model::Client;
 
 /// Suffix of the private client file: `buurtcirkel.gpkg` -> `buurtcirkel.clients.gpkg`.
 pub const PRIVATE_SUFFIX: &str = ".clients.gpkg";
 
 /// Column of the `clients` layer holding each client's random cell key, uniform in `[0, 1)`.
-pub const KEY_COLUMN: &str = "cell_key";
+pub const KEY_COLUMN: &str = super::sqlite_gpkg::KEY_COLUMN;
 
 /// Import-log kind whose entries live in the private file only (their row count is exact).
 pub const CLIENT_LOG_KIND: &str = "clients";
@@ -70,32 +70,31 @@ impl Store {
         if !path.exists() {
             return Ok(out);
         }
-        let ds = Dataset::open_ex(
-            &path,
-            DatasetOptions {
-                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-                allowed_drivers: Some(&["GPKG"]),
-                ..Default::default()
-            },
-        )
-        .map_err(|e| StoreError::Schema {
+        let read = super::sqlite_gpkg::read(&path).map_err(|e| StoreError::Schema {
             path: path.clone(),
-            problem: format!("private client file is not a GeoPackage GDAL can open ({e})"),
+            problem: format!("private client file is not a GeoPackage SQLite can read ({e})"),
         })?;
-        if let Ok(mut layer) = ds.layer_by_name("clients") {
-            out.clients = read_clients(&mut layer);
-            out.missing_keys = out.clients.iter().any(|c| !has_key(c));
-        }
-        if let Ok(mut layer) = ds.layer_by_name("bc_metadata") {
-            out.demo = layer.features().any(|f| {
-                f.field_as_string(0).ok().flatten().as_deref() == Some("clients_origin")
-                    && f.field_as_string(1).ok().flatten().as_deref() == Some("demo")
-            });
-        }
-        if let Ok(mut layer) = ds.layer_by_name("bc_imports") {
-            out.imports = super::read_log(&mut layer);
-        }
+        out.clients = read.clients;
+        out.missing_keys = out.clients.iter().any(|c| !has_key(c));
+        out.demo = read
+            .metadata
+            .iter()
+            .any(|(k, v)| k == "clients_origin" && v == "demo");
+        out.imports = read.log;
         Ok(out)
+    }
+
+    /// The client-import log of the private file (its `bc_imports`), without reading the
+    /// clients; empty when the file does not exist.
+    pub(super) fn read_private_log(&self) -> Result<Vec<ImportLog>, StoreError> {
+        let path = self.private_path();
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        super::sqlite_gpkg::read_log_of(&path).map_err(|e| StoreError::Schema {
+            path: path.clone(),
+            problem: format!("private client file is not a GeoPackage SQLite can read ({e})"),
+        })
     }
 
     /// Writes `clients` (shuffled with the OS random generator) and the log into a new
@@ -135,46 +134,50 @@ impl Store {
             }
         };
         let mut shuffled = clients.to_vec();
-        shuffled.shuffle(&mut rand::rngs::OsRng);
-        for c in shuffled.iter_mut().filter(|c| !has_key(c)) {
-            c.key = crate::model::new_client_key();
-        }
-        {
-            let mut ds = DriverManager::get_driver_by_name("GPKG")
-                .and_then(|d| d.create_vector_only(&file))
-                .map_err(gdal_err("creating the private GeoPackage"))?;
-            self.create_meta(&mut ds)?;
-            let rd = SpatialRef::from_epsg(28992).map_err(gdal_err("loading EPSG:28992"))?;
-            let mut txn = ds
-                .start_transaction()
-                .map_err(gdal_err("starting a transaction"))?;
-            {
-                let meta = txn
-                    .layer_by_name("bc_metadata")
-                    .map_err(gdal_err("opening bc_metadata"))?;
-                let defn = gdal::vector::Defn::from_layer(&meta);
-                let origin = if demo { "demo" } else { "import" };
-                let mut f = Feature::new(&defn).map_err(gdal_err("writing bc_metadata"))?;
-                set_str(&mut f, 0, "clients_origin")
-                    .and_then(|()| set_str(&mut f, 1, origin))
-                    .and_then(|()| f.create(&meta))
-                    .map_err(gdal_err("writing bc_metadata"))?;
-            }
-            self.write_clients(&mut txn, &shuffled, &rd)?;
-            self.write_log(&txn, log)?;
-            txn.commit().map_err(gdal_err("committing"))?;
-            ds.execute_sql(
-                "SELECT CreateSpatialIndex('clients', 'geom')",
-                None,
-                gdal::vector::sql::Dialect::DEFAULT,
-            )
-            .map_err(gdal_err("indexing clients"))?;
-            super::fault::close_checked(ds).map_err(|reason| StoreError::Gdal {
+        // One OS-seeded ChaCha stream rather than a system call per swap: the order must be
+        // unpredictable, and a CSPRNG seeded from the OS is.
+        let mut rng =
+            rand_chacha::ChaCha20Rng::from_rng(rand::rngs::OsRng).map_err(|e| StoreError::Io {
                 path: path.clone(),
-                action: "writing the private file out".into(),
-                reason,
+                action: "seeding the random generator",
+                source: std::io::Error::other(e),
             })?;
+        shuffled.shuffle(&mut rng);
+        let mut keys = crate::model::ClientKeys::new();
+        for c in shuffled.iter_mut().filter(|c| !has_key(c)) {
+            c.key = keys.next_key();
         }
+        let rd_wkt = SpatialRef::from_epsg(28992)
+            .and_then(|s| s.to_wkt())
+            .map_err(gdal_err("loading EPSG:28992"))?;
+        let wgs84_wkt = SpatialRef::from_epsg(4326)
+            .and_then(|s| s.to_wkt())
+            .map_err(gdal_err("loading EPSG:4326"))?;
+        let origin = if demo { "demo" } else { "import" };
+        let metadata = [
+            ("schema_version", super::SCHEMA_VERSION.to_string()),
+            ("crs", "EPSG:28992".to_string()),
+            (
+                "generator",
+                format!("buurtcirkel {}", env!("CARGO_PKG_VERSION")),
+            ),
+            ("clients_origin", origin.to_string()),
+        ];
+        super::sqlite_gpkg::write(
+            &file,
+            &super::sqlite_gpkg::Contents {
+                clients: &shuffled,
+                metadata: &metadata,
+                log,
+                rd_wkt: &rd_wkt,
+                wgs84_wkt: &wgs84_wkt,
+            },
+        )
+        .map_err(|e| StoreError::Sqlite {
+            path: path.clone(),
+            action: "writing the private GeoPackage".to_string(),
+            reason: e.to_string(),
+        })?;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
             .map_err(io("making the private file readable by its owner only"))?;
         std::fs::File::open(&file)
