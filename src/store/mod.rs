@@ -1,4 +1,5 @@
-//! The store: two GeoPackage files, written and read through GDAL.
+//! The store: two GeoPackage files, written and read through GDAL (the rows of the result
+//! layers go in with SQLite prepared statements, see [`sqlite`]).
 //!
 //! The **shareable store** (e.g. `data/buurtcirkel.gpkg`, the file planners may open in QGIS)
 //! has these layers (all geometry in RD New, EPSG:28992): `gemeenten`, `wijken`, `buurten`
@@ -30,6 +31,7 @@
 
 pub mod graph;
 pub mod private;
+pub mod sqlite;
 pub mod table;
 pub mod work;
 
@@ -74,6 +76,16 @@ pub enum StoreError {
         /// What was being done.
         action: String,
         /// GDAL's message.
+        reason: String,
+    },
+    /// SQLite failed (writing the rows of the result layers).
+    #[error("store {path}: {action}: {reason}")]
+    Sqlite {
+        /// The store path.
+        path: PathBuf,
+        /// What was being done.
+        action: String,
+        /// SQLite's message.
         reason: String,
     },
     /// The file is not a store this program wrote, or a newer one.
@@ -579,6 +591,46 @@ impl Store {
         self.write_log(&txn, &public_log)?;
         txn.commit().map_err(self.gdal_err("committing"))?;
         ds.close().map_err(self.gdal_err("closing"))?;
+        if let Some(results) = &change.results {
+            self.write_result_rows(tmp_path, results)?;
+        }
+        Ok(())
+    }
+
+    /// The rows of the result layers GDAL created empty in `tmp_path` (see [`sqlite`]), then
+    /// their R-trees, built in bulk by GDAL.
+    fn write_result_rows(
+        &self,
+        tmp_path: &Path,
+        results: &[crate::model::Table],
+    ) -> Result<(), StoreError> {
+        let named: Vec<(String, &crate::model::Table)> = results
+            .iter()
+            .map(|t| (format!("{RESULT_PREFIX}{}", t.name), t))
+            .collect();
+        sqlite::write_rows(tmp_path, &named).map_err(|e| StoreError::Sqlite {
+            path: self.path.clone(),
+            action: e.action,
+            reason: e.reason,
+        })?;
+        let ds = Dataset::open_ex(
+            tmp_path,
+            DatasetOptions {
+                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE,
+                allowed_drivers: Some(&["GPKG"]),
+                ..Default::default()
+            },
+        )
+        .map_err(self.gdal_err("opening the copy to index the results"))?;
+        for (name, _) in &named {
+            ds.execute_sql(
+                format!("SELECT CreateSpatialIndex('{name}', 'geom')"),
+                None,
+                gdal::vector::sql::Dialect::DEFAULT,
+            )
+            .map_err(self.gdal_err(format!("indexing {name}")))?;
+        }
+        ds.close().map_err(self.gdal_err("closing"))?;
         Ok(())
     }
 
@@ -624,9 +676,6 @@ impl Store {
             if written {
                 names.push(name.to_string());
             }
-        }
-        if let Some(results) = &change.results {
-            names.extend(results.iter().map(|t| format!("{RESULT_PREFIX}{}", t.name)));
         }
         for name in names {
             ds.execute_sql(
@@ -919,6 +968,7 @@ impl Store {
         }
         for t in results {
             let name = format!("{RESULT_PREFIX}{}", t.name);
+            // The layer only: its rows go in after GDAL closed the file (`sqlite::write_rows`).
             table::create_table_layer(
                 ds,
                 t,
@@ -927,14 +977,6 @@ impl Store {
                 &["GEOMETRY_NAME=geom", "FID=fid", "SPATIAL_INDEX=NO"],
             )
             .map_err(self.gdal_err(format!("creating {name}")))?;
-            let gl = ds
-                .layer_by_name(&name)
-                .map_err(self.gdal_err(format!("opening {name}")))?;
-            table::write_features(&gl, t, None).map_err(|(id, e)| StoreError::Gdal {
-                path: self.path.clone(),
-                action: format!("writing {id} to {name}"),
-                reason: format!("{e:?}"),
-            })?;
         }
         Ok(())
     }
