@@ -303,8 +303,11 @@ fn write_results(
     analysis: &Analysis,
     scores: &[AreaScore<'_>],
 ) -> Result<(), StoreError> {
+    use rayon::prelude::*;
+    // The layers are independent (the area layers' explanations and the site circles are most
+    // of the work): built in parallel, kept in the order of COLLECTIONS.
     let results: Vec<_> = COLLECTIONS
-        .iter()
+        .par_iter()
         .filter(|name| !matches!(**name, "places" | "circles"))
         .filter_map(|name| layers::build(name, data, analysis, scores))
         .collect();

@@ -1,4 +1,5 @@
-//! The store: two GeoPackage files, written and read through GDAL.
+//! The store: two GeoPackage files, written and read through GDAL (the rows of the result
+//! layers go in with SQLite prepared statements, see [`sqlite`]).
 //!
 //! The **shareable store** (e.g. `data/buurtcirkel.gpkg`, the file planners may open in QGIS)
 //! has these layers (all geometry in RD New, EPSG:28992): `gemeenten`, `wijken`, `buurten`
@@ -32,6 +33,7 @@ pub mod fault;
 pub mod graph;
 pub mod private;
 mod sqlite_gpkg;
+pub mod sqlite;
 pub mod table;
 pub mod work;
 
@@ -78,10 +80,11 @@ pub enum StoreError {
         /// GDAL's message.
         reason: String,
     },
-    /// SQLite failed (the private client file is written with SQLite directly).
+    /// SQLite failed (the private client file and the rows of the result layers are written
+    /// with SQLite directly).
     #[error("store {path}: {action}: {reason}")]
     Sqlite {
-        /// The private file's path.
+        /// The file's path.
         path: PathBuf,
         /// What was being done.
         action: String,
@@ -166,6 +169,11 @@ impl StoreError {
                 source,
             } => (path, (*action).to_string(), fault::io_cause(source)),
             StoreError::Gdal {
+                path,
+                action,
+                reason,
+            } => (path, action.clone(), fault::text_cause(reason)),
+            StoreError::Sqlite {
                 path,
                 action,
                 reason,
@@ -701,6 +709,50 @@ impl Store {
             action: "writing the new store out".into(),
             reason,
         })?;
+        if let Some(results) = &change.results {
+            self.write_result_rows(tmp_path, results)?;
+        }
+        Ok(())
+    }
+
+    /// The rows of the result layers GDAL created empty in `tmp_path` (see [`sqlite`]), then
+    /// their R-trees, built in bulk by GDAL.
+    fn write_result_rows(
+        &self,
+        tmp_path: &Path,
+        results: &[crate::model::Table],
+    ) -> Result<(), StoreError> {
+        let named: Vec<(String, &crate::model::Table)> = results
+            .iter()
+            .map(|t| (format!("{RESULT_PREFIX}{}", t.name), t))
+            .collect();
+        sqlite::write_rows(tmp_path, &named).map_err(|e| StoreError::Sqlite {
+            path: self.path.clone(),
+            action: e.action,
+            reason: e.reason,
+        })?;
+        let ds = Dataset::open_ex(
+            tmp_path,
+            DatasetOptions {
+                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE,
+                allowed_drivers: Some(&["GPKG"]),
+                ..Default::default()
+            },
+        )
+        .map_err(self.gdal_err("opening the copy to index the results"))?;
+        for (name, _) in &named {
+            ds.execute_sql(
+                format!("SELECT CreateSpatialIndex('{name}', 'geom')"),
+                None,
+                gdal::vector::sql::Dialect::DEFAULT,
+            )
+            .map_err(self.gdal_err(format!("indexing {name}")))?;
+        }
+        fault::close_checked(ds).map_err(|reason| StoreError::Gdal {
+            path: self.path.clone(),
+            action: "indexing the results".into(),
+            reason,
+        })?;
         Ok(())
     }
 
@@ -746,9 +798,6 @@ impl Store {
             if written {
                 names.push(name.to_string());
             }
-        }
-        if let Some(results) = &change.results {
-            names.extend(results.iter().map(|t| format!("{RESULT_PREFIX}{}", t.name)));
         }
         for name in names {
             ds.execute_sql(
@@ -1008,6 +1057,7 @@ impl Store {
         }
         for t in results {
             let name = format!("{RESULT_PREFIX}{}", t.name);
+            // The layer only: its rows go in after GDAL closed the file (`sqlite::write_rows`).
             table::create_table_layer(
                 ds,
                 t,
@@ -1016,17 +1066,6 @@ impl Store {
                 &["GEOMETRY_NAME=geom", "FID=fid", "SPATIAL_INDEX=NO"],
             )
             .map_err(self.gdal_err(format!("creating {name}")))?;
-            let gl = ds
-                .layer_by_name(&name)
-                .map_err(self.gdal_err(format!("opening {name}")))?;
-            table::write_features(&gl, t, None).map_err(|(id, e)| StoreError::Gdal {
-                path: self.path.clone(),
-                action: format!("writing {id} to {name}"),
-                reason: match e {
-                    table::WriteError::Gdal(e) => fault::gdal_reason(&e),
-                    table::WriteError::Crs(m) => m,
-                },
-            })?;
         }
         Ok(())
     }
