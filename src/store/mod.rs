@@ -32,8 +32,8 @@
 pub mod fault;
 pub mod graph;
 pub mod private;
-mod sqlite_gpkg;
 pub mod sqlite;
+mod sqlite_gpkg;
 pub mod table;
 pub mod work;
 
