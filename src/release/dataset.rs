@@ -276,6 +276,15 @@ impl<K: PartialEq, V: Clone> Lru<K, V> {
 
 type Cell<T> = Arc<tokio::sync::OnceCell<Arc<T>>>;
 
+/// The cache cell of `key` in `cache` (a new empty one when absent) and whether it was there;
+/// a cache poisoned by a panicking holder is used as it is (its cells are only ever set whole).
+fn cell_of<K: PartialEq, T>(cache: &Mutex<Lru<K, Cell<T>>>, key: K) -> (Cell<T>, bool) {
+    cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get_or_insert_with(key, Default::default)
+}
+
 /// Analyses (and their weight-independent collections) kept per dataset, by `walk_m` and
 /// `min_participants`: every weight set of one pair reuses them.
 pub const ANALYSES_KEPT: usize = 4;
@@ -483,11 +492,7 @@ impl Dataset {
         set.params
             .validate()
             .map_err(|e| EngineError::Params(e.to_string()))?;
-        let (cell, hit) = self
-            .results
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get_or_insert_with(set.key(), Default::default);
+        let (cell, hit) = cell_of(&self.results, set.key());
         if hit && cell.initialized() {
             self.stats.result_hits.fetch_add(1, Relaxed);
         } else {
@@ -555,11 +560,7 @@ impl Dataset {
         set.params
             .validate()
             .map_err(|e| EngineError::Params(e.to_string()))?;
-        let (cell, _) = self
-            .level_scores
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get_or_insert_with((set.key(), level as usize), Default::default);
+        let (cell, _) = cell_of(&self.level_scores, (set.key(), level as usize));
         let me = self.clone();
         let set2 = set.clone();
         cell.get_or_try_init(|| async move {
@@ -581,15 +582,11 @@ impl Dataset {
     }
 
     async fn analysis(self: &Arc<Self>, params: Params) -> Result<Arc<Analysis>, EngineError> {
-        let cell = self
-            .analyses
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get_or_insert_with(
-                (params.walk_m.to_bits(), params.min_participants),
-                Default::default,
-            )
-            .0;
+        let cell = cell_of(
+            &self.analyses,
+            (params.walk_m.to_bits(), params.min_participants),
+        )
+        .0;
         let me = self.clone();
         cell.get_or_try_init(|| async move {
             tokio::task::spawn_blocking(move || {
@@ -623,15 +620,11 @@ impl Dataset {
     /// The weight-independent collections of `params`, built on a blocking thread on the
     /// first request and cached per (`walk_m`, `min_participants`).
     async fn shared(self: &Arc<Self>, params: Params) -> Result<Arc<Shared>, EngineError> {
-        let cell = self
-            .shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get_or_insert_with(
-                (params.walk_m.to_bits(), params.min_participants),
-                Default::default,
-            )
-            .0;
+        let cell = cell_of(
+            &self.shared,
+            (params.walk_m.to_bits(), params.min_participants),
+        )
+        .0;
         let me = self.clone();
         cell.get_or_try_init(|| async move {
             let analysis = me.analysis(params).await?;
