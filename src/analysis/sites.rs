@@ -391,47 +391,121 @@ struct Lattice<'a> {
     max_cells: usize,
 }
 
-/// Candidate index by grid key.
+/// Candidate index by grid key: `get` is O(1) for the first two variants.
 enum CandidateLookup {
-    /// `raster[(j - j0) * w + (i - i0)]`, `usize::MAX` where there is no candidate; used up to
+    /// `raster[(j - j0) * w + (i - i0)]`, `u32::MAX` where there is no candidate; used up to
     /// the cap on raster cells ([`MAX_LATTICE_CELLS`] outside tests) or twice the candidates.
     Dense {
-        raster: Vec<usize>,
+        raster: Vec<u32>,
         i0: i64,
         j0: i64,
         w: i64,
         h: i64,
     },
+    /// A box too large for one raster (a cluster spanning a province): the box is cut into
+    /// tiles of `TILE x TILE` keys, `slots[(bj * tw + bi)]` names the tile of block `(bi, bj)`
+    /// (`u32::MAX`: no candidate in it) and `tiles[tile * TILE² + (dj * TILE + di)]` holds the
+    /// candidate, so only blocks that hold candidates take memory.
+    Tiled {
+        slots: Vec<u32>,
+        tiles: Vec<u32>,
+        i0: i64,
+        j0: i64,
+        tw: i64,
+        th: i64,
+    },
     /// `columns[i - i0]..columns[i - i0 + 1]`: the candidates of column `i` (keys are
-    /// sorted by `(i, j)`), searched by `j`.
+    /// sorted by `(i, j)`), searched by `j`; only for boxes so sparse that even the tiles'
+    /// block table would outgrow the candidates.
     Columns { columns: Vec<usize>, i0: i64 },
 }
 
+/// Side, in keys, of a tile of [`CandidateLookup::Tiled`] (1 KiB of `u32` per tile).
+const TILE: i64 = 16;
+
+/// Tiles of [`TILE`] keys over `n` keys (`n > 0`).
+fn tiles_over(n: i64) -> i64 {
+    (n - 1) / TILE + 1
+}
+
+/// The box of `keys`: `(i0, j0, w, h)`, `None` when empty or when it overflows.
+fn key_box(keys: &[(i64, i64)]) -> Option<(i64, i64, i64, i64)> {
+    let (mut i0, mut j0, mut i1, mut j1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
+    for &(i, j) in keys {
+        i0 = i0.min(i);
+        j0 = j0.min(j);
+        i1 = i1.max(i);
+        j1 = j1.max(j);
+    }
+    let w = i1.checked_sub(i0)?.checked_add(1)?;
+    let h = j1.checked_sub(j0)?.checked_add(1)?;
+    Some((i0, j0, w, h))
+}
+
 impl CandidateLookup {
+    /// The dense raster when the box holds at most `max(max_cells, 2·keys)` cells, else tiles
+    /// when their block table stays within `4·keys + 64` slots, else columns; `None` for
+    /// more than `u32::MAX - 1` keys or a box that even columns cannot hold.
     fn new(keys: &[(i64, i64)], max_cells: usize) -> Option<CandidateLookup> {
-        let (mut i0, mut j0, mut i1, mut j1) = (i64::MAX, i64::MAX, i64::MIN, i64::MIN);
-        for &(i, j) in keys {
-            i0 = i0.min(i);
-            j0 = j0.min(j);
-            i1 = i1.max(i);
-            j1 = j1.max(j);
+        let (_, _, w, h) = key_box(keys)?;
+        if u32::try_from(keys.len()).ok()? == u32::MAX {
+            return None;
         }
-        let w = i1.checked_sub(i0)?.checked_add(1)?;
-        let h = j1.checked_sub(j0)?.checked_add(1)?;
         let cells = usize::try_from(w.checked_mul(h)?).ok()?;
         if cells <= max_cells.max(2 * keys.len()) {
-            let mut raster = vec![usize::MAX; cells];
-            for (k, &(i, j)) in keys.iter().enumerate() {
-                raster[((j - j0) * w + (i - i0)) as usize] = k;
-            }
-            return Some(CandidateLookup::Dense {
-                raster,
-                i0,
-                j0,
-                w,
-                h,
-            });
+            return CandidateLookup::dense(keys);
         }
+        let slots = usize::try_from(tiles_over(w).checked_mul(tiles_over(h))?).ok()?;
+        if slots <= 4 * keys.len() + 64 {
+            return CandidateLookup::tiled(keys);
+        }
+        CandidateLookup::columns(keys)
+    }
+
+    fn dense(keys: &[(i64, i64)]) -> Option<CandidateLookup> {
+        let (i0, j0, w, h) = key_box(keys)?;
+        let cells = usize::try_from(w.checked_mul(h)?).ok()?;
+        let mut raster = vec![u32::MAX; cells];
+        for (k, &(i, j)) in keys.iter().enumerate() {
+            raster[((j - j0) * w + (i - i0)) as usize] = u32::try_from(k).ok()?;
+        }
+        Some(CandidateLookup::Dense {
+            raster,
+            i0,
+            j0,
+            w,
+            h,
+        })
+    }
+
+    fn tiled(keys: &[(i64, i64)]) -> Option<CandidateLookup> {
+        let (i0, j0, w, h) = key_box(keys)?;
+        let (tw, th) = (tiles_over(w), tiles_over(h));
+        let mut slots = vec![u32::MAX; usize::try_from(tw.checked_mul(th)?).ok()?];
+        let area = (TILE * TILE) as usize;
+        let mut tiles: Vec<u32> = Vec::new();
+        for (k, &(i, j)) in keys.iter().enumerate() {
+            let (di, dj) = (i - i0, j - j0);
+            let slot = &mut slots[((dj / TILE) * tw + di / TILE) as usize];
+            if *slot == u32::MAX {
+                *slot = u32::try_from(tiles.len() / area).ok()?;
+                tiles.resize(tiles.len() + area, u32::MAX);
+            }
+            let at = *slot as usize * area + ((dj % TILE) * TILE + di % TILE) as usize;
+            tiles[at] = u32::try_from(k).ok()?;
+        }
+        Some(CandidateLookup::Tiled {
+            slots,
+            tiles,
+            i0,
+            j0,
+            tw,
+            th,
+        })
+    }
+
+    fn columns(keys: &[(i64, i64)]) -> Option<CandidateLookup> {
+        let (i0, _, w, _) = key_box(keys)?;
         let columns_len = usize::try_from(w).ok()?.checked_add(1)?;
         if columns_len > 4 * keys.len() + 64 {
             return None;
@@ -446,6 +520,7 @@ impl CandidateLookup {
         Some(CandidateLookup::Columns { columns, i0 })
     }
 
+    #[inline]
     fn get(&self, keys: &[(i64, i64)], i: i64, j: i64) -> Option<usize> {
         match self {
             CandidateLookup::Dense {
@@ -460,7 +535,28 @@ impl CandidateLookup {
                     return None;
                 }
                 let k = raster[(dj * w + di) as usize];
-                (k != usize::MAX).then_some(k)
+                (k != u32::MAX).then_some(k as usize)
+            }
+            CandidateLookup::Tiled {
+                slots,
+                tiles,
+                i0,
+                j0,
+                tw,
+                th,
+            } => {
+                let (di, dj) = (i - i0, j - j0);
+                if di < 0 || dj < 0 || di >= tw * TILE || dj >= th * TILE {
+                    return None;
+                }
+                let slot = slots[((dj / TILE) * tw + di / TILE) as usize];
+                if slot == u32::MAX {
+                    return None;
+                }
+                let at = slot as usize * (TILE * TILE) as usize
+                    + ((dj % TILE) * TILE + di % TILE) as usize;
+                let k = tiles[at];
+                (k != u32::MAX).then_some(k as usize)
             }
             CandidateLookup::Columns { columns, i0 } => {
                 let c = i - i0;
@@ -1199,6 +1295,42 @@ mod tests {
                 })
                 .collect();
             prop_assert_eq!(lattice_counts(&local, &cands, walk), Some(oracle));
+        }
+
+        #[test]
+        fn every_candidate_lookup_finds_exactly_the_keys_it_holds(
+            raw in prop::collection::vec((-70i64..70, -70i64..70), 1..120),
+            spread in prop::sample::select(vec![1i64, 7, 1000]),
+        ) {
+            // Keys spread over boxes from compact to very sparse; probes in and around the box.
+            let mut keys: Vec<(i64, i64)> = raw.iter().map(|&(i, j)| (i * spread, j * spread)).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            // Each variant where its memory stays small (as `new` chooses them), and `new`.
+            let (_, _, w, h) = key_box(&keys).expect("a box");
+            let cells = w * h;
+            let slots = tiles_over(w) * tiles_over(h);
+            let lookups: Vec<CandidateLookup> = [
+                (cells <= 1 << 20).then(|| CandidateLookup::dense(&keys)).flatten(),
+                (slots <= 1 << 20).then(|| CandidateLookup::tiled(&keys)).flatten(),
+                CandidateLookup::columns(&keys),
+                CandidateLookup::new(&keys, 16),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            // (Two keys 39 km by 36 km apart build none: such a cluster takes the R-tree path.)
+            let mut probes: Vec<(i64, i64)> = keys.clone();
+            for &(i, j) in &keys {
+                probes.extend([(i + 1, j), (i, j - 1), (i - 17, j + 16), (i + 33, j)]);
+            }
+            probes.extend([(i64::MIN / 4, 0), (0, i64::MAX / 4)]);
+            for &(i, j) in &probes {
+                let want = keys.binary_search(&(i, j)).ok();
+                for lookup in &lookups {
+                    prop_assert_eq!(lookup.get(&keys, i, j), want, "key ({}, {})", i, j);
+                }
+            }
         }
 
         #[test]

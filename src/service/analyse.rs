@@ -304,6 +304,7 @@ fn write_results(
     scores: &[AreaScore<'_>],
 ) -> Result<(), StoreError> {
     use rayon::prelude::*;
+    let t = std::time::Instant::now();
     // The layers are independent (the area layers' explanations and the site circles are most
     // of the work): built in parallel, kept in the order of COLLECTIONS.
     let results: Vec<_> = COLLECTIONS
@@ -311,6 +312,10 @@ fn write_results(
         .filter(|name| !matches!(**name, "places" | "circles"))
         .filter_map(|name| layers::build(name, data, analysis, scores))
         .collect();
+    tracing::debug!(
+        build_ms = t.elapsed().as_millis() as u64,
+        "result layers built"
+    );
     let log = ImportLog::new(
         "analysis",
         format!(

@@ -536,7 +536,9 @@ impl Store {
             })?;
         // The temporary file is removed when `tmp` drops unless it is persisted below.
         let tmp_path = tmp.path().to_path_buf();
+        let t = Instant::now();
         self.write_into(&tmp_path, change, private.is_some())?;
+        let t_sync = Instant::now();
         std::fs::File::open(&tmp_path)
             .and_then(|f| f.sync_all())
             .map_err(|source| StoreError::Io {
@@ -572,6 +574,11 @@ impl Store {
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
+        tracing::debug!(
+            write_ms = (t_sync - t).as_millis() as u64,
+            sync_and_rename_ms = t_sync.elapsed().as_millis() as u64,
+            "store write stages"
+        );
         Ok(())
     }
 
@@ -629,6 +636,7 @@ impl Store {
         change: &Change,
         drop_clients: bool,
     ) -> Result<(), StoreError> {
+        let t0 = Instant::now();
         let mut ds = if self.exists() {
             self.check_schema()?;
             std::fs::copy(&self.path, tmp_path).map_err(|source| StoreError::Io {
@@ -654,6 +662,7 @@ impl Store {
             self.create_meta(&mut ds)?;
             ds
         };
+        let t_open = t0.elapsed();
         let rd = SpatialRef::from_epsg(28992).map_err(self.gdal_err("loading EPSG:28992"))?;
         let txn_err = self.gdal_err("starting a transaction");
         let mut txn = ds.start_transaction().map_err(txn_err)?;
@@ -704,14 +713,23 @@ impl Store {
             .collect();
         self.write_log(&txn, &public_log)?;
         txn.commit().map_err(self.gdal_err("committing"))?;
+        let t_gdal = t0.elapsed();
         fault::close_checked(ds).map_err(|reason| StoreError::Gdal {
             path: self.path.clone(),
             action: "writing the new store out".into(),
             reason,
         })?;
+        let t_close = t0.elapsed();
         if let Some(results) = &change.results {
             self.write_result_rows(tmp_path, results)?;
         }
+        tracing::debug!(
+            copy_and_open_ms = t_open.as_millis() as u64,
+            gdal_layers_ms = (t_gdal - t_open).as_millis() as u64,
+            close_ms = (t_close - t_gdal).as_millis() as u64,
+            result_rows_ms = (t0.elapsed() - t_close).as_millis() as u64,
+            "store write_into stages"
+        );
         Ok(())
     }
 
@@ -726,11 +744,13 @@ impl Store {
             .iter()
             .map(|t| (format!("{RESULT_PREFIX}{}", t.name), t))
             .collect();
+        let t = Instant::now();
         sqlite::write_rows(tmp_path, &named).map_err(|e| StoreError::Sqlite {
             path: self.path.clone(),
             action: e.action,
             reason: e.reason,
         })?;
+        tracing::debug!(rows_ms = t.elapsed().as_millis() as u64, "result rows");
         let ds = Dataset::open_ex(
             tmp_path,
             DatasetOptions {
