@@ -125,12 +125,16 @@ pub fn find_sites<M: WalkingMetric + Sync>(
     // Clusters are independent: choose their sites in parallel, then concatenate in cluster
     // order, so the result is the sequential one.
     let members = clustering.members();
+    let stencils = metric
+        .is_straight_line()
+        .then(|| Stencils::new(params))
+        .flatten();
     let per_cluster: Vec<Vec<Site>> = members
         .par_iter()
         .enumerate()
         .map(|(cluster, members)| {
             let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
-            sites_of(metric, &local, params, MAX_LATTICE_CELLS)
+            sites_with(metric, &local, params, MAX_LATTICE_CELLS, stencils.as_ref())
                 .into_iter()
                 .map(|(centre_rd, chosen)| {
                     let mut participants: Vec<usize> =
@@ -155,11 +159,25 @@ pub fn find_sites<M: WalkingMetric + Sync>(
 /// The straight line on the clients' lattice takes [`Lattice`] (no R-tree at all); any other
 /// metric, or points off the lattice, the neighbour queries of [`generic_greedy`]. Both make
 /// the same choice as the lazy max-heap greedy they replace (`oracle_sites_in` in the tests).
+#[cfg(test)]
 fn sites_of<M: WalkingMetric>(
     metric: &M,
     local: &[Point<f64>],
     params: &SiteParams,
     max_cells: usize,
+) -> Vec<(Point<f64>, Vec<usize>)> {
+    let stencils = Stencils::new(params);
+    sites_with(metric, local, params, max_cells, stencils.as_ref())
+}
+
+/// [`sites_of`] with the straight line's [`Stencils`] made by the caller, once for every
+/// cluster (`None`: the parameters do not allow them, or another metric).
+fn sites_with<M: WalkingMetric>(
+    metric: &M,
+    local: &[Point<f64>],
+    params: &SiteParams,
+    max_cells: usize,
+    stencils: Option<&Stencils>,
 ) -> Vec<(Point<f64>, Vec<usize>)> {
     let keys = candidate_keys(local, params.grid_m);
     if keys.is_empty() {
@@ -169,10 +187,9 @@ fn sites_of<M: WalkingMetric>(
         .iter()
         .map(|&key| candidate_point(key, params.grid_m))
         .collect();
-    let chosen = match metric
-        .is_straight_line()
-        .then(|| Lattice::new(local, &keys, &candidates, params, max_cells))
-        .flatten()
+    let chosen = match stencils
+        .filter(|_| metric.is_straight_line())
+        .and_then(|st| Lattice::new(local, &keys, &candidates, st, max_cells))
     {
         Some(lattice) => lattice.greedy(params),
         None => {
@@ -361,8 +378,8 @@ struct Lattice<'a> {
     local: &'a [Point<f64>],
     candidates: &'a [Point<f64>],
     keys: &'a [(i64, i64)],
-    /// `g`: candidate spacing in lattice steps.
-    g: i64,
+    /// What depends on the walk and the grid only, shared by every cluster.
+    st: &'a Stencils,
     /// Lattice position of every member.
     cells: Vec<(i64, i64)>,
     /// Members sorted by (row, column, position); `xs` their columns.
@@ -371,6 +388,16 @@ struct Lattice<'a> {
     /// `rows[y - y0]..rows[y - y0 + 1]`: the slice of `order` in lattice row `y`.
     rows: Vec<usize>,
     y0: i64,
+    lookup: CandidateLookup,
+    max_cells: usize,
+}
+
+/// The stencils of [`Lattice`]: they depend only on the walking distance and the candidate
+/// spacing, so [`find_sites`] makes them once for all clusters.
+struct Stencils {
+    walk_m: f64,
+    /// `g`: candidate spacing in lattice steps.
+    g: i64,
     /// Per row offset `t` from a candidate, the member column offsets `[lo, hi]` it covers.
     runs: Vec<(i64, i64, i64)>,
     /// Per residue `r.0 * g + r.1`: candidate offsets covering (`cover`) and decremented by
@@ -386,9 +413,6 @@ struct Lattice<'a> {
     distance: Vec<f64>,
     reach: i64,
     width: usize,
-    lookup: CandidateLookup,
-    walk_m: f64,
-    max_cells: usize,
 }
 
 /// Candidate index by grid key: `get` is O(1) for the first two variants.
@@ -571,16 +595,10 @@ impl CandidateLookup {
     }
 }
 
-impl<'a> Lattice<'a> {
-    /// `None` unless every member is on the lattice and every candidate on the half-offset
-    /// lattice with an integer spacing `g`, and the stencils stay small.
-    fn new(
-        local: &'a [Point<f64>],
-        keys: &'a [(i64, i64)],
-        candidates: &'a [Point<f64>],
-        params: &SiteParams,
-        max_cells: usize,
-    ) -> Option<Lattice<'a>> {
+impl Stencils {
+    /// `None` unless the candidate spacing is a whole number `g` of lattice steps, the
+    /// candidates sit on the half-offset lattice and the stencils stay small.
+    fn new(params: &SiteParams) -> Option<Stencils> {
         const STEP: f64 = crate::model::CLIENT_SNAP_M;
         const HALF: f64 = STEP / 2.0;
         let walk = params.walk_m;
@@ -593,39 +611,6 @@ impl<'a> Lattice<'a> {
         let small = span * span <= MAX_STENCIL as f64; // false for NaN too
         if !small || HALF != super::grid::PUBLISH_GRID_OFFSET_M {
             return None;
-        }
-        // Candidate i must sit exactly at 25·g·i + 12.5 (true for the grid `candidates` makes).
-        let on_grid = |k: i64, v: f64| k.checked_mul(g).map(|a| a as f64 * STEP + HALF == v);
-        for (&(i, j), c) in keys.iter().zip(candidates) {
-            if on_grid(i, c.x()) != Some(true) || on_grid(j, c.y()) != Some(true) {
-                return None;
-            }
-        }
-        let index = |v: f64| -> Option<i64> {
-            let q = v / STEP;
-            (q.is_finite() && q.fract() == 0.0 && q.abs() < 1e12 && (q * STEP) == v)
-                .then_some(q as i64)
-        };
-        let mut cells = Vec::with_capacity(local.len());
-        for p in local {
-            cells.push((index(p.x())?, index(p.y())?));
-        }
-        let (y0, y1) = cells
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(a, b), &(_, y)| (a.min(y), b.max(y)));
-        let h = usize::try_from(y1.checked_sub(y0)?.checked_add(1)?).ok()?;
-        if h > 4 * local.len() + (1 << 16) {
-            return None;
-        }
-        let mut order: Vec<usize> = (0..local.len()).collect();
-        order.sort_unstable_by_key(|&m| (cells[m].1, cells[m].0, m));
-        let xs: Vec<i64> = order.iter().map(|&m| cells[m].0).collect();
-        let mut rows = vec![0usize; h + 1];
-        for &(_, y) in &cells {
-            rows[(y - y0) as usize + 1] += 1;
-        }
-        for r in 1..rows.len() {
-            rows[r] += rows[r - 1];
         }
         let r2 = walk * walk;
         // The same runs as `lattice_counts`: at row offset t, member column offsets [lo, hi].
@@ -687,17 +672,9 @@ impl<'a> Lattice<'a> {
                 skipped.push(e);
             }
         }
-        let lookup = CandidateLookup::new(keys, max_cells)?;
-        Some(Lattice {
-            local,
-            candidates,
-            keys,
+        Some(Stencils {
+            walk_m: walk,
             g,
-            cells,
-            order,
-            xs,
-            rows,
-            y0,
             runs,
             cover,
             decrement,
@@ -706,8 +683,68 @@ impl<'a> Lattice<'a> {
             distance,
             reach,
             width,
+        })
+    }
+}
+
+impl<'a> Lattice<'a> {
+    /// `None` unless every member is on the lattice and every candidate on the half-offset
+    /// lattice of the stencils' spacing.
+    fn new(
+        local: &'a [Point<f64>],
+        keys: &'a [(i64, i64)],
+        candidates: &'a [Point<f64>],
+        st: &'a Stencils,
+        max_cells: usize,
+    ) -> Option<Lattice<'a>> {
+        const STEP: f64 = crate::model::CLIENT_SNAP_M;
+        const HALF: f64 = STEP / 2.0;
+        let g = st.g;
+        // Candidate i must sit exactly at 25·g·i + 12.5 (true for the grid `candidates` makes).
+        let on_grid = |k: i64, v: f64| k.checked_mul(g).map(|a| a as f64 * STEP + HALF == v);
+        for (&(i, j), c) in keys.iter().zip(candidates) {
+            if on_grid(i, c.x()) != Some(true) || on_grid(j, c.y()) != Some(true) {
+                return None;
+            }
+        }
+        let index = |v: f64| -> Option<i64> {
+            let q = v / STEP;
+            (q.is_finite() && q.fract() == 0.0 && q.abs() < 1e12 && (q * STEP) == v)
+                .then_some(q as i64)
+        };
+        let mut cells = Vec::with_capacity(local.len());
+        for p in local {
+            cells.push((index(p.x())?, index(p.y())?));
+        }
+        let (y0, y1) = cells
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(a, b), &(_, y)| (a.min(y), b.max(y)));
+        let h = usize::try_from(y1.checked_sub(y0)?.checked_add(1)?).ok()?;
+        if h > 4 * local.len() + (1 << 16) {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..local.len()).collect();
+        order.sort_unstable_by_key(|&m| (cells[m].1, cells[m].0, m));
+        let xs: Vec<i64> = order.iter().map(|&m| cells[m].0).collect();
+        let mut rows = vec![0usize; h + 1];
+        for &(_, y) in &cells {
+            rows[(y - y0) as usize + 1] += 1;
+        }
+        for r in 1..rows.len() {
+            rows[r] += rows[r - 1];
+        }
+        let lookup = CandidateLookup::new(keys, max_cells)?;
+        Some(Lattice {
+            local,
+            candidates,
+            keys,
+            st,
+            cells,
+            order,
+            xs,
+            rows,
+            y0,
             lookup,
-            walk_m: walk,
             max_cells,
         })
     }
@@ -724,11 +761,11 @@ impl<'a> Lattice<'a> {
 
     /// Stencil of a member at lattice cell `q`, and its base candidate key.
     fn residue(&self, q: (i64, i64)) -> (usize, i64, i64) {
-        let (rx, ry) = (q.0.rem_euclid(self.g), q.1.rem_euclid(self.g));
+        let (rx, ry) = (q.0.rem_euclid(self.st.g), q.1.rem_euclid(self.st.g));
         (
-            (rx * self.g + ry) as usize,
-            q.0.div_euclid(self.g),
-            q.1.div_euclid(self.g),
+            (rx * self.st.g + ry) as usize,
+            q.0.div_euclid(self.st.g),
+            q.1.div_euclid(self.st.g),
         )
     }
 
@@ -736,7 +773,7 @@ impl<'a> Lattice<'a> {
     /// enough, else every distinct member cell adds its multiplicity over its stencil.
     fn counts(&self) -> Vec<usize> {
         if let Some(counts) =
-            lattice_counts_capped(self.local, self.candidates, self.walk_m, self.max_cells)
+            lattice_counts_capped(self.local, self.candidates, self.st.walk_m, self.max_cells)
         {
             return counts;
         }
@@ -749,7 +786,7 @@ impl<'a> Lattice<'a> {
                 end += 1;
             }
             let (r, bx, by) = self.residue(q);
-            for &(di, dj) in &self.cover[r] {
+            for &(di, dj) in &self.st.cover[r] {
                 if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
                     count[k] += end - at;
                 }
@@ -762,6 +799,7 @@ impl<'a> Lattice<'a> {
     fn greedy(&self, params: &SiteParams) -> Vec<(usize, Vec<usize>)> {
         // Without skipped offsets every count is exact, so the by-distance walk may stop early.
         let dirty = self
+            .st
             .skipped
             .iter()
             .any(|s| !s.is_empty())
@@ -772,16 +810,16 @@ impl<'a> Lattice<'a> {
             params,
             |k, now, assigned, out| {
                 out.clear();
-                let (a, b) = (self.keys[k].0 * self.g, self.keys[k].1 * self.g);
+                let (a, b) = (self.keys[k].0 * self.st.g, self.keys[k].1 * self.st.g);
                 let exact = !dirty.as_ref().is_some_and(|d| d.borrow()[k]);
-                if exact && now * 8 > self.by_distance.len() {
+                if exact && now * 8 > self.st.by_distance.len() {
                     // Dense: walk the cells nearest first, stop after the distance at which
                     // `max_participants` are found (the count is known exact).
                     let mut at = 0;
-                    while at < self.by_distance.len() {
-                        let d = self.by_distance[at].0;
-                        while at < self.by_distance.len() && self.by_distance[at].0 == d {
-                            let (_, t, s) = self.by_distance[at];
+                    while at < self.st.by_distance.len() {
+                        let d = self.st.by_distance[at].0;
+                        while at < self.st.by_distance.len() && self.st.by_distance[at].0 == d {
+                            let (_, t, s) = self.st.by_distance[at];
                             at += 1;
                             let (x, y) = (a - s, b - t);
                             if let Some((xs, order)) = self.row(y) {
@@ -801,18 +839,18 @@ impl<'a> Lattice<'a> {
                     }
                     return now;
                 }
-                for &(t, lo, hi) in &self.runs {
+                for &(t, lo, hi) in &self.st.runs {
                     if let Some((xs, order)) = self.row(b - t) {
                         let l = xs.partition_point(|&x| x < a - hi);
                         let r = xs.partition_point(|&x| x <= a - lo);
-                        let base = (t + self.reach) as usize * self.width;
+                        let base = (t + self.st.reach) as usize * self.st.width;
                         out.extend(
                             order[l..r]
                                 .iter()
                                 .zip(&xs[l..r])
                                 .filter(|&(&j, _)| !assigned[j])
                                 .map(|(&j, &x)| {
-                                    (self.distance[base + (a - x + self.reach + 1) as usize], j)
+                                    (self.st.distance[base + (a - x + self.st.reach + 1) as usize], j)
                                 }),
                         );
                     }
@@ -821,7 +859,7 @@ impl<'a> Lattice<'a> {
             },
             |j, count| {
                 let (r, bx, by) = self.residue(self.cells[j]);
-                for &(di, dj) in &self.decrement[r] {
+                for &(di, dj) in &self.st.decrement[r] {
                     if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
                         count[k] = count[k].saturating_sub(1);
                     }
@@ -829,7 +867,7 @@ impl<'a> Lattice<'a> {
                 if let Some(dirty) = &dirty {
                     // Covered but not decremented (the two tests disagree on a boundary):
                     // this candidate's count may now be above the truth.
-                    for &(di, dj) in &self.skipped[r] {
+                    for &(di, dj) in &self.st.skipped[r] {
                         if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
                             dirty.borrow_mut()[k] = true;
                         }

@@ -32,6 +32,10 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 pub struct AreaIndex {
     tree: RTree<Entry>,
     areas: Vec<MultiPolygon<f64>>,
+    /// Per area, the box of each of its polygons (`None`: empty), so `locate` tests a point
+    /// against a polygon's rings only when it is in that polygon's box and never recomputes
+    /// a box (geo's `Intersects` for a multipolygon walks every vertex for its box first).
+    boxes: Vec<Vec<Option<geo::Rect<f64>>>>,
 }
 
 impl AreaIndex {
@@ -49,9 +53,14 @@ impl AreaIndex {
                 ))
             })
             .collect();
+        let boxes = areas
+            .iter()
+            .map(|a| a.0.iter().map(BoundingRect::bounding_rect).collect())
+            .collect();
         AreaIndex {
             tree: RTree::bulk_load(entries),
             areas,
+            boxes,
         }
     }
 
@@ -66,8 +75,23 @@ impl AreaIndex {
         self.tree
             .locate_all_at_point(&[p.x(), p.y()])
             .map(|e| e.data)
-            .filter(|&i| self.areas[i].intersects(&p))
+            .filter(|&i| self.contains(i, p))
             .min()
+    }
+
+    /// Whether area `i` contains `p`, boundary included: the same answer as geo's
+    /// `MultiPolygon::intersects(&p)` (any polygon whose rings do not leave `p` outside).
+    fn contains(&self, i: usize, p: Point<f64>) -> bool {
+        let c = p.0;
+        self.areas[i]
+            .0
+            .iter()
+            .zip(&self.boxes[i])
+            .any(|(polygon, rect)| {
+                rect.is_some_and(|r| {
+                    r.min().x <= c.x && c.x <= r.max().x && r.min().y <= c.y && c.y <= r.max().y
+                }) && polygon.intersects(&c)
+            })
     }
 
     /// Positions (ascending) of the areas within `radius_m` metres (straight line, inclusive)
@@ -149,5 +173,54 @@ mod tests {
             index.within_distance(Point::new(410.0, 110.0), 15.0),
             vec![1]
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// `locate` answers as the plain scan with geo's `intersects` it speeds up: triangles,
+        /// squares with holes and multipolygons on a small integer grid, probes on vertices,
+        /// edges and in holes.
+        #[test]
+        fn locate_equals_the_lowest_area_geo_says_intersects(
+            shapes in proptest::collection::vec(
+                proptest::collection::vec((0..12i32, 0..12i32, 1..6i32, 0..3u8), 1..3),
+                1..8,
+            ),
+            probes in proptest::collection::vec((0..36i32, 0..36i32), 1..40),
+        ) {
+            use geo_types::{LineString, Polygon};
+            let areas: Vec<MultiPolygon<f64>> = shapes
+                .iter()
+                .map(|parts| {
+                    MultiPolygon(
+                        parts
+                            .iter()
+                            .map(|&(x, y, side, kind)| {
+                                let (x, y, d) = (f64::from(x), f64::from(y), f64::from(side));
+                                match kind {
+                                    0 => Polygon::new(
+                                        LineString::from(vec![(x, y), (x + 2.0 * d, y), (x, y + 2.0 * d), (x, y)]),
+                                        vec![],
+                                    ),
+                                    1 => square(x, y, 2.0 * d).0.remove(0),
+                                    _ => Polygon::new(
+                                        square(x, y, 3.0 * d).0.remove(0).exterior().clone(),
+                                        vec![square(x + d, y + d, d).0.remove(0).exterior().clone()],
+                                    ),
+                                }
+                            })
+                            .collect(),
+                    )
+                })
+                .collect();
+            let index = AreaIndex::new(areas.clone());
+            for &(px, py) in &probes {
+                // Half-unit probes land on edges, vertices and hole rings as often as inside.
+                let p = Point::new(f64::from(px) / 2.0, f64::from(py) / 2.0);
+                let want = areas.iter().position(|a| a.intersects(&p));
+                proptest::prop_assert_eq!(index.locate(p), want);
+            }
+        }
     }
 }
