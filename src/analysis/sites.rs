@@ -850,7 +850,11 @@ impl<'a> Lattice<'a> {
                                 .zip(&xs[l..r])
                                 .filter(|&(&j, _)| !assigned[j])
                                 .map(|(&j, &x)| {
-                                    (self.st.distance[base + (a - x + self.st.reach + 1) as usize], j)
+                                    (
+                                        self.st.distance
+                                            [base + (a - x + self.st.reach + 1) as usize],
+                                        j,
+                                    )
                                 }),
                         );
                     }

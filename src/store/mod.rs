@@ -733,8 +733,8 @@ impl Store {
         Ok(())
     }
 
-    /// The rows of the result layers GDAL created empty in `tmp_path` (see [`sqlite`]), then
-    /// their R-trees, built in bulk by GDAL.
+    /// The rows of the result layers GDAL created empty in `tmp_path` and their R-trees, in
+    /// one SQLite transaction (see [`sqlite`]).
     fn write_result_rows(
         &self,
         tmp_path: &Path,
@@ -751,28 +751,6 @@ impl Store {
             reason: e.reason,
         })?;
         tracing::debug!(rows_ms = t.elapsed().as_millis() as u64, "result rows");
-        let ds = Dataset::open_ex(
-            tmp_path,
-            DatasetOptions {
-                open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_UPDATE,
-                allowed_drivers: Some(&["GPKG"]),
-                ..Default::default()
-            },
-        )
-        .map_err(self.gdal_err("opening the copy to index the results"))?;
-        for (name, _) in &named {
-            ds.execute_sql(
-                format!("SELECT CreateSpatialIndex('{name}', 'geom')"),
-                None,
-                gdal::vector::sql::Dialect::DEFAULT,
-            )
-            .map_err(self.gdal_err(format!("indexing {name}")))?;
-        }
-        fault::close_checked(ds).map_err(|reason| StoreError::Gdal {
-            path: self.path.clone(),
-            action: "indexing the results".into(),
-            reason,
-        })?;
         Ok(())
     }
 

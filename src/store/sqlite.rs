@@ -7,8 +7,9 @@
 //! GDAL's per-feature path (an OGR feature and geometry built field by field and point by
 //! point, then serialised) was most of the time of writing ~74,000 site circles. GDAL's
 //! triggers on a new table (the feature count's) are set aside during the inserts and put back
-//! verbatim, the count set once. The R-tree is built afterwards by GDAL's `CreateSpatialIndex`,
-//! so its triggers are GDAL's own.
+//! verbatim, the count set once. The R-tree is packed in bulk from the envelopes the encoder
+//! computed, in the same transaction, with the triggers GDAL's `CreateSpatialIndex` makes
+//! (`sqlite_gpkg::create_spatial_index`).
 //!
 //! Values are stored as GDAL's writer stored them (`table::write_features`): text as TEXT,
 //! integers and yes/no as INTEGER, reals as REAL, JSON objects as their JSON text, null as
@@ -123,7 +124,7 @@ pub fn write_rows(path: &Path, tables: &[(String, &Table)]) -> Result<(), WriteE
         .transaction()
         .map_err(fail("starting the result transaction".into()))?;
     for (name, table) in tables {
-        let mut columns = vec![quote("geom"), quote("id")];
+        let mut columns = vec![quote("fid"), quote("geom"), quote("id")];
         columns.extend(table.fields.iter().map(|(f, _)| quote(f)));
         let params: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
@@ -154,8 +155,9 @@ pub fn write_rows(path: &Path, tables: &[(String, &Table)]) -> Result<(), WriteE
             .prepare(&sql)
             .map_err(fail(format!("preparing the rows of {name}")))?;
         let mut extent: Option<[f64; 4]> = None;
+        let mut boxes: Vec<Option<[f64; 4]>> = Vec::with_capacity(table.features.len());
         let mut row: Vec<SqlValue> = Vec::with_capacity(columns.len());
-        for f in &table.features {
+        for (fid, f) in (1i64..).zip(&table.features) {
             let (blob, envelope) = gpkg_blob(&f.geometry_rd).map_err(|e| WriteError {
                 action: format!("encoding the geometry of {} in {name}", f.id),
                 reason: e.to_string(),
@@ -166,7 +168,9 @@ pub fn write_rows(path: &Path, tables: &[(String, &Table)]) -> Result<(), WriteE
                     Some([a, b, c, d]) => [a.min(x0), b.min(y0), c.max(x1), d.max(y1)],
                 });
             }
+            boxes.push(envelope);
             row.clear();
+            row.push(SqlValue::Integer(fid));
             row.push(SqlValue::Blob(blob));
             row.push(SqlValue::Text(f.id.clone()));
             row.extend(
@@ -204,6 +208,8 @@ pub fn write_rows(path: &Path, tables: &[(String, &Table)]) -> Result<(), WriteE
             ],
         )
         .map_err(fail(format!("counting the features of {name}")))?;
+        super::sqlite_gpkg::create_spatial_index(&tx, name, "geom", &boxes)
+            .map_err(fail(format!("indexing {name}")))?;
     }
     tx.commit()
         .map_err(fail("committing the result rows".into()))?;

@@ -210,26 +210,15 @@ pub(super) fn write(path: &Path, c: &Contents<'_>) -> rusqlite::Result<()> {
         )?;
     }
 
-    let rtree = format!("rtree_{TABLE}_{GEOM}");
-    tx.execute_batch(&format!(
-        "CREATE VIRTUAL TABLE \"{rtree}\" USING rtree(id, minx, maxx, miny, maxy);"
-    ))?;
-    fill_rtree(&tx, &rtree, c.clients)?;
-    tx.execute(
-        "INSERT INTO gpkg_extensions VALUES (?1, ?2, 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-        params![TABLE, GEOM],
-    )?;
-    // The triggers of the R-tree extension and GDAL's feature counts, created after the rows
-    // so that none fired for them (the ST_ functions exist in GDAL's connections only).
-    let (t, g) = (TABLE, GEOM);
-    tx.execute_batch(&format!(
-        "CREATE TRIGGER \"{rtree}_insert\" AFTER INSERT ON \"{t}\" WHEN (new.\"{g}\" NOT NULL AND NOT ST_IsEmpty(NEW.\"{g}\")) BEGIN INSERT OR REPLACE INTO \"{rtree}\" VALUES (NEW.\"fid\",ST_MinX(NEW.\"{g}\"), ST_MaxX(NEW.\"{g}\"),ST_MinY(NEW.\"{g}\"), ST_MaxY(NEW.\"{g}\")); END;
-         CREATE TRIGGER \"{rtree}_update1\" AFTER UPDATE OF \"{g}\" ON \"{t}\" WHEN OLD.\"fid\" = NEW.\"fid\" AND (NEW.\"{g}\" NOTNULL AND NOT ST_IsEmpty(NEW.\"{g}\")) BEGIN INSERT OR REPLACE INTO \"{rtree}\" VALUES (NEW.\"fid\",ST_MinX(NEW.\"{g}\"), ST_MaxX(NEW.\"{g}\"),ST_MinY(NEW.\"{g}\"), ST_MaxY(NEW.\"{g}\")); END;
-         CREATE TRIGGER \"{rtree}_update2\" AFTER UPDATE OF \"{g}\" ON \"{t}\" WHEN OLD.\"fid\" = NEW.\"fid\" AND (NEW.\"{g}\" ISNULL OR ST_IsEmpty(NEW.\"{g}\")) BEGIN DELETE FROM \"{rtree}\" WHERE id = OLD.\"fid\"; END;
-         CREATE TRIGGER \"{rtree}_update3\" AFTER UPDATE ON \"{t}\" WHEN OLD.\"fid\" != NEW.\"fid\" AND (NEW.\"{g}\" NOTNULL AND NOT ST_IsEmpty(NEW.\"{g}\")) BEGIN DELETE FROM \"{rtree}\" WHERE id = OLD.\"fid\"; INSERT OR REPLACE INTO \"{rtree}\" VALUES (NEW.\"fid\",ST_MinX(NEW.\"{g}\"), ST_MaxX(NEW.\"{g}\"),ST_MinY(NEW.\"{g}\"), ST_MaxY(NEW.\"{g}\")); END;
-         CREATE TRIGGER \"{rtree}_update4\" AFTER UPDATE ON \"{t}\" WHEN OLD.\"fid\" != NEW.\"fid\" AND (NEW.\"{g}\" ISNULL OR ST_IsEmpty(NEW.\"{g}\")) BEGIN DELETE FROM \"{rtree}\" WHERE id IN (OLD.\"fid\", NEW.\"fid\"); END;
-         CREATE TRIGGER \"{rtree}_delete\" AFTER DELETE ON \"{t}\" WHEN old.\"{g}\" NOT NULL BEGIN DELETE FROM \"{rtree}\" WHERE id = OLD.\"fid\"; END;"
-    ))?;
+    let boxes: Vec<Option<[f64; 4]>> = c
+        .clients
+        .iter()
+        .map(|c| {
+            let (x, y) = (c.position_rd.x(), c.position_rd.y());
+            Some([x, y, x, y])
+        })
+        .collect();
+    create_spatial_index(&tx, TABLE, GEOM, &boxes)?;
     for name in [TABLE, "bc_metadata", "bc_imports"] {
         tx.execute_batch(&format!(
             "CREATE TRIGGER \"trigger_insert_feature_count_{name}\" AFTER INSERT ON \"{name}\" BEGIN UPDATE gpkg_ogr_contents SET feature_count = feature_count + 1 WHERE lower(table_name) = lower('{name}'); END;
@@ -327,30 +316,64 @@ fn union(cells: &[Cell]) -> [f32; 4] {
     )
 }
 
-/// Packs the clients (fid = position + 1) into the R-tree `name` (an empty one, just created)
-/// bottom-up, sort-tile-recursive: leaves of [`RTREE_CELLS`] points sorted by x into vertical
+/// The spatial index of the GeoPackage R-tree extension on `table.geom_column`, as GDAL's
+/// `CreateSpatialIndex` makes it, in the transaction `tx`: the virtual table
+/// `rtree_<table>_<geom>` packed in bulk from `boxes` (the row with fid `i + 1` has the box
+/// `boxes[i]`, min x, min y, max x, max y; `None` for an empty geometry, not indexed), the
+/// `gpkg_extensions` row, and the triggers that keep it current. Made after the rows, so none
+/// fired for them (the `ST_` functions the triggers call exist in GDAL's connections only).
+pub(super) fn create_spatial_index(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    geom_column: &str,
+    boxes: &[Option<[f64; 4]>],
+) -> rusqlite::Result<()> {
+    let rtree = format!("rtree_{table}_{geom_column}");
+    tx.execute_batch(&format!(
+        "CREATE VIRTUAL TABLE \"{rtree}\" USING rtree(id, minx, maxx, miny, maxy);"
+    ))?;
+    fill_rtree(tx, &rtree, boxes)?;
+    tx.execute(
+        "INSERT INTO gpkg_extensions VALUES (?1, ?2, 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+        params![table, geom_column],
+    )?;
+    let (t, g) = (table, geom_column);
+    tx.execute_batch(&format!(
+        "CREATE TRIGGER \"{rtree}_insert\" AFTER INSERT ON \"{t}\" WHEN (new.\"{g}\" NOT NULL AND NOT ST_IsEmpty(NEW.\"{g}\")) BEGIN INSERT OR REPLACE INTO \"{rtree}\" VALUES (NEW.\"fid\",ST_MinX(NEW.\"{g}\"), ST_MaxX(NEW.\"{g}\"),ST_MinY(NEW.\"{g}\"), ST_MaxY(NEW.\"{g}\")); END;
+         CREATE TRIGGER \"{rtree}_update1\" AFTER UPDATE OF \"{g}\" ON \"{t}\" WHEN OLD.\"fid\" = NEW.\"fid\" AND (NEW.\"{g}\" NOTNULL AND NOT ST_IsEmpty(NEW.\"{g}\")) BEGIN INSERT OR REPLACE INTO \"{rtree}\" VALUES (NEW.\"fid\",ST_MinX(NEW.\"{g}\"), ST_MaxX(NEW.\"{g}\"),ST_MinY(NEW.\"{g}\"), ST_MaxY(NEW.\"{g}\")); END;
+         CREATE TRIGGER \"{rtree}_update2\" AFTER UPDATE OF \"{g}\" ON \"{t}\" WHEN OLD.\"fid\" = NEW.\"fid\" AND (NEW.\"{g}\" ISNULL OR ST_IsEmpty(NEW.\"{g}\")) BEGIN DELETE FROM \"{rtree}\" WHERE id = OLD.\"fid\"; END;
+         CREATE TRIGGER \"{rtree}_update3\" AFTER UPDATE ON \"{t}\" WHEN OLD.\"fid\" != NEW.\"fid\" AND (NEW.\"{g}\" NOTNULL AND NOT ST_IsEmpty(NEW.\"{g}\")) BEGIN DELETE FROM \"{rtree}\" WHERE id = OLD.\"fid\"; INSERT OR REPLACE INTO \"{rtree}\" VALUES (NEW.\"fid\",ST_MinX(NEW.\"{g}\"), ST_MaxX(NEW.\"{g}\"),ST_MinY(NEW.\"{g}\"), ST_MaxY(NEW.\"{g}\")); END;
+         CREATE TRIGGER \"{rtree}_update4\" AFTER UPDATE ON \"{t}\" WHEN OLD.\"fid\" != NEW.\"fid\" AND (NEW.\"{g}\" ISNULL OR ST_IsEmpty(NEW.\"{g}\")) BEGIN DELETE FROM \"{rtree}\" WHERE id IN (OLD.\"fid\", NEW.\"fid\"); END;
+         CREATE TRIGGER \"{rtree}_delete\" AFTER DELETE ON \"{t}\" WHEN old.\"{g}\" NOT NULL BEGIN DELETE FROM \"{rtree}\" WHERE id = OLD.\"fid\"; END;"
+    ))
+}
+
+/// Packs the boxes (fid = position + 1, `None` skipped) into the R-tree `name` (an empty one,
+/// just created)
+/// bottom-up, sort-tile-recursive: leaves of [`RTREE_CELLS`] boxes sorted by x into vertical
 /// slices and by y within a slice, each level above packing the one below in that order.
 /// Writes the shadow tables `<name>_node` (root = node 1, holding the depth), `<name>_rowid`
-/// (the leaf of each fid) and `<name>_parent` as SQLite's R-tree module lays them out.
+/// (the leaf of each fid) and `<name>_parent` as SQLite's R-tree module lays them out. Bounds
+/// are rounded outwards to `f32`, as the module stores them.
 fn fill_rtree(
     tx: &rusqlite::Transaction<'_>,
     name: &str,
-    clients: &[Client],
+    boxes: &[Option<[f64; 4]>],
 ) -> rusqlite::Result<()> {
-    if clients.is_empty() {
-        return Ok(()); // SQLite's own empty root stays
-    }
-    let mut cells: Vec<Cell> = clients
+    let mut cells: Vec<Cell> = boxes
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let (x, y) = (c.position_rd.x(), c.position_rd.y());
-            Cell {
+        .filter_map(|(i, b)| {
+            let [x0, y0, x1, y1] = (*b)?;
+            Some(Cell {
                 id: i64::try_from(i).unwrap_or(i64::MAX - 1) + 1,
-                bounds: [f32_down(x), f32_up(x), f32_down(y), f32_up(y)],
-            }
+                bounds: [f32_down(x0), f32_up(x1), f32_down(y0), f32_up(y1)],
+            })
         })
         .collect();
+    if cells.is_empty() {
+        return Ok(()); // SQLite's own empty root stays
+    }
     // Leaves: sort-tile-recursive.
     let leaves = cells.len().div_ceil(RTREE_CELLS);
     #[allow(
@@ -410,7 +433,7 @@ fn fill_rtree(
     let mut data = vec![0u8; RTREE_NODE_BYTES];
     // The leaf of each fid, inserted in fid order below (appending is far cheaper than a
     // B-tree seek per row).
-    let mut leaf_of = vec![0i64; clients.len()];
+    let mut leaf_of = vec![0i64; boxes.len()];
     for (k, level) in levels.iter().enumerate() {
         for (i, chunk) in level.chunks(RTREE_CELLS).enumerate() {
             let nodeno = first[k] + i64::try_from(i).unwrap_or(0);
@@ -441,6 +464,9 @@ fn fill_rtree(
         }
     }
     for (i, nodeno) in leaf_of.iter().enumerate() {
+        if *nodeno == 0 {
+            continue; // an empty geometry: not in the index
+        }
         rowid.execute(params![
             i64::try_from(i).unwrap_or(i64::MAX - 1) + 1,
             nodeno
