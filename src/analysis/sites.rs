@@ -772,8 +772,18 @@ impl<'a> Lattice<'a> {
     /// Coverage counts: the dense row prefix sums of [`lattice_counts`] when the box is small
     /// enough, else every distinct member cell adds its multiplicity over its stencil.
     fn counts(&self) -> Vec<usize> {
-        if let Some(counts) =
-            lattice_counts_capped(self.local, self.candidates, self.st.walk_m, self.max_cells)
+        // The raster costs its box (allocated, zeroed, summed) plus a row run per candidate
+        // and stencil row; the stencil walk at most one stencil per member. Both count alike.
+        let (x0, x1) = self
+            .xs
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        let box_cells = (x1 - x0 + 1).max(0) as usize * (self.rows.len() - 1);
+        let dense_cost = box_cells + self.candidates.len() * self.st.runs.len();
+        let sparse_cost = self.local.len() * self.st.cover.first().map_or(0, Vec::len);
+        if dense_cost <= sparse_cost
+            && let Some(counts) =
+                lattice_counts_capped(self.local, self.candidates, self.st.walk_m, self.max_cells)
         {
             return counts;
         }
@@ -841,8 +851,10 @@ impl<'a> Lattice<'a> {
                 }
                 for &(t, lo, hi) in &self.st.runs {
                     if let Some((xs, order)) = self.row(b - t) {
+                        // One search for the run's start; its end is where the scan leaves it
+                        // (the run holds the members taken anyway).
                         let l = xs.partition_point(|&x| x < a - hi);
-                        let r = xs.partition_point(|&x| x <= a - lo);
+                        let r = l + xs[l..].iter().take_while(|&&x| x <= a - lo).count();
                         let base = (t + self.st.reach) as usize * self.st.width;
                         out.extend(
                             order[l..r]
