@@ -123,18 +123,23 @@ pub fn find_sites<M: WalkingMetric + Sync>(
         return Vec::new();
     }
     // Clusters are independent: choose their sites in parallel, then concatenate in cluster
-    // order, so the result is the sequential one.
+    // order, so the result is the sequential one. Largest first, one cluster per task: a
+    // city-sized cluster starts at once instead of after the small ones split with it, so the
+    // threads finish together (longest-processing-time-first scheduling).
     let members = clustering.members();
     let stencils = metric
         .is_straight_line()
         .then(|| Stencils::new(params))
         .flatten();
-    let per_cluster: Vec<Vec<Site>> = members
+    let mut by_size: Vec<usize> = (0..members.len()).collect();
+    by_size.sort_unstable_by_key(|&c| (std::cmp::Reverse(members[c].len()), c));
+    let mut chosen: Vec<(usize, Vec<Site>)> = by_size
         .par_iter()
-        .enumerate()
-        .map(|(cluster, members)| {
+        .with_max_len(1)
+        .map(|&cluster| {
+            let members = &members[cluster];
             let local: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
-            sites_with(metric, &local, params, MAX_LATTICE_CELLS, stencils.as_ref())
+            let sites = sites_with(metric, &local, params, MAX_LATTICE_CELLS, stencils.as_ref())
                 .into_iter()
                 .map(|(centre_rd, chosen)| {
                     let mut participants: Vec<usize> =
@@ -146,9 +151,12 @@ pub fn find_sites<M: WalkingMetric + Sync>(
                         participants,
                     }
                 })
-                .collect()
+                .collect();
+            (cluster, sites)
         })
         .collect();
+    chosen.sort_unstable_by_key(|&(cluster, _)| cluster);
+    let per_cluster = chosen.into_iter().map(|(_, sites)| sites);
     per_cluster.into_iter().flatten().collect()
 }
 
