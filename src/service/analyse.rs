@@ -311,6 +311,7 @@ fn write_results(
         .par_iter()
         .filter(|name| !matches!(**name, "places" | "circles"))
         .filter_map(|name| layers::build(name, data, analysis, scores))
+        .map(json_as_text)
         .collect();
     tracing::debug!(
         build_ms = t.elapsed().as_millis() as u64,
@@ -339,6 +340,32 @@ fn write_results(
             ..Default::default()
         },
     )
+}
+
+/// `table` with every JSON object or array of a [`FieldType::Json`] field replaced by its JSON
+/// text, the very text the store writes for it (`store::sqlite`), made here in parallel over
+/// the features rather than one by one in the writer's single transaction (the wijken's
+/// explanations are about 10 MB of JSON at national scale).
+fn json_as_text(mut table: crate::model::Table) -> crate::model::Table {
+    use crate::model::FieldType;
+    use rayon::prelude::*;
+    let json: Vec<usize> = (table.fields.iter().enumerate())
+        .filter(|(_, (_, t))| *t == FieldType::Json)
+        .map(|(i, _)| i)
+        .collect();
+    if json.is_empty() {
+        return table;
+    }
+    table.features.par_iter_mut().for_each(|f| {
+        for &i in &json {
+            if let Some(v) = f.values.get_mut(i)
+                && (v.is_object() || v.is_array())
+            {
+                *v = serde_json::Value::String(v.to_string());
+            }
+        }
+    });
+    table
 }
 
 /// Straight-line and street-network clusterings of the stored clients, compared. Exact counts
