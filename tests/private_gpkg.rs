@@ -372,7 +372,6 @@ fn the_result_layers_r_trees_answer_gdal_as_gdal_built_ones_would() {
         want,
         "GDAL's spatial filter on resultaat_sites"
     );
-    drop(sites);
     drop(ds);
 
     // The triggers are live: a feature moved through GDAL moves in the index too.
@@ -389,7 +388,6 @@ fn the_result_layers_r_trees_answer_gdal_as_gdal_built_ones_would() {
     let far = gdal::vector::Geometry::from_wkt("POINT (10 10)").expect("point");
     first.set_geometry(far).expect("set geometry");
     sites.set_feature(first).expect("update through GDAL");
-    drop(sites);
     drop(ds);
     let db =
         rusqlite::Connection::open_with_flags(&store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
