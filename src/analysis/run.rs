@@ -293,16 +293,13 @@ pub fn analyse_with<M: WalkingMetric + Sync>(
     params.validate()?;
     let dbscan = Dbscan::new(params.walk_m, params.min_participants)?;
     let points: Vec<Point<f64>> = inputs.clients.iter().map(|c| c.position_rd).collect();
-    let t = std::time::Instant::now();
     let clustering: Clustering = dbscan.cluster(metric, &points);
-    let t_cluster = t.elapsed();
     let site_params = SiteParams {
         walk_m: params.walk_m,
         min_participants: params.min_participants,
         ..SiteParams::default()
     };
     let sites = find_sites(metric, &points, &clustering, &site_params);
-    let t_sites = t.elapsed();
     let keys: Vec<f64> = inputs.clients.iter().map(|c| c.key).collect();
     let mut published = publish(
         &points,
@@ -330,9 +327,7 @@ pub fn analyse_with<M: WalkingMetric + Sync>(
     let has_clients = !inputs.clients.is_empty();
     // Published as the bucket of the perturbed count (docs/privacy.md, "Counts"); the members'
     // cell keys are summed where they are counted (cellkey::cell_key of the area).
-    let t_publish = t.elapsed();
     let (counts, key_sums) = participant_counts(inputs.areas, &points, &keys, clustering.labels());
-    let t_counts = t.elapsed();
     let participants: Vec<Option<Bucket>> = counts
         .iter()
         .zip(&key_sums)
@@ -406,15 +401,6 @@ pub fn analyse_with<M: WalkingMetric + Sync>(
         crate::analysis::region::Regions::new()
     };
     let prepared = prepare_regions(&area_inputs, model, &regions);
-    // The stages of docs/performance.md, for `BUURTCIRKEL_LOG=debug`.
-    tracing::debug!(
-        clustering_ms = t_cluster.as_millis() as u64,
-        sites_ms = (t_sites - t_cluster).as_millis() as u64,
-        publish_ms = (t_publish - t_sites).as_millis() as u64,
-        area_counts_ms = (t_counts - t_publish).as_millis() as u64,
-        criteria_ms = (t.elapsed() - t_counts).as_millis() as u64,
-        "analysis stages"
-    );
     let summary = Summary {
         clients: points.len(),
         clustered: clustering.labels().iter().filter(|l| l.is_some()).count(),
