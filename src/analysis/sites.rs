@@ -409,11 +409,15 @@ struct Stencils {
     /// Per row offset `t` from a candidate, the member column offsets `[lo, hi]` it covers.
     runs: Vec<(i64, i64, i64)>,
     /// Per residue `r.0 * g + r.1`: candidate offsets covering (`cover`) and decremented by
-    /// (`decrement`) a member of that residue.
-    cover: Vec<Vec<(i64, i64)>>,
-    decrement: Vec<Vec<(i64, i64)>>,
+    /// (`decrement`) a member of that residue, as row runs `(dj, lo, hi)` (every offset
+    /// `(di, dj)` with `lo <= di <= hi`; [`offset_runs`]), so a member's candidates are read
+    /// as a few contiguous slices of the lookup instead of one lookup per candidate.
+    cover: Vec<Vec<(i64, i64, i64)>>,
+    decrement: Vec<Vec<(i64, i64, i64)>>,
     /// `cover` minus `decrement`: almost always empty.
-    skipped: Vec<Vec<(i64, i64)>>,
+    skipped: Vec<Vec<(i64, i64, i64)>>,
+    /// Offsets in `cover[0]` (the stencil walk's cost per member cell).
+    cover_len: usize,
     /// Every covered cell `(t, s)` of `runs` with its distance `hypot(25·s + 12.5,
     /// 25·t + 12.5)` (the `straight` of the pair), nearest first.
     by_distance: Vec<(f64, i64, i64)>,
@@ -601,6 +605,83 @@ impl CandidateLookup {
             }
         }
     }
+
+    /// Calls `f` with every candidate whose key is `(i, j)` for `lo <= i <= hi`, in
+    /// ascending `i`: the same candidates as [`CandidateLookup::get`] over the run, read as
+    /// contiguous slices of the raster or of each tile it crosses.
+    #[inline]
+    fn each_in_row(&self, keys: &[(i64, i64)], j: i64, lo: i64, hi: i64, mut f: impl FnMut(usize)) {
+        match self {
+            CandidateLookup::Dense {
+                raster,
+                i0,
+                j0,
+                w,
+                h,
+            } => {
+                let dj = j - j0;
+                let (a, b) = ((lo - i0).max(0), (hi - i0).min(w - 1));
+                if dj < 0 || dj >= *h || a > b {
+                    return;
+                }
+                let row = (dj * w) as usize;
+                for &k in &raster[row + a as usize..=row + b as usize] {
+                    if k != u32::MAX {
+                        f(k as usize);
+                    }
+                }
+            }
+            CandidateLookup::Tiled {
+                slots,
+                tiles,
+                i0,
+                j0,
+                tw,
+                th,
+            } => {
+                let dj = j - j0;
+                let (mut a, b) = ((lo - i0).max(0), (hi - i0).min(tw * TILE - 1));
+                if dj < 0 || dj >= th * TILE {
+                    return;
+                }
+                let (block_row, in_row) = ((dj / TILE) * tw, (dj % TILE) * TILE);
+                while a <= b {
+                    let end = ((a / TILE + 1) * TILE - 1).min(b);
+                    let slot = slots[(block_row + a / TILE) as usize];
+                    if slot != u32::MAX {
+                        let base = slot as usize * (TILE * TILE) as usize + in_row as usize;
+                        for &k in &tiles[base + (a % TILE) as usize..=base + (end % TILE) as usize]
+                        {
+                            if k != u32::MAX {
+                                f(k as usize);
+                            }
+                        }
+                    }
+                    a = end + 1;
+                }
+            }
+            CandidateLookup::Columns { .. } => {
+                for i in lo..=hi {
+                    if let Some(k) = self.get(keys, i, j) {
+                        f(k);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `offsets` `(di, dj)` as maximal runs `(dj, lo, hi)`, sorted by row: the same set.
+fn offset_runs(mut offsets: Vec<(i64, i64)>) -> Vec<(i64, i64, i64)> {
+    offsets.sort_unstable_by_key(|&(di, dj)| (dj, di));
+    let mut runs: Vec<(i64, i64, i64)> = Vec::new();
+    for (di, dj) in offsets {
+        match runs.last_mut() {
+            Some((j, _, hi)) if *j == dj && *hi + 1 == di => *hi = di,
+            _ => runs.push((dj, di, di)),
+        }
+    }
+    runs
 }
 
 impl Stencils {
@@ -675,16 +756,20 @@ impl Stencils {
                         }
                     }
                 }
-                cover.push(c);
-                decrement.push(d);
-                skipped.push(e);
+                cover.push(offset_runs(c));
+                decrement.push(offset_runs(d));
+                skipped.push(offset_runs(e));
             }
         }
+        let cover_len = cover.first().map_or(0, |runs| {
+            runs.iter().map(|&(_, lo, hi)| (hi - lo + 1) as usize).sum()
+        });
         Some(Stencils {
             walk_m: walk,
             g,
             runs,
             cover,
+            cover_len,
             decrement,
             skipped,
             by_distance,
@@ -788,7 +873,7 @@ impl<'a> Lattice<'a> {
             .fold((i64::MAX, i64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
         let box_cells = (x1 - x0 + 1).max(0) as usize * (self.rows.len() - 1);
         let dense_cost = box_cells + self.candidates.len() * self.st.runs.len();
-        let sparse_cost = self.local.len() * self.st.cover.first().map_or(0, Vec::len);
+        let sparse_cost = self.local.len() * self.st.cover_len;
         if dense_cost <= sparse_cost
             && let Some(counts) =
                 lattice_counts_capped(self.local, self.candidates, self.st.walk_m, self.max_cells)
@@ -804,10 +889,11 @@ impl<'a> Lattice<'a> {
                 end += 1;
             }
             let (r, bx, by) = self.residue(q);
-            for &(di, dj) in &self.st.cover[r] {
-                if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
-                    count[k] += end - at;
-                }
+            for &(dj, lo, hi) in &self.st.cover[r] {
+                self.lookup
+                    .each_in_row(self.keys, by + dj, bx + lo, bx + hi, |k| {
+                        count[k] += end - at
+                    });
             }
             at = end;
         }
@@ -883,18 +969,19 @@ impl<'a> Lattice<'a> {
             },
             |j, count| {
                 let (r, bx, by) = self.residue(self.cells[j]);
-                for &(di, dj) in &self.st.decrement[r] {
-                    if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
-                        count[k] = count[k].saturating_sub(1);
-                    }
+                for &(dj, lo, hi) in &self.st.decrement[r] {
+                    self.lookup
+                        .each_in_row(self.keys, by + dj, bx + lo, bx + hi, |k| {
+                            count[k] = count[k].saturating_sub(1);
+                        });
                 }
                 if let Some(dirty) = &dirty {
                     // Covered but not decremented (the two tests disagree on a boundary):
                     // this candidate's count may now be above the truth.
-                    for &(di, dj) in &self.st.skipped[r] {
-                        if let Some(k) = self.lookup.get(self.keys, bx + di, by + dj) {
-                            dirty.borrow_mut()[k] = true;
-                        }
+                    let mut dirty = dirty.borrow_mut();
+                    for &(dj, lo, hi) in &self.st.skipped[r] {
+                        self.lookup
+                            .each_in_row(self.keys, by + dj, bx + lo, bx + hi, |k| dirty[k] = true);
                     }
                 }
             },
@@ -1391,6 +1478,17 @@ mod tests {
                 let want = keys.binary_search(&(i, j)).ok();
                 for lookup in &lookups {
                     prop_assert_eq!(lookup.get(&keys, i, j), want, "key ({}, {})", i, j);
+                }
+                // A row run from here: the keys in it, in order, as one `get` per key finds.
+                for len in [0i64, 1, 15, 40] {
+                    let want: Vec<usize> = (i..=i + len)
+                        .filter_map(|x| keys.binary_search(&(x, j)).ok())
+                        .collect();
+                    for lookup in &lookups {
+                        let mut got = Vec::new();
+                        lookup.each_in_row(&keys, j, i, i + len, |k| got.push(k));
+                        prop_assert_eq!(&got, &want, "run ({}..={}, {})", i, i + len, j);
+                    }
                 }
             }
         }
