@@ -880,24 +880,40 @@ impl<'a> Lattice<'a> {
         {
             return counts;
         }
-        let mut count = vec![0usize; self.keys.len()];
-        let mut at = 0;
-        while at < self.order.len() {
-            let q = self.cells[self.order[at]];
-            let mut end = at + 1;
-            while end < self.order.len() && self.cells[self.order[end]] == q {
-                end += 1;
+        // Integer sums in any split: a national-sized cluster's walk takes both cores (the
+        // other clusters are small), a small one stays one chunk.
+        let walk = |part: &[usize]| {
+            let mut count = vec![0usize; self.keys.len()];
+            let mut at = 0;
+            while at < part.len() {
+                let q = self.cells[part[at]];
+                let mut end = at + 1;
+                while end < part.len() && self.cells[part[end]] == q {
+                    end += 1;
+                }
+                let (r, bx, by) = self.residue(q);
+                for &(dj, lo, hi) in &self.st.cover[r] {
+                    self.lookup
+                        .each_in_row(self.keys, by + dj, bx + lo, bx + hi, |k| {
+                            count[k] += end - at
+                        });
+                }
+                at = end;
             }
-            let (r, bx, by) = self.residue(q);
-            for &(dj, lo, hi) in &self.st.cover[r] {
-                self.lookup
-                    .each_in_row(self.keys, by + dj, bx + lo, bx + hi, |k| {
-                        count[k] += end - at
-                    });
-            }
-            at = end;
+            count
+        };
+        let chunk = (self.order.len() / rayon::current_num_threads().max(1)).max(1 << 16);
+        if self.order.len() <= chunk {
+            return walk(&self.order);
         }
-        count
+        self.order
+            .par_chunks(chunk)
+            .map(walk)
+            .reduce_with(|mut a, b| {
+                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                a
+            })
+            .unwrap_or_else(|| vec![0; self.keys.len()])
     }
 
     fn greedy(&self, params: &SiteParams) -> Vec<(usize, Vec<usize>)> {
@@ -1414,6 +1430,34 @@ mod tests {
             sites_of(&Opaque, &local, &params, MAX_LATTICE_CELLS),
             oracle
         );
+    }
+
+    #[test]
+    fn a_cluster_too_large_for_one_chunk_counts_as_the_raster_does() {
+        // 150,000 members (more than one chunk of the parallel stencil walk) on a 25 m lattice
+        // box too large for the capped raster: the stencil walk's split sums must equal the
+        // raster's counts, candidate for candidate.
+        let mut seed = 7u64;
+        let local: Vec<Point<f64>> = (0..150_000)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let (x, y) = ((seed >> 33) % 500, (seed >> 13) % 500);
+                Point::new(155_000.0 + 25.0 * x as f64, 463_000.0 + 25.0 * y as f64)
+            })
+            .collect();
+        let params = SiteParams::default();
+        let keys = candidate_keys(&local, params.grid_m);
+        let cands: Vec<Point<f64>> = keys
+            .iter()
+            .map(|&k| candidate_point(k, params.grid_m))
+            .collect();
+        let st = Stencils::new(&params).expect("stencils");
+        let lattice = Lattice::new(&local, &keys, &cands, &st, 1_000).expect("on the lattice");
+        let want = lattice_counts(&local, &cands, params.walk_m).expect("raster");
+        assert!(want.iter().any(|&n| n > 1_000));
+        assert_eq!(lattice.counts(), want);
     }
 
     proptest! {
