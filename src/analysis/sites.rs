@@ -427,7 +427,7 @@ struct Stencils {
     width: usize,
 }
 
-/// Candidate index by grid key: `get` is O(1) for the first two variants.
+/// Candidate index by grid key: a lookup is O(1) for the first two variants.
 enum CandidateLookup {
     /// `raster[(j - j0) * w + (i - i0)]`, `u32::MAX` where there is no candidate; used up to
     /// the cap on raster cells ([`MAX_LATTICE_CELLS`] outside tests) or twice the candidates.
@@ -556,59 +556,17 @@ impl CandidateLookup {
         Some(CandidateLookup::Columns { columns, i0 })
     }
 
-    #[inline]
+    /// The candidate with key `(i, j)`: [`CandidateLookup::each_in_row`] over one key.
+    #[cfg(test)]
     fn get(&self, keys: &[(i64, i64)], i: i64, j: i64) -> Option<usize> {
-        match self {
-            CandidateLookup::Dense {
-                raster,
-                i0,
-                j0,
-                w,
-                h,
-            } => {
-                let (di, dj) = (i - i0, j - j0);
-                if di < 0 || dj < 0 || di >= *w || dj >= *h {
-                    return None;
-                }
-                let k = raster[(dj * w + di) as usize];
-                (k != u32::MAX).then_some(k as usize)
-            }
-            CandidateLookup::Tiled {
-                slots,
-                tiles,
-                i0,
-                j0,
-                tw,
-                th,
-            } => {
-                let (di, dj) = (i - i0, j - j0);
-                if di < 0 || dj < 0 || di >= tw * TILE || dj >= th * TILE {
-                    return None;
-                }
-                let slot = slots[((dj / TILE) * tw + di / TILE) as usize];
-                if slot == u32::MAX {
-                    return None;
-                }
-                let at = slot as usize * (TILE * TILE) as usize
-                    + ((dj % TILE) * TILE + di % TILE) as usize;
-                let k = tiles[at];
-                (k != u32::MAX).then_some(k as usize)
-            }
-            CandidateLookup::Columns { columns, i0 } => {
-                let c = i - i0;
-                if c < 0 || c as usize + 1 >= columns.len() {
-                    return None;
-                }
-                let (a, b) = (columns[c as usize], columns[c as usize + 1]);
-                let at = a + keys[a..b].partition_point(|&(_, kj)| kj < j);
-                (at < b && keys[at].1 == j).then_some(at)
-            }
-        }
+        let mut found = None;
+        self.each_in_row(keys, j, i, i, |k| found = Some(k));
+        found
     }
 
     /// Calls `f` with every candidate whose key is `(i, j)` for `lo <= i <= hi`, in
-    /// ascending `i`: the same candidates as [`CandidateLookup::get`] over the run, read as
-    /// contiguous slices of the raster or of each tile it crosses.
+    /// ascending `i`, read as contiguous slices of the raster or of each tile the run crosses
+    /// (columns: one search per column).
     #[inline]
     fn each_in_row(&self, keys: &[(i64, i64)], j: i64, lo: i64, hi: i64, mut f: impl FnMut(usize)) {
         match self {
@@ -660,10 +618,13 @@ impl CandidateLookup {
                     a = end + 1;
                 }
             }
-            CandidateLookup::Columns { .. } => {
-                for i in lo..=hi {
-                    if let Some(k) = self.get(keys, i, j) {
-                        f(k);
+            CandidateLookup::Columns { columns, i0 } => {
+                let (a, b) = ((lo - i0).max(0), (hi - i0).min(columns.len() as i64 - 2));
+                for c in a..=b {
+                    let (s, e) = (columns[c as usize], columns[c as usize + 1]);
+                    let at = s + keys[s..e].partition_point(|&(_, kj)| kj < j);
+                    if at < e && keys[at].1 == j {
+                        f(at);
                     }
                 }
             }
@@ -1523,7 +1484,7 @@ mod tests {
                 for lookup in &lookups {
                     prop_assert_eq!(lookup.get(&keys, i, j), want, "key ({}, {})", i, j);
                 }
-                // A row run from here: the keys in it, in order, as one `get` per key finds.
+                // A row run from here: the keys in it, in order.
                 for len in [0i64, 1, 15, 40] {
                     let want: Vec<usize> = (i..=i + len)
                         .filter_map(|x| keys.binary_search(&(x, j)).ok())
