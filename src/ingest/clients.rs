@@ -10,13 +10,16 @@ use std::path::Path;
 
 use geo_types::{Geometry, Point};
 
-use super::points::{CoordOptions, PointTable, read_points};
+use super::points::{CoordOptions, PointTable, read_points, read_points_keeping};
 use super::{ImportReport, IngestError, LayerReport};
 use crate::model::{CLIENT_SNAP_M, Circle, Client, Place, snap};
 
 /// Target groups kept as they are; any other value becomes `overig`, so a free-text column can
 /// never smuggle a name or remark into the store.
 pub const DOELGROEPEN: [&str; 4] = ["ggz", "lvb", "ouderen", "nieuwkomers"];
+
+/// Columns looked for as the target group when none is named, in this order.
+const DEFAULT_GROUP_COLUMNS: [&str; 4] = ["doelgroep", "target_group", "groep", "doelgroepen"];
 
 /// Column names (lower case, or parts of them) that identify a person directly.
 const IDENTIFIER_HINTS: &[&str] = &[
@@ -129,7 +132,17 @@ fn good_rows<'t>(
 
 /// Reads and anonymises a client file.
 pub fn read_clients(path: &Path, opts: &ClientOptions) -> Result<ClientImport, IngestError> {
-    let table = read_points(path, &opts.coords, "client locations (points)")?;
+    // Only the target group's text is ever read: the other columns are dropped anyway.
+    let group_names: Vec<&str> = match &opts.group_column {
+        Some(g) => vec![g.as_str()],
+        None => DEFAULT_GROUP_COLUMNS.to_vec(),
+    };
+    let is_group = |column: &str| {
+        group_names
+            .iter()
+            .any(|g| column.trim().eq_ignore_ascii_case(g))
+    };
+    let table = read_points_keeping(path, &opts.coords, "client locations (points)", &is_group)?;
     let mut report = ImportReport {
         kind: "clients".into(),
         source: path.file_name().map_or_else(
@@ -148,7 +161,7 @@ pub fn read_clients(path: &Path, opts: &ClientOptions) -> Result<ClientImport, I
                     column: g.clone(),
                 })?,
         ),
-        None => table.find(&["doelgroep", "target_group", "groep", "doelgroepen"]),
+        None => table.find(&DEFAULT_GROUP_COLUMNS),
     };
     let good = good_rows(path, &table, opts.skip_invalid, &mut report)?;
 
@@ -319,6 +332,50 @@ pub fn read_circles(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_target_group_is_read_and_found_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(
+            &path,
+            "Naam;x;y; Doelgroep ;Team\nA;155010;463010;GGZ;t1\nB;155100;463100;iets;t2\n",
+        )
+        .unwrap();
+        let default = read_clients(&path, &ClientOptions::default()).unwrap();
+        let groups: Vec<Option<&str>> = default
+            .clients
+            .iter()
+            .map(|c| c.doelgroep.as_deref())
+            .collect();
+        assert_eq!(groups, [Some("ggz"), Some("overig")]);
+        assert!(
+            default
+                .report
+                .notes
+                .iter()
+                .any(|n| n.contains("Naam") && n.contains("Team"))
+        );
+        let named = read_clients(
+            &path,
+            &ClientOptions {
+                group_column: Some("team".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let groups: Vec<Option<&str>> = named
+            .clients
+            .iter()
+            .map(|c| c.doelgroep.as_deref())
+            .collect();
+        assert_eq!(groups, [Some("overig"), Some("overig")]);
+        let table =
+            super::read_points_keeping(&path, &CoordOptions::default(), "points", &|c| c == "Team")
+                .unwrap();
+        assert!(table.rows.iter().all(|r| r.attributes[0].is_none()));
+        assert_eq!(table.rows[1].attributes[4].as_deref(), Some("t2"));
+    }
 
     #[test]
     fn identifier_columns_are_recognised_without_false_alarms() {

@@ -427,9 +427,6 @@ fn fill_rtree(
     let mut parent = tx.prepare(&format!(
         "INSERT INTO \"{name}_parent\" (nodeno, parentnode) VALUES (?1, ?2)"
     ))?;
-    let mut rowid = tx.prepare(&format!(
-        "INSERT INTO \"{name}_rowid\" (rowid, nodeno) VALUES (?1, ?2)"
-    ))?;
     let mut data = vec![0u8; RTREE_NODE_BYTES];
     // The leaf of each fid, inserted in fid order below (appending is far cheaper than a
     // B-tree seek per row).
@@ -463,14 +460,47 @@ fn fill_rtree(
             node.execute(params![nodeno, &data[..]])?;
         }
     }
-    for (i, nodeno) in leaf_of.iter().enumerate() {
-        if *nodeno == 0 {
-            continue; // an empty geometry: not in the index
+    let indexed: Vec<(i64, i64)> = leaf_of
+        .iter()
+        .enumerate()
+        .filter(|(_, nodeno)| **nodeno != 0) // an empty geometry: not in the index
+        .map(|(i, nodeno)| (i64::try_from(i).unwrap_or(i64::MAX - 1) + 1, *nodeno))
+        .collect();
+    insert_pairs(tx, &format!("{name}_rowid"), "rowid, nodeno", &indexed)
+}
+
+/// Inserts `(a, b)` rows into the two `columns` of `table`, [`BATCH`] rows per statement (a
+/// million one-row statements cost twice as much as the B-tree work).
+fn insert_pairs(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    columns: &str,
+    rows: &[(i64, i64)],
+) -> rusqlite::Result<()> {
+    let sql = |n: usize| {
+        let mut s = format!("INSERT INTO \"{table}\" ({columns}) VALUES ");
+        for i in 0..n {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str("(?,?)");
         }
-        rowid.execute(params![
-            i64::try_from(i).unwrap_or(i64::MAX - 1) + 1,
-            nodeno
-        ])?;
+        s
+    };
+    let mut full = tx.prepare(&sql(BATCH))?;
+    for chunk in rows.chunks(BATCH) {
+        let mut tail;
+        let stmt = if chunk.len() == BATCH {
+            &mut full
+        } else {
+            tail = tx.prepare(&sql(chunk.len()))?;
+            &mut tail
+        };
+        for (i, (a, b)) in chunk.iter().enumerate() {
+            stmt.raw_bind_parameter(2 * i + 1, a)?;
+            stmt.raw_bind_parameter(2 * i + 2, b)?;
+        }
+        stmt.raw_execute()?;
     }
     Ok(())
 }
