@@ -39,17 +39,31 @@ const NOISE: [[i8; KEY_COLUMNS]; 4] = [
 pub fn cell_key(keys: impl IntoIterator<Item = f64>) -> f64 {
     // Each key on a grid of 2^-32, summed in integers modulo 1: exact, so the same members give
     // the same cell key in any order and however the sum is split (per position, then per area).
-    const ONE: f64 = 4_294_967_296.0;
-    let sum = keys.into_iter().fold(0u64, |acc, k| {
-        let k = if k.is_finite() {
-            k.rem_euclid(1.0)
-        } else {
-            0.0
-        };
-        // `rem_euclid` of a value just below 0 may round up to 1.0; the mask wraps it to 0.
-        acc.wrapping_add((k * ONE) as u64) & 0xFFFF_FFFF
-    });
-    sum as f64 / ONE
+    let sum = keys
+        .into_iter()
+        .fold(0u64, |acc, k| acc.wrapping_add(key_units(k)) & 0xFFFF_FFFF);
+    from_key_units(sum)
+}
+
+/// 2^32: the cell key's integer units per 1.
+const KEY_UNITS: f64 = 4_294_967_296.0;
+
+/// A member's key in the integer units [`cell_key`] sums (`0 <= units < 2^32`); a non-finite
+/// key counts as 0. Summing units modulo 2^32 and converting with [`from_key_units`] is
+/// [`cell_key`] of the same keys.
+pub fn key_units(k: f64) -> u64 {
+    let k = if k.is_finite() {
+        k.rem_euclid(1.0)
+    } else {
+        0.0
+    };
+    // `rem_euclid` of a value just below 0 may round up to 1.0; the mask wraps it to 0.
+    ((k * KEY_UNITS) as u64) & 0xFFFF_FFFF
+}
+
+/// The cell key of a sum of [`key_units`] (taken modulo 2^32).
+pub fn from_key_units(units: u64) -> f64 {
+    (units & 0xFFFF_FFFF) as f64 / KEY_UNITS
 }
 
 /// The noise the table gives a count with a cell key: 0 for a count of 0, else in `-2..=2`.

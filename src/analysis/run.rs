@@ -10,7 +10,7 @@ use geo::{BoundingRect, Distance, Euclidean};
 use geo_types::{Geometry, Point};
 use rayon::prelude::*;
 
-use super::cellkey::{cell_key, perturbed_bucket};
+use super::cellkey::{from_key_units, key_units, perturbed_bucket};
 use super::cluster::{ClusterError, Clustering, Dbscan};
 use super::estimate::{Estimate, GridCell, estimate, grid_people_within_walk};
 use super::generalise::{PublishParams, Published, publish};
@@ -215,65 +215,114 @@ pub fn estimates(
         .collect()
 }
 
-/// Clustered clients per area (index into `areas`), for every level: a client counts in each
-/// area that contains its position and only when `labels` puts it in a cluster.
+/// The area of every level that holds each client (index into the snapshot's areas): what
+/// depends on the data alone, so a server locates its clients once per store snapshot and
+/// every new parameter set only adds them up ([`analyse_located`]).
 ///
-/// Clients share 25 m cells, so every distinct clustered position is located once per level
-/// (in parallel) through the level's area R-tree and counted with its multiplicity: the same
-/// counts as locating every client, for O(d log a) point-in-area tests instead of O(n log a)
-/// (d distinct positions, n clients, a areas).
+/// Clients share 25 m cells, so every distinct position is located once per level (in
+/// parallel) through the level's area R-tree: O(d log a) point-in-area tests instead of
+/// O(n log a) (d distinct positions, n clients, a areas).
+#[derive(Debug, Clone, Default)]
+pub struct ClientAreas {
+    /// Per client, per level (`Level::ALL` order): the area, or [`ClientAreas::NONE`].
+    of: Vec<[u32; 3]>,
+}
+
+impl ClientAreas {
+    /// No area of that level holds the client (or it was not located).
+    const NONE: u32 = u32::MAX;
+
+    /// Locates every client.
+    pub fn locate(areas: &[Area], clients: &[Client]) -> ClientAreas {
+        let points: Vec<Point<f64>> = clients.iter().map(|c| c.position_rd).collect();
+        ClientAreas::locate_where(areas, &points, |_| true)
+    }
+
+    /// Locates the clients `wanted` accepts (the others stay [`ClientAreas::NONE`]).
+    fn locate_where(
+        areas: &[Area],
+        points: &[Point<f64>],
+        wanted: impl Fn(usize) -> bool,
+    ) -> ClientAreas {
+        let mut of = vec![[ClientAreas::NONE; 3]; points.len()];
+        let mut by_position: Vec<((u64, u64), u32)> = points
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| wanted(i))
+            .filter_map(|(i, p)| Some(((p.x().to_bits(), p.y().to_bits()), u32::try_from(i).ok()?)))
+            .collect();
+        by_position.sort_unstable();
+        // Runs of equal positions: `starts[d]..starts[d + 1]` in `by_position`.
+        let mut starts: Vec<usize> = Vec::new();
+        for (i, (key, _)) in by_position.iter().enumerate() {
+            if i == 0 || by_position[i - 1].0 != *key {
+                starts.push(i);
+            }
+        }
+        starts.push(by_position.len());
+        for (l, level) in Level::ALL.into_iter().enumerate() {
+            let idx: Vec<usize> = (0..areas.len())
+                .filter(|&i| areas[i].level() == level)
+                .collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let index = AreaIndex::new(idx.iter().map(|&i| areas[i].geometry_rd.clone()).collect());
+            let located: Vec<Option<usize>> = starts
+                .par_windows(2)
+                .map(|w| {
+                    let (x, y) = by_position[w[0]].0;
+                    index.locate(Point::new(f64::from_bits(x), f64::from_bits(y)))
+                })
+                .collect();
+            for (w, k) in starts.windows(2).zip(located) {
+                let Some(area) = k.and_then(|k| u32::try_from(idx[k]).ok()) else {
+                    continue;
+                };
+                for &(_, client) in &by_position[w[0]..w[1]] {
+                    of[client as usize][l] = area;
+                }
+            }
+        }
+        ClientAreas { of }
+    }
+
+    /// The clients located.
+    pub fn len(&self) -> usize {
+        self.of.len()
+    }
+
+    /// No client located.
+    pub fn is_empty(&self) -> bool {
+        self.of.is_empty()
+    }
+}
+
+/// Clustered clients per area (index into `areas`), for every level: a client counts in each
+/// area that holds it (`located`) and only when `labels` puts it in a cluster; with the cell
+/// key of each area's counted clients (`cellkey::cell_key`, as integer units: exact in any
+/// order).
 fn participant_counts(
-    areas: &[Area],
-    points: &[Point<f64>],
+    areas: usize,
+    located: &ClientAreas,
     cell_keys: &[f64],
     labels: &[Option<usize>],
 ) -> (Vec<usize>, Vec<f64>) {
-    let mut counts = vec![0usize; areas.len()];
-    let mut key_sums = vec![0.0f64; areas.len()];
-    let mut keys: Vec<((u64, u64), f64)> = points
-        .iter()
-        .zip(labels)
-        .zip(cell_keys.iter().copied().chain(std::iter::repeat(0.0)))
-        .filter(|((_, l), _)| l.is_some())
-        .map(|((p, _), k)| ((p.x().to_bits(), p.y().to_bits()), k))
-        .collect();
-    keys.sort_unstable_by_key(|a| a.0);
-    // One entry per distinct position: its client count and the cell key of its clients.
-    let mut distinct: Vec<(Point<f64>, usize, f64)> = Vec::new();
-    for (i, (key, k)) in keys.iter().enumerate() {
-        if i > 0 && keys[i - 1].0 == *key {
-            if let Some(last) = distinct.last_mut() {
-                last.1 += 1;
-                last.2 = cell_key([last.2, *k]);
-            }
-        } else {
-            distinct.push((
-                Point::new(f64::from_bits(key.0), f64::from_bits(key.1)),
-                1,
-                cell_key([*k]),
-            ));
-        }
-    }
-    drop(keys);
-    for level in Level::ALL {
-        let idx: Vec<usize> = (0..areas.len())
-            .filter(|&i| areas[i].level() == level)
-            .collect();
-        if idx.is_empty() {
+    let mut counts = vec![0usize; areas];
+    let mut units = vec![0u64; areas];
+    for (i, (of, label)) in located.of.iter().zip(labels).enumerate() {
+        if label.is_none() {
             continue;
         }
-        let index = AreaIndex::new(idx.iter().map(|&i| areas[i].geometry_rd.clone()).collect());
-        let located: Vec<Option<usize>> = distinct
-            .par_iter()
-            .map(|&(p, _, _)| index.locate(p))
-            .collect();
-        for (k, &(_, n, key)) in located.iter().zip(&distinct) {
-            if let Some(k) = k {
-                counts[idx[*k]] += n;
-                key_sums[idx[*k]] = cell_key([key_sums[idx[*k]], key]);
+        let key = key_units(cell_keys.get(i).copied().unwrap_or(0.0));
+        for &a in of {
+            if a != ClientAreas::NONE {
+                counts[a as usize] += 1;
+                units[a as usize] = (units[a as usize] + key) & 0xFFFF_FFFF;
             }
         }
     }
+    let key_sums = units.into_iter().map(from_key_units).collect();
     (counts, key_sums)
 }
 
@@ -286,6 +335,41 @@ fn participant_counts(
 pub fn analyse_with<M: WalkingMetric + Sync>(
     metric: &M,
     inputs: Inputs<'_>,
+    grid: &[GridCell],
+    model: &Weights,
+    params: Params,
+) -> Result<Analysis, AnalysisError> {
+    analyse_inner(metric, inputs, None, grid, model, params)
+}
+
+/// [`analyse_with`] for clients already located in the areas ([`ClientAreas::locate`] of the
+/// same `inputs`, once per snapshot): the same result, without any point-in-area test.
+///
+/// # Errors
+/// Parameters out of range.
+///
+/// # Panics
+/// When `located` does not hold one entry per client of `inputs` (another snapshot's).
+pub fn analyse_located<M: WalkingMetric + Sync>(
+    metric: &M,
+    inputs: Inputs<'_>,
+    located: &ClientAreas,
+    grid: &[GridCell],
+    model: &Weights,
+    params: Params,
+) -> Result<Analysis, AnalysisError> {
+    assert_eq!(
+        located.len(),
+        inputs.clients.len(),
+        "clients located for another snapshot"
+    );
+    analyse_inner(metric, inputs, Some(located), grid, model, params)
+}
+
+fn analyse_inner<M: WalkingMetric + Sync>(
+    metric: &M,
+    inputs: Inputs<'_>,
+    located: Option<&ClientAreas>,
     grid: &[GridCell],
     model: &Weights,
     params: Params,
@@ -327,7 +411,18 @@ pub fn analyse_with<M: WalkingMetric + Sync>(
     let has_clients = !inputs.clients.is_empty();
     // Published as the bucket of the perturbed count (docs/privacy.md, "Counts"); the members'
     // cell keys are summed where they are counted (cellkey::cell_key of the area).
-    let (counts, key_sums) = participant_counts(inputs.areas, &points, &keys, clustering.labels());
+    let labels = clustering.labels();
+    let clustered_only;
+    let located = match located {
+        Some(l) => l,
+        None => {
+            // One run: only the clustered clients are ever counted, so only they are located.
+            clustered_only =
+                ClientAreas::locate_where(inputs.areas, &points, |i| labels[i].is_some());
+            &clustered_only
+        }
+    };
+    let (counts, key_sums) = participant_counts(inputs.areas.len(), located, &keys, labels);
     let participants: Vec<Option<Bucket>> = counts
         .iter()
         .zip(&key_sums)
@@ -427,6 +522,7 @@ pub fn analyse_with<M: WalkingMetric + Sync>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::cellkey::cell_key;
 
     #[test]
     fn walking_distances_off_the_100_m_steps_are_refused() {
@@ -460,6 +556,38 @@ mod tests {
                 .to_string()
                 .contains("min_participants")
         );
+    }
+
+    #[test]
+    fn clients_located_once_give_the_analysis_of_locating_them_per_run() {
+        use crate::analysis::metric::StraightLine;
+        let demo = crate::demo::generate();
+        let inputs = Inputs {
+            areas: &demo.areas,
+            clients: &demo.clients,
+            places: &demo.places,
+            circles: &demo.circles,
+        };
+        let located = ClientAreas::locate(&demo.areas, &demo.clients);
+        for walk_m in [400.0, 800.0, 1500.0] {
+            let params = Params {
+                walk_m,
+                min_participants: 5,
+            };
+            let model = Weights::default();
+            let once =
+                analyse_located(&StraightLine, inputs, &located, &[], &model, params).unwrap();
+            let per_run = analyse_with(&StraightLine, inputs, &[], &model, params).unwrap();
+            assert!(per_run.participants.iter().any(Option::is_some));
+            assert_eq!(once.participants, per_run.participants, "walk {walk_m}");
+            assert_eq!(once.summary, per_run.summary);
+            assert_eq!(once.published, per_run.published);
+            let w = Weights::default();
+            assert_eq!(
+                format!("{:?}", once.prepared.score(&w)),
+                format!("{:?}", per_run.prepared.score(&w))
+            );
+        }
     }
 
     /// The straightforward assignment the cell-wise one replaced: every clustered client
@@ -530,10 +658,15 @@ mod tests {
             let labels: Vec<Option<usize>> =
                 pts.iter().map(|&(_, _, c)| c.then_some(0)).collect();
             let keys: Vec<f64> = (0..points.len()).map(|i| (i as f64 * 0.618_034).fract()).collect();
+            let oracle = participant_counts_oracle(&areas, &points, &keys, &labels);
+            // Located per run (the clustered clients only) and once per snapshot (every client).
+            let clustered = ClientAreas::locate_where(&areas, &points, |i| labels[i].is_some());
             proptest::prop_assert_eq!(
-                participant_counts(&areas, &points, &keys, &labels),
-                participant_counts_oracle(&areas, &points, &keys, &labels)
+                participant_counts(areas.len(), &clustered, &keys, &labels),
+                oracle.clone()
             );
+            let all = ClientAreas::locate_where(&areas, &points, |_| true);
+            proptest::prop_assert_eq!(participant_counts(areas.len(), &all, &keys, &labels), oracle);
         }
     }
 }

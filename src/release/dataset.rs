@@ -28,7 +28,7 @@ use super::layers::{self, COLLECTIONS};
 use super::tiles::TileCache;
 use crate::analysis::metric::StraightLine;
 use crate::analysis::network::StreetNetwork;
-use crate::analysis::run::{Analysis, Inputs, Params, analyse_with};
+use crate::analysis::run::{Analysis, ClientAreas, Inputs, Params, analyse_located};
 use crate::analysis::weights::Weights;
 use crate::crs::{CrsError, RD_NEW, Transformer, WGS84};
 use crate::model::Level;
@@ -345,6 +345,9 @@ pub struct Dataset {
     pub extent_lonlat: Option<Rect<f64>>,
     /// The walking network built from the snapshot's streets; `None` means straight line.
     network: Option<StreetNetwork>,
+    /// The areas holding each client, located once per snapshot: a new parameter set only
+    /// adds them up.
+    located: ClientAreas,
     analyses: Mutex<Lru<(u64, usize), Cell<Analysis>>>,
     /// The weight-independent collections per (`walk_m`, `min_participants`), as many as
     /// [`Dataset::analyses`] keeps (results hold theirs while they are cached).
@@ -394,7 +397,9 @@ impl Dataset {
             .streets
             .as_ref()
             .map(|lines| StreetNetwork::from_lines(lines.iter().cloned()));
+        let located = ClientAreas::locate(&data.areas, &data.clients);
         Ok(Dataset {
+            located,
             data: Arc::new(data),
             fixed: Arc::new(fixed),
             extent_lonlat: extent,
@@ -600,8 +605,10 @@ impl Dataset {
                 };
                 let (grid, model) = (&me.data.grid, me.model.clone());
                 let a = match &me.network {
-                    Some(net) => analyse_with(net, inputs, grid, &model, params),
-                    None => analyse_with(&StraightLine, inputs, grid, &model, params),
+                    Some(net) => analyse_located(net, inputs, &me.located, grid, &model, params),
+                    None => {
+                        analyse_located(&StraightLine, inputs, &me.located, grid, &model, params)
+                    }
                 }
                 .map_err(|e| EngineError::Params(e.to_string()))?;
                 me.stats.analyses.fetch_add(1, Relaxed);
