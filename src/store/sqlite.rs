@@ -116,7 +116,7 @@ pub fn write_rows(path: &Path, tables: &[(String, &Table)]) -> Result<(), WriteE
     .map_err(fail("opening the new store for the result rows".into()))?;
     // secure_delete as for every write of the store (see `Store::write_into`).
     conn.execute_batch(
-        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; \
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -32768; \
          PRAGMA secure_delete = ON;",
     )
     .map_err(fail("setting up the result writer".into()))?;
