@@ -5,13 +5,14 @@
 //! (cluster labels, sites with their participants, published shapes, participant buckets,
 //! estimates, scores, categories, ranks, stability) is hashed, and the hashes are pinned in an
 //! insta snapshot taken before the optimisations. A changed choice, a changed tie-break or a
-//! changed float in any score changes a hash and fails the test.
+//! changed float in any score changes a hash and fails the test. The server's way of running
+//! (clients located once per snapshot, `analyse_located`) must give the same outputs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use buurtcirkel::analysis::cluster::Dbscan;
 use buurtcirkel::analysis::metric::StraightLine;
-use buurtcirkel::analysis::run::{Inputs, Params, analyse_with};
+use buurtcirkel::analysis::run::{ClientAreas, Inputs, Params, analyse_located, analyse_with};
 use buurtcirkel::analysis::sites::{SiteParams, find_sites};
 use buurtcirkel::analysis::stability::score_with_stability;
 use buurtcirkel::analysis::weights::Weights;
@@ -83,6 +84,16 @@ fn fingerprint(clients: &[Client], params: Params) -> String {
         circles: &demo.circles,
     };
     let analysis = analyse_with(&StraightLine, inputs, &[], &weights, params).unwrap();
+    // The server's way: the clients located once per snapshot, then only added up.
+    let located = ClientAreas::locate(&demo.areas, clients);
+    let once = analyse_located(&StraightLine, inputs, &located, &[], &weights, params).unwrap();
+    assert_eq!(once.participants, analysis.participants);
+    assert_eq!(once.published, analysis.published);
+    assert_eq!(once.summary, analysis.summary);
+    assert_eq!(
+        format!("{:?}", score_with_stability(&once.prepared, &weights)),
+        format!("{:?}", score_with_stability(&analysis.prepared, &weights))
+    );
     let scores = score_with_stability(&analysis.prepared, &weights);
     let ranked = scores.iter().filter(|s| s.score.is_some()).count();
     format!(

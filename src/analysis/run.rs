@@ -558,38 +558,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn clients_located_once_give_the_analysis_of_locating_them_per_run() {
-        use crate::analysis::metric::StraightLine;
-        let demo = crate::demo::generate();
-        let inputs = Inputs {
-            areas: &demo.areas,
-            clients: &demo.clients,
-            places: &demo.places,
-            circles: &demo.circles,
-        };
-        let located = ClientAreas::locate(&demo.areas, &demo.clients);
-        for walk_m in [400.0, 800.0, 1500.0] {
-            let params = Params {
-                walk_m,
-                min_participants: 5,
-            };
-            let model = Weights::default();
-            let once =
-                analyse_located(&StraightLine, inputs, &located, &[], &model, params).unwrap();
-            let per_run = analyse_with(&StraightLine, inputs, &[], &model, params).unwrap();
-            assert!(per_run.participants.iter().any(Option::is_some));
-            assert_eq!(once.participants, per_run.participants, "walk {walk_m}");
-            assert_eq!(once.summary, per_run.summary);
-            assert_eq!(once.published, per_run.published);
-            let w = Weights::default();
-            assert_eq!(
-                format!("{:?}", once.prepared.score(&w)),
-                format!("{:?}", per_run.prepared.score(&w))
-            );
-        }
-    }
-
     /// The straightforward assignment the cell-wise one replaced: every clustered client
     /// located through the area R-tree of every level.
     fn participant_counts_oracle(
