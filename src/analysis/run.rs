@@ -175,6 +175,19 @@ pub fn analyse<M: WalkingMetric + Sync>(
     analyse_with(metric, inputs, &[], &Weights::default(), params)
 }
 
+/// The areas of `level` (their indices into `areas`) and their R-tree; `None` when the level
+/// has none.
+fn level_index(areas: &[Area], level: Level) -> Option<(Vec<usize>, AreaIndex)> {
+    let idx: Vec<usize> = (0..areas.len())
+        .filter(|&i| areas[i].level() == level)
+        .collect();
+    if idx.is_empty() {
+        return None;
+    }
+    let index = AreaIndex::new(idx.iter().map(|&i| areas[i].geometry_rd.clone()).collect());
+    Some((idx, index))
+}
+
 /// Estimated potential participants per area: from the 100 m grid for areas that contain grid
 /// cells, else from the area's own figures (see [`crate::analysis::estimate`]).
 pub fn estimates(
@@ -188,13 +201,9 @@ pub fn estimates(
         let centres: Vec<Point<f64>> = grid.iter().map(|c| c.centre_rd).collect();
         let cell_index = PointIndex::new(&centres);
         for level in Level::ALL {
-            let idx: Vec<usize> = (0..areas.len())
-                .filter(|&i| areas[i].level() == level)
-                .collect();
-            if idx.is_empty() {
+            let Some((idx, index)) = level_index(areas, level) else {
                 continue;
-            }
-            let index = AreaIndex::new(idx.iter().map(|&i| areas[i].geometry_rd.clone()).collect());
+            };
             let mut members: Vec<Vec<usize>> = vec![Vec::new(); idx.len()];
             for (j, c) in centres.iter().enumerate() {
                 if let Some(k) = index.locate(*c) {
@@ -261,13 +270,9 @@ impl ClientAreas {
         }
         starts.push(by_position.len());
         for (l, level) in Level::ALL.into_iter().enumerate() {
-            let idx: Vec<usize> = (0..areas.len())
-                .filter(|&i| areas[i].level() == level)
-                .collect();
-            if idx.is_empty() {
+            let Some((idx, index)) = level_index(areas, level) else {
                 continue;
-            }
-            let index = AreaIndex::new(idx.iter().map(|&i| areas[i].geometry_rd.clone()).collect());
+            };
             let located: Vec<Option<usize>> = starts
                 .par_windows(2)
                 .map(|w| {

@@ -235,44 +235,61 @@ fn insert_clients(
     tx: &rusqlite::Transaction<'_>,
     clients: &[Client],
 ) -> rusqlite::Result<Option<(f64, f64, f64, f64)>> {
-    let sql = |rows: usize| {
-        let mut s =
-            String::from("INSERT INTO \"clients\" (fid, geom, doelgroep, cell_key) VALUES ");
-        for i in 0..rows {
-            if i > 0 {
-                s.push(',');
-            }
-            s.push_str("(?,?,?,?)");
-        }
-        s
-    };
-    let mut full = tx.prepare(&sql(BATCH))?;
     let mut extent: Option<(f64, f64, f64, f64)> = None;
-    let mut fid: i64 = 0;
-    for chunk in clients.chunks(BATCH) {
-        let mut tail;
-        let stmt = if chunk.len() == BATCH {
-            &mut full
-        } else {
-            tail = tx.prepare(&sql(chunk.len()))?;
-            &mut tail
-        };
-        for (i, c) in chunk.iter().enumerate() {
-            fid += 1;
+    insert_batched(
+        tx,
+        "\"clients\" (fid, geom, doelgroep, cell_key)",
+        4,
+        clients.len(),
+        |stmt, p, row| {
+            let c = &clients[row];
             let (x, y) = (c.position_rd.x(), c.position_rd.y());
             extent = Some(match extent {
                 None => (x, y, x, y),
                 Some((a, b, cc, d)) => (a.min(x), b.min(y), cc.max(x), d.max(y)),
             });
-            let p = i * 4;
-            stmt.raw_bind_parameter(p + 1, fid)?;
-            stmt.raw_bind_parameter(p + 2, &point_blob(x, y)[..])?;
-            stmt.raw_bind_parameter(p + 3, c.doelgroep.as_deref())?;
-            stmt.raw_bind_parameter(p + 4, c.key)?;
+            stmt.raw_bind_parameter(p, i64::try_from(row).unwrap_or(i64::MAX - 1) + 1)?;
+            stmt.raw_bind_parameter(p + 1, &point_blob(x, y)[..])?;
+            stmt.raw_bind_parameter(p + 2, c.doelgroep.as_deref())?;
+            stmt.raw_bind_parameter(p + 3, c.key)
+        },
+    )?;
+    Ok(extent)
+}
+
+/// Inserts `rows` rows of `width` values into `target` (`"table" (columns)`), [`BATCH`] rows
+/// per statement: a million one-row statements cost twice the B-tree work. `bind(stmt, p,
+/// row)` binds row `row`'s values as the parameters `p..p + width`.
+fn insert_batched(
+    tx: &rusqlite::Transaction<'_>,
+    target: &str,
+    width: usize,
+    rows: usize,
+    mut bind: impl FnMut(&mut rusqlite::Statement<'_>, usize, usize) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let one = format!("({})", vec!["?"; width].join(","));
+    let sql = |n: usize| {
+        format!(
+            "INSERT INTO {target} VALUES {}",
+            vec![one.as_str(); n].join(",")
+        )
+    };
+    let mut full = tx.prepare(&sql(BATCH))?;
+    for start in (0..rows).step_by(BATCH) {
+        let n = BATCH.min(rows - start);
+        let mut tail;
+        let stmt = if n == BATCH {
+            &mut full
+        } else {
+            tail = tx.prepare(&sql(n))?;
+            &mut tail
+        };
+        for i in 0..n {
+            bind(stmt, i * width + 1, start + i)?;
         }
         stmt.raw_execute()?;
     }
-    Ok(extent)
+    Ok(())
 }
 
 /// The largest `f32` at or below `v` (the R-tree stores 32-bit bounds, rounded outwards).
@@ -466,43 +483,16 @@ fn fill_rtree(
         .filter(|(_, nodeno)| **nodeno != 0) // an empty geometry: not in the index
         .map(|(i, nodeno)| (i64::try_from(i).unwrap_or(i64::MAX - 1) + 1, *nodeno))
         .collect();
-    insert_pairs(tx, &format!("{name}_rowid"), "rowid, nodeno", &indexed)
-}
-
-/// Inserts `(a, b)` rows into the two `columns` of `table`, [`BATCH`] rows per statement (a
-/// million one-row statements cost twice as much as the B-tree work).
-fn insert_pairs(
-    tx: &rusqlite::Transaction<'_>,
-    table: &str,
-    columns: &str,
-    rows: &[(i64, i64)],
-) -> rusqlite::Result<()> {
-    let sql = |n: usize| {
-        let mut s = format!("INSERT INTO \"{table}\" ({columns}) VALUES ");
-        for i in 0..n {
-            if i > 0 {
-                s.push(',');
-            }
-            s.push_str("(?,?)");
-        }
-        s
-    };
-    let mut full = tx.prepare(&sql(BATCH))?;
-    for chunk in rows.chunks(BATCH) {
-        let mut tail;
-        let stmt = if chunk.len() == BATCH {
-            &mut full
-        } else {
-            tail = tx.prepare(&sql(chunk.len()))?;
-            &mut tail
-        };
-        for (i, (a, b)) in chunk.iter().enumerate() {
-            stmt.raw_bind_parameter(2 * i + 1, a)?;
-            stmt.raw_bind_parameter(2 * i + 2, b)?;
-        }
-        stmt.raw_execute()?;
-    }
-    Ok(())
+    insert_batched(
+        tx,
+        &format!("\"{name}_rowid\" (rowid, nodeno)"),
+        2,
+        indexed.len(),
+        |stmt, p, row| {
+            stmt.raw_bind_parameter(p, indexed[row].0)?;
+            stmt.raw_bind_parameter(p + 1, indexed[row].1)
+        },
+    )
 }
 
 /// Reads a private GeoPackage: the clients, `bc_metadata` and `bc_imports` (each empty when
