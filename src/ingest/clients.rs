@@ -10,7 +10,7 @@ use std::path::Path;
 
 use geo_types::{Geometry, Point};
 
-use super::points::{CoordOptions, PointTable, read_points, read_points_keeping};
+use super::points::{CoordOptions, PointTable, read_points, read_points_keeping, same_column};
 use super::{ImportReport, IngestError, LayerReport};
 use crate::model::{CLIENT_SNAP_M, Circle, Client, Place, snap};
 
@@ -137,11 +137,7 @@ pub fn read_clients(path: &Path, opts: &ClientOptions) -> Result<ClientImport, I
         Some(g) => vec![g.as_str()],
         None => DEFAULT_GROUP_COLUMNS.to_vec(),
     };
-    let is_group = |column: &str| {
-        group_names
-            .iter()
-            .any(|g| column.trim().eq_ignore_ascii_case(g))
-    };
+    let is_group = |column: &str| group_names.iter().any(|g| same_column(column, g));
     let table = read_points_keeping(path, &opts.coords, "client locations (points)", &is_group)?;
     let mut report = ImportReport {
         kind: "clients".into(),

@@ -60,12 +60,20 @@ pub struct PointTable {
 impl PointTable {
     /// The index of a column, case-insensitively, among `candidates` in order.
     pub fn find(&self, candidates: &[&str]) -> Option<usize> {
-        candidates.iter().find_map(|c| {
-            self.columns
-                .iter()
-                .position(|col| col.trim().eq_ignore_ascii_case(c))
-        })
+        find_column(&self.columns, candidates)
     }
+}
+
+/// Whether column `column` is the one named `name`: case and surrounding spaces do not count.
+pub fn same_column(column: &str, name: &str) -> bool {
+    column.trim().eq_ignore_ascii_case(name)
+}
+
+/// The index of the first of `candidates` (in their order) among `columns` ([`same_column`]).
+fn find_column(columns: &[String], candidates: &[&str]) -> Option<usize> {
+    candidates
+        .iter()
+        .find_map(|c| columns.iter().position(|col| same_column(col, c)))
 }
 
 /// How a message names column `idx` (0-based): by its name when that looks like a column name
@@ -157,13 +165,7 @@ pub fn read_points_keeping(
             column,
         });
     }
-    let find = |cands: &[&str]| {
-        cands.iter().find_map(|c| {
-            columns
-                .iter()
-                .position(|col| col.trim().eq_ignore_ascii_case(c))
-        })
-    };
+    let find = |cands: &[&str]| find_column(&columns, cands);
     let by_name = |n: &Option<String>| -> Result<Option<usize>, IngestError> {
         match n {
             None => Ok(None),
