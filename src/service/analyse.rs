@@ -93,7 +93,8 @@ pub enum AnalyseError {
 /// One finished analysis, with what it read: rank it with [`Analysed::ranking`].
 #[derive(Debug)]
 pub struct Analysed {
-    /// The snapshot analysed.
+    /// The snapshot analysed, without its clients (freed once the analysis has run: nothing
+    /// after it reads them).
     pub data: StoreData,
     /// Clusters, sites, prepared criteria and the administrator's summary.
     pub analysis: Analysis,
