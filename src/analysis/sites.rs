@@ -1151,23 +1151,47 @@ fn candidate_keys(local: &[Point<f64>], grid_m: f64) -> Vec<(i64, i64)> {
         y1 = y1.max(cell(p.y()) + 1);
     }
     let nodes = (x1 - x0 + 1).saturating_mul(y1 - y0 + 1);
-    let mut keys: Vec<(i64, i64)> = if nodes <= 4 * finite.len() as i64 + 64 {
-        (x0..=x1)
+    if nodes <= 4 * finite.len() as i64 + 64 {
+        return (x0..=x1)
             .flat_map(|i| (y0..=y1).map(move |j| (i, j)))
-            .collect()
-    } else {
-        finite
-            .iter()
-            .flat_map(|p| {
-                let (i, j) = (cell(p.x()), cell(p.y()));
-                [(i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1)]
-            })
-            .collect()
+            .collect();
+    }
+    let corners = |p: &Point<f64>| {
+        let (i, j) = (cell(p.x()), cell(p.y()));
+        [(i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1)]
     };
+    if nodes <= MAX_KEY_BITMAP_NODES {
+        // One bit per node of the box, in (i, j) order: marking the corners and reading the
+        // set bits gives the sorted, deduplicated keys without sorting 4 keys per member
+        // (a national cluster's sort of 3.6 million keys took a tenth of the analysis).
+        let h = y1 - y0 + 1;
+        let mut bits = vec![0u64; (nodes as usize).div_ceil(64)];
+        for p in &finite {
+            for (i, j) in corners(p) {
+                let at = ((i - x0) * h + (j - y0)) as usize;
+                bits[at / 64] |= 1 << (at % 64);
+            }
+        }
+        let mut keys = Vec::new();
+        for (w, &word) in bits.iter().enumerate() {
+            let mut rest = word;
+            while rest != 0 {
+                let at = (w * 64 + rest.trailing_zeros() as usize) as i64;
+                keys.push((x0 + at / h, y0 + at % h));
+                rest &= rest - 1;
+            }
+        }
+        return keys;
+    }
+    let mut keys: Vec<(i64, i64)> = finite.iter().flat_map(corners).collect();
     keys.sort_unstable();
     keys.dedup();
     keys
 }
+
+/// Most nodes of a cluster box whose candidate keys [`candidate_keys`] marks in a bitmap
+/// (16 MiB of bits: a box of 1,100 km by 1,100 km at the 100 m grid); a larger box sorts.
+const MAX_KEY_BITMAP_NODES: i64 = 1 << 27;
 
 #[cfg(test)]
 mod tests {
@@ -1449,6 +1473,39 @@ mod tests {
                 })
                 .collect();
             prop_assert_eq!(lattice_counts(&local, &cands, walk), Some(oracle));
+        }
+
+        #[test]
+        fn candidate_keys_are_the_sorted_distinct_corners_of_the_members_cells(
+            pts in prop::collection::vec((-400i64..400, -400i64..400), 1..60),
+            spread in prop::sample::select(vec![1.0, 25.0, 1_000.0, 2_000_000.0]),
+            grid in prop::sample::select(vec![100.0, 50.0, 37.5]),
+        ) {
+            // Dense boxes (every node), sparse ones (the bitmap) and a box beyond the
+            // bitmap's cap (the sort), against the definition: the four grid nodes around
+            // each member, sorted and deduplicated, or every node of a small box.
+            let local: Vec<Point<f64>> = pts
+                .iter()
+                .map(|&(x, y)| Point::new(155_000.0 + spread * x as f64, 463_000.0 + spread * y as f64))
+                .collect();
+            let offset = crate::analysis::grid::PUBLISH_GRID_OFFSET_M;
+            let cell = |v: f64| ((v - offset) / grid).floor() as i64;
+            let mut want: Vec<(i64, i64)> = local
+                .iter()
+                .flat_map(|p| {
+                    let (i, j) = (cell(p.x()), cell(p.y()));
+                    [(i, j), (i + 1, j), (i, j + 1), (i + 1, j + 1)]
+                })
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            let (x0, x1) = (want[0].0, want[want.len() - 1].0);
+            let (y0, y1) = want.iter().fold((i64::MAX, i64::MIN), |(a, b), &(_, j)| (a.min(j), b.max(j)));
+            let nodes = (x1 - x0 + 1) * (y1 - y0 + 1);
+            if nodes <= 4 * local.len() as i64 + 64 {
+                want = (x0..=x1).flat_map(|i| (y0..=y1).map(move |j| (i, j))).collect();
+            }
+            prop_assert_eq!(candidate_keys(&local, grid), want);
         }
 
         #[test]
