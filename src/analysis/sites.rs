@@ -229,21 +229,23 @@ fn sites_with<M: WalkingMetric>(
 /// since is moved to its current bucket when reached, as the heap re-pushed a stale top. No
 /// bucket gains entries while it is the highest (counts only go down), so one sort per bucket
 /// keeps the order, and each candidate is queued at most once at a time.
-fn greedy(
-    mut count: Vec<usize>,
+fn greedy<C: Counts>(
+    mut count: C,
+    candidates: usize,
     members: usize,
     params: &SiteParams,
     mut covered: impl FnMut(usize, usize, &[bool], &mut Vec<(f64, usize)>) -> usize,
-    mut assign: impl FnMut(usize, &mut [usize]),
+    mut assign: impl FnMut(usize, &mut C),
 ) -> Vec<(usize, Vec<usize>)> {
     let min = params.min_participants;
-    let top = count.iter().copied().max().unwrap_or(0);
+    let top = (0..candidates).map(|k| count.get(k)).max().unwrap_or(0);
     let mut found = Vec::new();
     if top < min {
         return found;
     }
     let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); top + 1];
-    for (k, &n) in count.iter().enumerate() {
+    for k in 0..candidates {
+        let n = count.get(k);
         if n >= min {
             buckets[n].push(k);
         }
@@ -270,7 +272,7 @@ fn greedy(
             continue;
         }
         let k = queue[pos];
-        let now = count[k];
+        let now = count.get(k);
         if now != level {
             // Stale: the count went down since it was queued.
             pos += 1;
@@ -282,7 +284,7 @@ fn greedy(
         let n = covered(k, now, &assigned, &mut by_distance);
         if n != now {
             // The query is the authority; a boundary rounding difference only re-queues.
-            count[k] = n;
+            count.set(k, n);
             pos += 1;
             if n > level {
                 // Higher than every queued count: it is the best now. Put the rest back.
@@ -315,6 +317,39 @@ fn greedy(
     }
 }
 
+/// The running coverage counts of [`greedy`], by candidate index.
+trait Counts {
+    fn get(&self, k: usize) -> usize;
+    fn set(&mut self, k: usize, n: usize);
+}
+
+impl Counts for Vec<usize> {
+    fn get(&self, k: usize) -> usize {
+        self[k]
+    }
+    fn set(&mut self, k: usize, n: usize) {
+        self[k] = n;
+    }
+}
+
+/// Counts kept in the layout of a [`CandidateLookup`] (`at[slot[k]]`), so the decrement of
+/// one stencil row is a pass over contiguous counters instead of one scattered update per
+/// candidate; the slots of the lookup that hold no candidate stay 0.
+struct SlotCounts {
+    slot: Vec<u32>,
+    at: Vec<u32>,
+}
+
+impl Counts for SlotCounts {
+    fn get(&self, k: usize) -> usize {
+        self.at[self.slot[k] as usize] as usize
+    }
+    fn set(&mut self, k: usize, n: usize) {
+        // Counts never exceed the members, at most `u32::MAX` (`Lattice::new`).
+        self.at[self.slot[k] as usize] = n as u32;
+    }
+}
+
 /// The greedy choice through the metric's neighbour queries and an R-tree of the candidates:
 /// any metric, and straight-line points off the clients' lattice.
 fn generic_greedy<N: Neighbourhood>(
@@ -342,6 +377,7 @@ fn generic_greedy<N: Neighbourhood>(
     let mut scratch = Vec::new();
     greedy(
         count,
+        candidates.len(),
         local.len(),
         params,
         |k, now, assigned, out| {
@@ -571,6 +607,70 @@ impl CandidateLookup {
         Some(CandidateLookup::Columns { columns, i0 })
     }
 
+    /// The slot of every key (its place in the raster, the tiles or the keys) and the number
+    /// of slots: the layout of [`SlotCounts`].
+    fn slots(&self, keys: &[(i64, i64)]) -> (Vec<u32>, usize) {
+        let mut slot = vec![0u32; keys.len()];
+        let len = match self {
+            CandidateLookup::Dense { raster, .. } => raster.len(),
+            CandidateLookup::Tiled { tiles, .. } => tiles.len(),
+            CandidateLookup::Columns { .. } => keys.len(),
+        };
+        for (k, &(i, j)) in keys.iter().enumerate() {
+            self.each_slot_run(keys, j, i, i, |s, _| slot[k] = s as u32);
+        }
+        (slot, len)
+    }
+
+    /// Calls `f(start, end)` with the slots of the keys `(i, j)`, `lo <= i <= hi`, as
+    /// contiguous ranges (slots without a candidate included) in ascending `i`.
+    #[inline]
+    fn each_slot_run(
+        &self,
+        keys: &[(i64, i64)],
+        j: i64,
+        lo: i64,
+        hi: i64,
+        mut f: impl FnMut(usize, usize),
+    ) {
+        match self {
+            CandidateLookup::Dense { i0, j0, w, h, .. } => {
+                let dj = j - j0;
+                let (a, b) = ((lo - i0).max(0), (hi - i0).min(w - 1));
+                if dj < 0 || dj >= *h || a > b {
+                    return;
+                }
+                let row = (dj * w) as usize;
+                f(row + a as usize, row + b as usize + 1);
+            }
+            CandidateLookup::Tiled {
+                slots,
+                i0,
+                j0,
+                tw,
+                th,
+                ..
+            } => {
+                let dj = j - j0;
+                let (mut a, b) = ((lo - i0).max(0), (hi - i0).min(tw * TILE - 1));
+                if dj < 0 || dj >= th * TILE {
+                    return;
+                }
+                let (block_row, in_row) = ((dj / TILE) * tw, (dj % TILE) * TILE);
+                while a <= b {
+                    let end = ((a / TILE + 1) * TILE - 1).min(b);
+                    let slot = slots[(block_row + a / TILE) as usize];
+                    if slot != u32::MAX {
+                        let base = slot as usize * (TILE * TILE) as usize + in_row as usize;
+                        f(base + (a % TILE) as usize, base + (end % TILE) as usize + 1);
+                    }
+                    a = end + 1;
+                }
+            }
+            CandidateLookup::Columns { .. } => self.each_in_row(keys, j, lo, hi, |k| f(k, k + 1)),
+        }
+    }
+
     /// The candidate with key `(i, j)`: [`CandidateLookup::each_in_row`] over one key.
     #[cfg(test)]
     fn get(&self, keys: &[(i64, i64)], i: i64, j: i64) -> Option<usize> {
@@ -789,6 +889,8 @@ impl<'a> Lattice<'a> {
                 return None;
             }
         }
+        // Counts are kept as `u32` (`SlotCounts`).
+        u32::try_from(local.len()).ok()?;
         let index = |v: f64| -> Option<i64> {
             let q = v / STEP;
             (q.is_finite() && q.fract() == 0.0 && q.abs() < 1e12 && (q * STEP) == v)
@@ -945,8 +1047,15 @@ impl<'a> Lattice<'a> {
             .iter()
             .any(|s| !s.is_empty())
             .then(|| std::cell::RefCell::new(vec![false; self.keys.len()]));
+        let (slot, len) = self.lookup.slots(self.keys);
+        let mut at = vec![0u32; len];
+        for (&s, n) in slot.iter().zip(self.counts()) {
+            // Counts never exceed the members, at most `u32::MAX` (`Lattice::new`).
+            at[s as usize] = n as u32;
+        }
         greedy(
-            self.counts(),
+            SlotCounts { slot, at },
+            self.keys.len(),
             self.local.len(),
             params,
             |k, now, assigned, out| {
@@ -1007,8 +1116,10 @@ impl<'a> Lattice<'a> {
                 let (r, bx, by) = self.residue(self.cells[j]);
                 for &(dj, lo, hi) in &self.st.decrement[r] {
                     self.lookup
-                        .each_in_row(self.keys, by + dj, bx + lo, bx + hi, |k| {
-                            count[k] = count[k].saturating_sub(1);
+                        .each_slot_run(self.keys, by + dj, bx + lo, bx + hi, |s, e| {
+                            for c in &mut count.at[s..e] {
+                                *c = c.saturating_sub(1);
+                            }
                         });
                 }
                 if let Some(dirty) = &dirty {
@@ -1590,6 +1701,15 @@ mod tests {
             .flatten()
             .collect();
             // (Two keys 39 km by 36 km apart build none: such a cluster takes the R-tree path.)
+            // Every key has its own slot within the layout.
+            let layouts: Vec<(Vec<u32>, usize)> = lookups.iter().map(|l| l.slots(&keys)).collect();
+            for (slot, slots) in &layouts {
+                let mut seen = slot.clone();
+                seen.sort_unstable();
+                seen.dedup();
+                prop_assert_eq!(seen.len(), keys.len());
+                prop_assert!(slot.iter().all(|&s| (s as usize) < *slots));
+            }
             let mut probes: Vec<(i64, i64)> = keys.clone();
             for &(i, j) in &keys {
                 probes.extend([(i + 1, j), (i, j - 1), (i - 17, j + 16), (i + 33, j)]);
@@ -1605,10 +1725,17 @@ mod tests {
                     let want: Vec<usize> = (i..=i + len)
                         .filter_map(|x| keys.binary_search(&(x, j)).ok())
                         .collect();
-                    for lookup in &lookups {
+                    for (lookup, (slot, slots)) in lookups.iter().zip(&layouts) {
                         let mut got = Vec::new();
                         lookup.each_in_row(&keys, j, i, i + len, |k| got.push(k));
                         prop_assert_eq!(&got, &want, "run ({}..={}, {})", i, i + len, j);
+                        // The same run as slot ranges of `SlotCounts`: exactly these keys' slots.
+                        let mut in_ranges: Vec<usize> = Vec::new();
+                        lookup.each_slot_run(&keys, j, i, i + len, |a, b| {
+                            assert!(a < b && b <= *slots, "slot range {a}..{b} of {slots}");
+                            in_ranges.extend((0..keys.len()).filter(|&k| (a..b).contains(&(slot[k] as usize))));
+                        });
+                        prop_assert_eq!(&in_ranges, &want, "slots of ({}..={}, {})", i, i + len, j);
                     }
                 }
             }
