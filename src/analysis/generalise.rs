@@ -158,18 +158,38 @@ pub fn publish(
     // Existence follows the perturbed count, so a sweep of `min_participants` learns where the
     // perturbed count lies, never the exact size. Outlines are independent per cluster: drawn
     // in parallel, numbered in cluster order.
-    let outlines: Vec<Option<(usize, MultiPolygon<f64>)>> = clustering
-        .members()
-        .par_iter()
-        .map(|members| {
-            let count = perturbed_of(members);
-            if count < floor || members.len() < MIN_PUBLISHED_MEMBERS {
-                return None;
-            }
-            let member_points: Vec<Point<f64>> = members.iter().map(|&i| points[i]).collect();
-            generalise_cluster(&member_points).map(|g| (count, g))
-        })
-        .collect();
+    // The sites' counts and circles are drawn beside the outlines (a national cluster's
+    // outline is one long task), in parallel too, and numbered in site order below.
+    type Counted<T> = Vec<Option<(usize, T)>>;
+    let (outlines, circles): (Counted<MultiPolygon<f64>>, Counted<_>) = rayon::join(
+        || {
+            clustering
+                .members()
+                .par_iter()
+                .map(|members| {
+                    let count = perturbed_of(members);
+                    if count < floor || members.len() < MIN_PUBLISHED_MEMBERS {
+                        return None;
+                    }
+                    let member_points: Vec<Point<f64>> =
+                        members.iter().map(|&i| points[i]).collect();
+                    generalise_cluster(&member_points).map(|g| (count, g))
+                })
+                .collect()
+        },
+        || {
+            sites
+                .par_iter()
+                .map(|site| {
+                    let count = perturbed_of(&site.participants);
+                    if count < floor || site.participants.len() < MIN_PUBLISHED_MEMBERS {
+                        return None;
+                    }
+                    site_circle(site.centre_rd, params.walk_m).map(|c| (count, c))
+                })
+                .collect()
+        },
+    );
     for (cluster, outline) in outlines.into_iter().enumerate() {
         if let Some((count, geometry_rd)) = outline {
             published_id[cluster] = Some(published.clusters.len());
@@ -180,15 +200,11 @@ pub fn publish(
             });
         }
     }
-    for site in sites {
+    for (site, circle) in sites.iter().zip(circles) {
         let Some(cluster_id) = published_id.get(site.cluster).copied().flatten() else {
             continue;
         };
-        let count = perturbed_of(&site.participants);
-        if count < floor || site.participants.len() < MIN_PUBLISHED_MEMBERS {
-            continue;
-        }
-        let Some((centre_rd, geometry_rd)) = site_circle(site.centre_rd, params.walk_m) else {
+        let Some((count, (centre_rd, geometry_rd))) = circle else {
             continue;
         };
         published.sites.push(PublishedSite {
