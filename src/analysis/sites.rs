@@ -985,9 +985,11 @@ impl<'a> Lattice<'a> {
         )
     }
 
-    /// Coverage counts: the dense row prefix sums of [`lattice_counts`] when the box is small
-    /// enough, else every distinct member cell adds its multiplicity over its stencil.
-    fn counts(&self) -> Vec<usize> {
+    /// Coverage counts in the lookup's layout: the dense row prefix sums of [`lattice_counts`]
+    /// when the box is small enough, else every distinct member cell adds its multiplicity
+    /// over its stencil.
+    fn slot_counts(&self) -> SlotCounts {
+        let (slot, len) = self.lookup.slots(self.keys);
         // The raster costs its box (allocated, zeroed, summed) plus a row run per candidate
         // and stencil row; the stencil walk at most one stencil per member. Both count alike.
         let (x0, x1, y0, y1) = self.cells.iter().fold(
@@ -1001,12 +1003,19 @@ impl<'a> Lattice<'a> {
             && let Some(counts) =
                 lattice_counts_capped(self.local, self.candidates, self.st.walk_m, self.max_cells)
         {
-            return counts;
+            let mut at = vec![0u32; len];
+            for (&s, n) in slot.iter().zip(counts) {
+                // Counts never exceed the members, at most `u32::MAX` (`Lattice::new`).
+                at[s as usize] = n as u32;
+            }
+            return SlotCounts { slot, at };
         }
         // Integer sums in any split: a national-sized cluster's walk takes both cores (the
-        // other clusters are small), a small one stays one chunk.
+        // other clusters are small), a small one stays one chunk. Each member cell adds its
+        // multiplicity over contiguous slot ranges; the slots between candidates gather sums
+        // that are never read (no key maps to them), each at most the members.
         let walk = |part: &[usize]| {
-            let mut count = vec![0usize; self.keys.len()];
+            let mut count = vec![0u32; len];
             let mut at = 0;
             while at < part.len() {
                 let q = self.cells[part[at]];
@@ -1015,10 +1024,13 @@ impl<'a> Lattice<'a> {
                     end += 1;
                 }
                 let (r, bx, by) = self.residue(q);
+                let n = (end - at) as u32;
                 for &(dj, lo, hi) in &self.st.cover[r] {
                     self.lookup
-                        .each_in_row(self.keys, by + dj, bx + lo, bx + hi, |k| {
-                            count[k] += end - at
+                        .each_slot_run(self.keys, by + dj, bx + lo, bx + hi, |s, e| {
+                            for c in &mut count[s..e] {
+                                *c += n;
+                            }
                         });
                 }
                 at = end;
@@ -1026,17 +1038,26 @@ impl<'a> Lattice<'a> {
             count
         };
         let chunk = (self.order.len() / rayon::current_num_threads().max(1)).max(1 << 16);
-        if self.order.len() <= chunk {
-            return walk(&self.order);
-        }
-        self.order
-            .par_chunks(chunk)
-            .map(walk)
-            .reduce_with(|mut a, b| {
-                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                a
-            })
-            .unwrap_or_else(|| vec![0; self.keys.len()])
+        let at = if self.order.len() <= chunk {
+            walk(&self.order)
+        } else {
+            self.order
+                .par_chunks(chunk)
+                .map(walk)
+                .reduce_with(|mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                    a
+                })
+                .unwrap_or_else(|| vec![0; len])
+        };
+        SlotCounts { slot, at }
+    }
+
+    /// Coverage counts by candidate ([`Lattice::slot_counts`] read back by key).
+    #[cfg(test)]
+    fn counts(&self) -> Vec<usize> {
+        let counts = self.slot_counts();
+        (0..self.keys.len()).map(|k| counts.get(k)).collect()
     }
 
     fn greedy(&self, params: &SiteParams) -> Vec<(usize, Vec<usize>)> {
@@ -1047,14 +1068,8 @@ impl<'a> Lattice<'a> {
             .iter()
             .any(|s| !s.is_empty())
             .then(|| std::cell::RefCell::new(vec![false; self.keys.len()]));
-        let (slot, len) = self.lookup.slots(self.keys);
-        let mut at = vec![0u32; len];
-        for (&s, n) in slot.iter().zip(self.counts()) {
-            // Counts never exceed the members, at most `u32::MAX` (`Lattice::new`).
-            at[s as usize] = n as u32;
-        }
         greedy(
-            SlotCounts { slot, at },
+            self.slot_counts(),
             self.keys.len(),
             self.local.len(),
             params,
