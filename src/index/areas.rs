@@ -72,11 +72,16 @@ impl AreaIndex {
     /// The position of the area that contains `p` (boundary included). Where areas overlap or
     /// share an edge, the lowest position wins, so the answer never depends on tree layout.
     pub fn locate(&self, p: Point<f64>) -> Option<usize> {
-        self.tree
+        // The boxes holding `p`, tested lowest position first: the first area that contains
+        // `p` is the answer, so the polygons of the others (bounding boxes of neighbouring
+        // wijken and gemeenten overlap a lot) are never walked.
+        let mut candidates: Vec<usize> = self
+            .tree
             .locate_all_at_point(&[p.x(), p.y()])
             .map(|e| e.data)
-            .filter(|&i| self.contains(i, p))
-            .min()
+            .collect();
+        candidates.sort_unstable();
+        candidates.into_iter().find(|&i| self.contains(i, p))
     }
 
     /// Whether area `i` contains `p`, boundary included: the same answer as geo's
