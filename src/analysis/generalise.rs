@@ -15,7 +15,7 @@
 //!
 //! This module touches no files, GDAL, tokio or the clock.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::f64::consts::{PI, TAU};
 
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, coord};
@@ -235,14 +235,17 @@ pub fn outline_cells(members: &[Point<f64>]) -> BTreeSet<(i64, i64)> {
     if finite.len() < MIN_PUBLISHED_MEMBERS {
         return cells;
     }
-    let mut count: HashMap<(i64, i64), usize> = HashMap::new();
-    for p in finite {
-        *count.entry(coarse_cell(p.x(), p.y())).or_default() += 1;
-    }
-    for (&(cx, cy), _) in count.iter().filter(|(_, n)| **n >= MIN_CELL_MEMBERS) {
-        for dx in -1..=1 {
-            for dy in -1..=1 {
-                cells.insert((cx + dx, cy + dy));
+    // Members per cell as runs of the sorted cells (a national cluster's 957,573 members
+    // counted in a hash map were most of the publish step).
+    let mut of: Vec<(i64, i64)> = finite.iter().map(|p| coarse_cell(p.x(), p.y())).collect();
+    of.sort_unstable();
+    for run in of.chunk_by(|a, b| a == b) {
+        if run.len() >= MIN_CELL_MEMBERS {
+            let (cx, cy) = run[0];
+            for dx in -1..=1 {
+                for dy in -1..=1 {
+                    cells.insert((cx + dx, cy + dy));
+                }
             }
         }
     }
@@ -328,6 +331,7 @@ mod tests {
     use crate::analysis::sites::{SiteParams, find_sites};
     use geo::{Contains, Distance, Euclidean};
     use proptest::prelude::*;
+    use std::collections::HashMap;
 
     /// Distance from a member to the outside of the published outline (0 if outside).
     fn margin(outline: &MultiPolygon<f64>, p: Point<f64>) -> f64 {
