@@ -908,8 +908,31 @@ impl<'a> Lattice<'a> {
             return None;
         }
         let tile = |(x, y): (i64, i64)| (y.div_euclid(MEMBER_TILE), x.div_euclid(MEMBER_TILE));
-        let mut order: Vec<usize> = (0..local.len()).collect();
-        order.sort_unstable_by_key(|&m| (tile(cells[m]), cells[m].1, cells[m].0, m));
+        let x0 = cells.iter().fold(i64::MAX, |a, &(x, _)| a.min(x));
+        // (tile row, tile column, row, column) packed in one integer from the box's corner,
+        // member index beside it: one sort of plain pairs, not a tuple built per comparison.
+        const FIELD: u32 = 24;
+        const BITS: u32 = MEMBER_TILE.trailing_zeros();
+        const _: () = assert!(1 << BITS == MEMBER_TILE && 2 * (FIELD + BITS) <= 64);
+        let packed = |(x, y): (i64, i64)| -> Option<u64> {
+            let (ty, tx) = tile((x, y));
+            let (ty, tx) = (
+                ty - y0.div_euclid(MEMBER_TILE),
+                tx - x0.div_euclid(MEMBER_TILE),
+            );
+            let inside = |v: i64| v.rem_euclid(MEMBER_TILE) as u64;
+            (ty < 1 << FIELD && tx < 1 << FIELD).then(|| {
+                ((ty as u64) << (FIELD + 2 * BITS))
+                    | ((tx as u64) << (2 * BITS))
+                    | (inside(y) << BITS)
+                    | inside(x)
+            })
+        };
+        // A box wider than 2^24 tiles (never met by a cluster) takes the R-tree path.
+        let packed: Vec<u64> = cells.iter().map(|&c| packed(c)).collect::<Option<_>>()?;
+        let mut pairs: Vec<(u64, u32)> = packed.into_iter().zip(0u32..).collect();
+        pairs.sort_unstable();
+        let order: Vec<usize> = pairs.into_iter().map(|(_, m)| m as usize).collect();
         let yx: Vec<(i64, i64)> = order.iter().map(|&m| (cells[m].1, cells[m].0)).collect();
         let ty0 = y0.div_euclid(MEMBER_TILE);
         let th = (y1.div_euclid(MEMBER_TILE) - ty0 + 1) as usize;
