@@ -334,7 +334,7 @@ impl Counts for Vec<usize> {
 
 /// Counts kept in the layout of a [`CandidateLookup`] (`at[slot[k]]`), so the decrement of
 /// one stencil row is a pass over contiguous counters instead of one scattered update per
-/// candidate; the slots of the lookup that hold no candidate stay 0.
+/// candidate; the slots of the lookup that hold no candidate gather sums no key reads.
 struct SlotCounts {
     slot: Vec<u32>,
     at: Vec<u32>,
