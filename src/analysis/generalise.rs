@@ -148,26 +148,50 @@ pub fn publish(
     sites: &[Site],
     params: PublishParams,
 ) -> Published {
-    let floor = params.min_participants.max(MIN_PUBLISHED_MEMBERS);
-    let perturbed_of = |members: &[usize]| {
-        let key = cell_key(members.iter().map(|&i| keys.get(i).copied().unwrap_or(0.0)));
-        perturbed(members.len(), key)
-    };
-    let mut published = Published::default();
-    let mut published_id = vec![None; clustering.cluster_count()];
-    // Existence follows the perturbed count, so a sweep of `min_participants` learns where the
-    // perturbed count lies, never the exact size. Outlines are independent per cluster: drawn
-    // in parallel, numbered in cluster order.
     // The sites' counts and circles are drawn beside the outlines (a national cluster's
-    // outline is one long task), in parallel too, and numbered in site order below.
-    type Counted<T> = Vec<Option<(usize, T)>>;
-    let (outlines, circles): (Counted<MultiPolygon<f64>>, Counted<_>) = rayon::join(
-        || {
+    // outline is one long task).
+    let (outlines, circles) = rayon::join(
+        || Outlines::draw(points, keys, clustering, params),
+        || Circles::draw(keys, sites, params),
+    );
+    outlines.publish(circles, sites)
+}
+
+/// A member count as published: perturbed by the members' cell key (docs/privacy.md).
+fn perturbed_of(keys: &[f64], members: &[usize]) -> usize {
+    let key = cell_key(members.iter().map(|&i| keys.get(i).copied().unwrap_or(0.0)));
+    perturbed(members.len(), key)
+}
+
+/// The first half of [`publish`], which needs the clustering only: every cluster's perturbed
+/// count and outline (`None`: not published), so a caller can draw them while the sites are
+/// still being chosen.
+pub struct Outlines(Vec<Option<(usize, MultiPolygon<f64>)>>);
+
+/// The sites' half of [`publish`]: every site's perturbed count and circle (centre and
+/// polygon, [`site_circle`]), in site order.
+pub struct Circles(Vec<Option<(usize, SiteCircle)>>);
+
+/// A site's published centre and circle.
+type SiteCircle = (Point<f64>, Polygon<f64>);
+
+impl Outlines {
+    /// Existence follows the perturbed count, so a sweep of `min_participants` learns where
+    /// the perturbed count lies, never the exact size. Outlines are independent per cluster:
+    /// drawn in parallel, numbered in cluster order by [`Outlines::publish`].
+    pub fn draw(
+        points: &[Point<f64>],
+        keys: &[f64],
+        clustering: &Clustering,
+        params: PublishParams,
+    ) -> Outlines {
+        let floor = params.min_participants.max(MIN_PUBLISHED_MEMBERS);
+        Outlines(
             clustering
                 .members()
                 .par_iter()
                 .map(|members| {
-                    let count = perturbed_of(members);
+                    let count = perturbed_of(keys, members);
                     if count < floor || members.len() < MIN_PUBLISHED_MEMBERS {
                         return None;
                     }
@@ -175,48 +199,62 @@ pub fn publish(
                         members.iter().map(|&i| points[i]).collect();
                     generalise_cluster(&member_points).map(|g| (count, g))
                 })
-                .collect()
-        },
-        || {
+                .collect(),
+        )
+    }
+
+    /// The published clusters and the sites of published clusters, numbered in order.
+    /// `circles` must be [`Circles::draw`] of `sites`.
+    pub fn publish(self, circles: Circles, sites: &[Site]) -> Published {
+        let mut published = Published::default();
+        let mut published_id = vec![None; self.0.len()];
+        for (cluster, outline) in self.0.into_iter().enumerate() {
+            if let Some((count, geometry_rd)) = outline {
+                published_id[cluster] = Some(published.clusters.len());
+                published.clusters.push(PublishedCluster {
+                    id: published.clusters.len(),
+                    members: Bucket::of(count),
+                    geometry_rd,
+                });
+            }
+        }
+        for (site, circle) in sites.iter().zip(circles.0) {
+            let Some(cluster_id) = published_id.get(site.cluster).copied().flatten() else {
+                continue;
+            };
+            let Some((count, (centre_rd, geometry_rd))) = circle else {
+                continue;
+            };
+            published.sites.push(PublishedSite {
+                id: published.sites.len(),
+                cluster_id,
+                participants: Bucket::of(count),
+                centre_rd,
+                geometry_rd,
+                reach_rd: None,
+            });
+        }
+        published
+    }
+}
+
+impl Circles {
+    /// Every site's perturbed count and circle (`None`: below the floor), in parallel.
+    pub fn draw(keys: &[f64], sites: &[Site], params: PublishParams) -> Circles {
+        let floor = params.min_participants.max(MIN_PUBLISHED_MEMBERS);
+        Circles(
             sites
                 .par_iter()
                 .map(|site| {
-                    let count = perturbed_of(&site.participants);
+                    let count = perturbed_of(keys, &site.participants);
                     if count < floor || site.participants.len() < MIN_PUBLISHED_MEMBERS {
                         return None;
                     }
                     site_circle(site.centre_rd, params.walk_m).map(|c| (count, c))
                 })
-                .collect()
-        },
-    );
-    for (cluster, outline) in outlines.into_iter().enumerate() {
-        if let Some((count, geometry_rd)) = outline {
-            published_id[cluster] = Some(published.clusters.len());
-            published.clusters.push(PublishedCluster {
-                id: published.clusters.len(),
-                members: Bucket::of(count),
-                geometry_rd,
-            });
-        }
+                .collect(),
+        )
     }
-    for (site, circle) in sites.iter().zip(circles) {
-        let Some(cluster_id) = published_id.get(site.cluster).copied().flatten() else {
-            continue;
-        };
-        let Some((count, (centre_rd, geometry_rd))) = circle else {
-            continue;
-        };
-        published.sites.push(PublishedSite {
-            id: published.sites.len(),
-            cluster_id,
-            participants: Bucket::of(count),
-            centre_rd,
-            geometry_rd,
-            reach_rd: None,
-        });
-    }
-    published
 }
 
 /// The coarse cells a cluster's outline is made of: every cell holding at least

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::cellkey::{from_key_units, key_units, perturbed_bucket};
 use super::cluster::{ClusterError, Clustering, Dbscan};
 use super::estimate::{Estimate, GridCell, estimate, grid_people_within_walk};
-use super::generalise::{PublishParams, Published, publish};
+use super::generalise::{Circles, Outlines, PublishParams, Published};
 use super::metric::{Reach, WalkingMetric};
 use super::score::{AreaInput, Prepared, prepare_regions};
 use super::sites::{SiteParams, find_sites};
@@ -388,18 +388,33 @@ fn analyse_inner<M: WalkingMetric + Sync>(
         min_participants: params.min_participants,
         ..SiteParams::default()
     };
-    let sites = find_sites(metric, &points, &clustering, &site_params);
     let keys: Vec<f64> = inputs.clients.iter().map(|c| c.key).collect();
-    let mut published = publish(
-        &points,
-        &keys,
-        &clustering,
-        &sites,
-        PublishParams {
-            walk_m: params.walk_m,
-            min_participants: params.min_participants,
+    let publish_params = PublishParams {
+        walk_m: params.walk_m,
+        min_participants: params.min_participants,
+    };
+    let labels = clustering.labels();
+    // The greedy of a national-sized cluster is one long task; the outlines and (for one run)
+    // the location of the clustered clients need the clustering only, so they take the other
+    // core meanwhile. Only the clustered clients are ever counted, so only they are located.
+    let ((sites, circles), (outlines, clustered_only)) = rayon::join(
+        || {
+            let sites = find_sites(metric, &points, &clustering, &site_params);
+            let circles = Circles::draw(&keys, &sites, publish_params);
+            (sites, circles)
+        },
+        || {
+            rayon::join(
+                || Outlines::draw(&points, &keys, &clustering, publish_params),
+                || {
+                    located.is_none().then(|| {
+                        ClientAreas::locate_where(inputs.areas, &points, |i| labels[i].is_some())
+                    })
+                },
+            )
         },
     );
+    let mut published = outlines.publish(circles, &sites);
     let along_streets = !metric.is_straight_line();
     if along_streets {
         // A site's published shape becomes the area reachable on foot from its published
@@ -416,15 +431,14 @@ fn analyse_inner<M: WalkingMetric + Sync>(
     let has_clients = !inputs.clients.is_empty();
     // Published as the bucket of the perturbed count (docs/privacy.md, "Counts"); the members'
     // cell keys are summed where they are counted (cellkey::cell_key of the area).
-    let labels = clustering.labels();
-    let clustered_only;
+    let located_here;
     let located = match located {
         Some(l) => l,
         None => {
-            // One run: only the clustered clients are ever counted, so only they are located.
-            clustered_only =
-                ClientAreas::locate_where(inputs.areas, &points, |i| labels[i].is_some());
-            &clustered_only
+            located_here = clustered_only.unwrap_or_else(|| {
+                ClientAreas::locate_where(inputs.areas, &points, |i| labels[i].is_some())
+            });
+            &located_here
         }
     };
     let (counts, key_sums) = participant_counts(inputs.areas.len(), located, &keys, labels);
