@@ -1138,6 +1138,7 @@ impl Store {
                 ),
             })?;
         }
+        let t0 = Instant::now();
         let ds = self.open_read()?;
         let mut data = StoreData::default();
         for level in Level::ALL {
@@ -1147,7 +1148,9 @@ impl Store {
                 }
             }
         }
+        let t_areas = t0.elapsed();
         let mut private = self.read_private()?;
+        let t_private = t0.elapsed();
         if private.missing_keys {
             // A private file of an older version: give its clients keys once, for good, so
             // that every later read publishes the same perturbed figures.
@@ -1166,6 +1169,7 @@ impl Store {
         }
         data.clients = private.clients;
         private::canonical_order(&mut data.clients);
+        let t_order = t0.elapsed();
         data.clients_demo = private.demo;
         if let Ok(mut layer) = ds.layer_by_name("places") {
             for f in layer.features() {
@@ -1212,6 +1216,13 @@ impl Store {
             data.imports = read_log(&mut layer);
         }
         data.imports.extend(private.imports);
+        tracing::debug!(
+            areas_ms = t_areas.as_millis() as u64,
+            private_ms = (t_private - t_areas).as_millis() as u64,
+            order_ms = (t_order - t_private).as_millis() as u64,
+            rest_ms = (t0.elapsed() - t_order).as_millis() as u64,
+            "store load stages"
+        );
         Ok(data)
     }
 

@@ -249,10 +249,13 @@ pub(super) fn read_clients(layer: &mut gdal::vector::Layer<'_>) -> Vec<Client> {
     out
 }
 
-/// Puts clients in a canonical order (by position, then target group), so that nothing read
-/// from the store carries the order of any upload.
+/// Puts clients in a canonical order (by position, then target group, then key), so that
+/// nothing read from the store carries the order of any upload. Clients that compare equal
+/// are equal in every field, so an unstable sort gives the one order a stable sort would;
+/// it runs on every core (a million clients: 200 ms on one).
 pub(super) fn canonical_order(clients: &mut [Client]) {
-    clients.sort_by(|a, b| {
+    use rayon::slice::ParallelSliceMut as _;
+    clients.par_sort_unstable_by(|a, b| {
         a.position_rd
             .x()
             .total_cmp(&b.position_rd.x())

@@ -533,26 +533,35 @@ pub(super) fn read(path: &Path) -> rusqlite::Result<Read> {
         } else {
             "NULL"
         };
-        let mut s = db.prepare(&format!(
-            "SELECT \"{}\", {group}, {key} FROM \"{TABLE}\"",
+        let select = format!(
+            "SELECT \"{}\", {group}, {key} FROM \"{TABLE}\" WHERE rowid BETWEEN ?1 AND ?2",
             geom.replace('"', "\"\"")
-        ))?;
-        let mut rows = s.query([])?;
-        while let Some(r) = rows.next()? {
-            let Some((x, y)) = r
-                .get_ref(0)?
-                .as_blob_or_null()
-                .ok()
-                .flatten()
-                .and_then(parse_point)
-            else {
-                continue;
+        );
+        let (first, last): (Option<i64>, Option<i64>) = db.query_row(
+            &format!("SELECT min(rowid), max(rowid) FROM \"{TABLE}\""),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if let (Some(first), Some(last)) = (first, last) {
+            // A large file is read in two halves of its rowids on two connections (the rows'
+            // parsing and the target groups' strings are most of loading a million clients);
+            // the order read does not matter, the caller puts the clients in canonical order.
+            out.clients = if last - first >= PARALLEL_READ_ROWS {
+                let middle = first + (last - first) / 2;
+                let half = |from: i64, to: i64| {
+                    let db = Connection::open_with_flags(
+                        path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    read_clients(&db, &select, from, to)
+                };
+                let (a, b) = rayon::join(|| half(first, middle), || half(middle + 1, last));
+                let mut clients = a?;
+                clients.extend(b?);
+                clients
+            } else {
+                read_clients(&db, &select, first, last)?
             };
-            out.clients.push(Client {
-                position_rd: geo_types::Point::new(x, y),
-                doelgroep: r.get::<_, Option<String>>(1)?,
-                key: r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
-            });
         }
     }
     if !columns("bc_metadata")?.is_empty() {
@@ -567,6 +576,42 @@ pub(super) fn read(path: &Path) -> rusqlite::Result<Read> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
     }
     out.log = read_log(&db)?;
+    Ok(out)
+}
+
+/// Rowid spans from which [`read`] reads the clients on two connections.
+const PARALLEL_READ_ROWS: i64 = 100_000;
+
+/// The clients of the rows `first..=last` (by rowid) of `select` (geometry, group, key); rows
+/// without a readable point are passed over.
+fn read_clients(
+    db: &Connection,
+    select: &str,
+    first: i64,
+    last: i64,
+) -> rusqlite::Result<Vec<Client>> {
+    let mut s = db.prepare(select)?;
+    let mut rows = s.query(params![first, last])?;
+    // Rowids are mostly dense: room for the span up front (bounded, should they not be)
+    // instead of a million clients moved at every doubling.
+    let span = usize::try_from(last.saturating_sub(first).saturating_add(1)).unwrap_or(0);
+    let mut out = Vec::with_capacity(span.min(1 << 22));
+    while let Some(r) = rows.next()? {
+        let Some((x, y)) = r
+            .get_ref(0)?
+            .as_blob_or_null()
+            .ok()
+            .flatten()
+            .and_then(parse_point)
+        else {
+            continue;
+        };
+        out.push(Client {
+            position_rd: geo_types::Point::new(x, y),
+            doelgroep: r.get::<_, Option<String>>(1)?,
+            key: r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+        });
+    }
     Ok(out)
 }
 
@@ -639,6 +684,73 @@ mod tests {
         assert_eq!(parse_point(&line), None);
         assert_eq!(parse_point(b"GP"), None);
         assert_eq!(parse_point(b"not a geometry at all, no"), None);
+    }
+
+    #[test]
+    fn a_large_file_read_in_two_halves_gives_every_client_once() {
+        // More rows than PARALLEL_READ_ROWS, with gaps in the rowids, and one row without a
+        // geometry: every client with a point comes back exactly once, with its group and key.
+        let n = usize::try_from(PARALLEL_READ_ROWS).unwrap_or(100_000) + 2_345;
+        let groups = [Some("ggz".to_string()), None, Some("lvb".to_string())];
+        let clients: Vec<Client> = (0..n)
+            .map(|i| Client {
+                position_rd: geo_types::Point::new(
+                    100_000.0 + (i % 997) as f64 * 25.0,
+                    400_000.0 + (i / 997) as f64 * 25.0,
+                ),
+                doelgroep: groups[i % 3].clone(),
+                key: (i as f64 + 0.5) / n as f64,
+            })
+            .collect();
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("clients.gpkg");
+        write(
+            &path,
+            &Contents {
+                clients: &clients,
+                metadata: &[],
+                log: &[],
+                rd_wkt: "RD",
+                wgs84_wkt: "WGS84",
+            },
+        )
+        .expect("written");
+        let db = Connection::open(&path).expect("opened");
+        // GDAL's triggers call its SQL functions, which plain SQLite lacks.
+        let triggers: Vec<String> = db
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'clients'",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("triggers");
+        for t in triggers {
+            db.execute_batch(&format!("DROP TRIGGER \"{t}\""))
+                .expect("dropped");
+        }
+        db.execute_batch(
+            "DELETE FROM clients WHERE fid % 1000 = 7; \
+             UPDATE clients SET geom = NULL WHERE fid = 50001;",
+        )
+        .expect("gaps made");
+        drop(db);
+        let key = |c: &Client| {
+            (
+                c.key.to_bits(),
+                c.position_rd.x().to_bits(),
+                c.position_rd.y().to_bits(),
+                c.doelgroep.clone(),
+            )
+        };
+        let mut expected: Vec<_> = (1..)
+            .zip(&clients)
+            .filter(|(fid, _)| fid % 1000 != 7 && *fid != 50_001)
+            .map(|(_, c)| key(c))
+            .collect();
+        let mut got: Vec<_> = read(&path).expect("read").clients.iter().map(key).collect();
+        assert_eq!(got.len(), expected.len());
+        expected.sort();
+        got.sort();
+        assert!(got == expected, "clients lost, doubled or changed");
     }
 
     #[test]
